@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, the async engine and session factory, repositories, migrations."""

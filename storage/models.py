@@ -1,0 +1,270 @@
+"""SQLModel tables: the area tree, people, tickets and their timeline, the outbox, chat bookkeeping.
+
+Times are time-zone-aware UTC datetimes (SQLModel's UTCDateTime refuses naive ones, which keeps a
+local time from slipping in unnoticed). The domain converts to local time (settings) only for
+working-day arithmetic and display.
+
+Enumerations are stored as short strings; the domain (`tickets/`) owns their meaning and checks
+them.
+Residents' personal data (name, phone, location) is excluded from `repr` so it cannot reach a log
+line through an object dump.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+# Open ticket states, repeated here only for partial indexes; `tickets.lifecycle` is the source.
+_OPEN_STATES_SQL = "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
+
+
+class Area(SQLModel, table=True):
+    """A node of the area tree: district (区) → street (街道) → community (社区) → grid (网格)."""
+
+    __tablename__ = "areas"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=100)
+    level: str = Field(max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="areas.id", index=True)
+    # Materialised path of ids ("/1/4/9/"), so "this area and everything below it" is one
+    # prefix comparison that an index can serve.
+    path: str = Field(default="/", max_length=255, index=True)
+
+
+class Person(SQLModel, table=True):
+    """Anyone who talks to MinHu: a resident (群众), grid worker (网格员), staff member or admin."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("channel", "channel_user_id", name="uq_people_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    channel_user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    role: str = Field(default="resident", max_length=16, index=True)
+    area_id: int | None = Field(default=None, foreign_key="areas.id", index=True)
+    locale: str = Field(default="zh-CN", max_length=8)
+    on_duty: bool = Field(default=True)
+    display_name: str | None = Field(default=None, max_length=100, repr=False)
+    phone: str | None = Field(default=None, max_length=32, repr=False)
+    created_at: datetime
+
+
+class InviteCode(SQLModel, table=True):
+    """A one-time code that staff give a grid worker (or staff member) to join an area."""
+
+    __tablename__ = "invite_codes"
+
+    code: str = Field(primary_key=True, max_length=32)
+    area_id: int = Field(foreign_key="areas.id")
+    role: str = Field(max_length=16)
+    created_by_id: int | None = Field(default=None, foreign_key="people.id")
+    created_at: datetime
+    expires_at: datetime
+    used_by_id: int | None = Field(default=None, foreign_key="people.id")
+    used_at: datetime | None = None
+
+
+class TicketCounter(SQLModel, table=True):
+    """Per-day sequence behind readable ticket numbers (20261122-0007); bumped atomically."""
+
+    __tablename__ = "ticket_counters"
+
+    day: date = Field(primary_key=True)
+    value: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    """工单: one resident complaint and everything that happens to it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # The sweep's "what is due now": only open tickets carry a next_due_at.
+        Index(
+            "ix_tickets_next_due_at",
+            "next_due_at",
+            postgresql_where=text("next_due_at IS NOT NULL"),
+            sqlite_where=text("next_due_at IS NOT NULL"),
+        ),
+        # Statistics: per area and period, and per worker and period.
+        Index("ix_tickets_area_created", "area_id", "created_at"),
+        Index("ix_tickets_assignee_created", "assignee_id", "created_at"),
+        Index("ix_tickets_created_at", "created_at"),
+        # Work lists: a worker's open tickets, a staff member's triage queue.
+        Index(
+            "ix_tickets_open_assignee",
+            "assignee_id",
+            "state",
+            postgresql_where=text(_OPEN_STATES_SQL),
+            sqlite_where=text(_OPEN_STATES_SQL),
+        ),
+        Index(
+            "ix_tickets_open_handling_area",
+            "handling_area_id",
+            "state",
+            postgresql_where=text(_OPEN_STATES_SQL),
+            sqlite_where=text(_OPEN_STATES_SQL),
+        ),
+        Index("ix_tickets_resident", "resident_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    resident_id: int = Field(foreign_key="people.id")
+    text: str = Field(repr=False)
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    latitude: float | None = Field(default=None, repr=False)
+    longitude: float | None = Field(default=None, repr=False)
+
+    category: str | None = Field(default=None, max_length=64, index=True)
+    subcategory: str | None = Field(default=None, max_length=64)
+    category_confidence: float | None = None
+    category_keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    urgency: str = Field(default="normal", max_length=16)
+
+    state: str = Field(max_length=16, index=True)
+    # Where the problem is (the resident's grid or the nearest known area) ...
+    area_id: int = Field(foreign_key="areas.id")
+    # ... and which level of the tree handles it now; escalation moves this one up.
+    handling_area_id: int = Field(foreign_key="areas.id")
+    handling_level: str = Field(max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="people.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="tickets.id")
+
+    created_at: datetime
+    assigned_at: datetime | None = None
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    returned_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+    due_accept_at: datetime | None = None
+    due_resolve_at: datetime | None = None
+    due_close_at: datetime | None = None
+    # The earliest clock still running (accept, resolve or auto-close); NULL when none is.
+    next_due_at: datetime | None = None
+    # Set when the accept clock is settled: True if accepted in time (响应率's numerator).
+    accepted_in_time: bool | None = None
+
+    extension_days: int = 0
+    pending_extension_days: int | None = None
+    reopen_count: int = 0
+    resolution_reply: str | None = None
+
+    callback_solved: bool | None = None
+    callback_satisfaction: str | None = Field(default=None, max_length=16)
+    callback_at: datetime | None = None
+
+    # Bumped on every change; a stale button or a concurrent writer is detected by comparing it.
+    version: int = 1
+
+
+class TicketEvent(SQLModel, table=True):
+    """One entry of a ticket's append-only timeline: who did what, when, with which note."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id")
+    at: datetime
+    actor_id: int | None = Field(default=None, foreign_key="people.id")
+    actor_role: str = Field(max_length=16)
+    action: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    note: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class TicketCallback(SQLModel, table=True):
+    """回访: a resident's answer after resolution; the rows behind 解决率 and 满意率."""
+
+    __tablename__ = "ticket_callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_area_at", "area_id", "at"),
+        Index("ix_callbacks_worker_at", "worker_id", "at"),
+        Index("ix_callbacks_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    at: datetime
+    area_id: int = Field(foreign_key="areas.id")
+    worker_id: int | None = Field(default=None, foreign_key="people.id")
+    solved: bool
+    satisfaction: str = Field(max_length=16)
+    comment: str | None = None
+
+
+class CategoryCorrection(SQLModel, table=True):
+    """A staff member changed a ticket's category: kept to teach the classifier."""
+
+    __tablename__ = "category_corrections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    at: datetime
+    staff_id: int = Field(foreign_key="people.id")
+    old_category: str | None = Field(default=None, max_length=64)
+    new_category: str = Field(max_length=64)
+    new_subcategory: str | None = Field(default=None, max_length=64)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to someone, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            postgresql_where=text("sent_at IS NULL AND parked_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND parked_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # One message per (event, recipient): a retried transaction cannot queue it twice.
+    dedupe_key: str = Field(max_length=128, unique=True)
+    person_id: int | None = Field(default=None, foreign_key="people.id")
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    parked_at: datetime | None = None
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """A chat update already handled: recorded so a redelivered update is handled at most once."""
+
+    __tablename__ = "processed_updates"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    update_id: int = Field(primary_key=True, sa_type=BigInteger)
+    processed_at: datetime
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a person is in a conversation (a half-written complaint survives a restart)."""
+
+    __tablename__ = "conversation_states"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(primary_key=True, max_length=64)
+    state: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    updated_at: datetime

@@ -1,0 +1,65 @@
+"""The working-day calendar: weekends, public holidays and make-up working days (调休).
+
+Deadlines measured in working days keep the time of day: a ticket assigned on Tuesday 15:00 with
+one working day to go is due Wednesday 15:00. A clock that starts on a day off starts at midnight
+of the next working day, so "1 working day" from Saturday ends when Monday ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# Longer than any real run of days off; a calendar with no working day at all is a config error.
+_MAX_DAYS_OFF_IN_A_ROW = 60
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    holidays: frozenset[date] = frozenset()
+    makeup_workdays: frozenset[date] = frozenset()
+    weekend: frozenset[int] = frozenset({5, 6})  # Saturday, Sunday (date.weekday())
+
+    @classmethod
+    def build(
+        cls,
+        timezone: str = "Asia/Shanghai",
+        holidays: Iterable[date] = (),
+        makeup_workdays: Iterable[date] = (),
+    ) -> WorkingCalendar:
+        holidays, makeup_workdays = frozenset(holidays), frozenset(makeup_workdays)
+        both = holidays & makeup_workdays
+        if both:
+            raise ValueError(f"dates both holiday and make-up working day: {sorted(both)}")
+        return cls(ZoneInfo(timezone), holidays, makeup_workdays)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.makeup_workdays:
+            return True
+        return day.weekday() not in self.weekend and day not in self.holidays
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        for offset in range(1, _MAX_DAYS_OFF_IN_A_ROW + 1):
+            candidate = day + timedelta(days=offset)
+            if self.is_working_day(candidate):
+                return candidate
+        raise ValueError(f"no working day within {_MAX_DAYS_OFF_IN_A_ROW} days after {day}")
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """`start` moved forward by `days` working days, in UTC."""
+        if days < 0:
+            raise ValueError("working days to add must not be negative")
+        local = start.astimezone(self.timezone)
+        day, time_of_day = local.date(), local.timetz().replace(tzinfo=None)
+        if not self.is_working_day(day):
+            day, time_of_day = self.next_working_day(day), time(0, 0)
+        for _ in range(days):
+            day = self.next_working_day(day)
+        return datetime.combine(day, time_of_day, tzinfo=self.timezone).astimezone(UTC)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.timezone).date()

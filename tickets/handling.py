@@ -1,0 +1,549 @@
+"""Moves on a ticket: 派单, 接单, 退单, 延期, 上报, 办结, 回访, 重办, close, merge, withdraw.
+
+Each move follows the same steps: lock the ticket, check the lifecycle table and the actor's scope,
+check the move's own rules, and only then change the ticket and append one timeline event. A
+refusal therefore changes nothing. `actor` None means the system (the clocks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback
+from tickets.areas import contains, escalation_target, get_area
+from tickets.clocks import next_due, start_auto_close, start_clocks
+from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
+from tickets.lifecycle import Action, Role, State, Transition
+from tickets.people import get_person
+from tickets.permissions import authorize, check_can_view
+from tickets.policy import Policy
+from tickets.routing import triage_area
+from tickets.sla import Duration
+from tickets.timeline import record_event
+
+
+class Satisfaction:
+    """满意 / 基本满意 / 不满意."""
+
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+    ALL = (SATISFIED, BASIC, UNSATISFIED)
+
+
+async def load_ticket(
+    session: AsyncSession, ticket_id: int, *, expected_version: int | None = None
+) -> Ticket:
+    """The ticket, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite locks the file).
+
+    `expected_version` comes from the button the person pressed: if the ticket moved since, the
+    press is stale and refused rather than applied to a ticket the person has not seen.
+    """
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    ticket = (await session.exec(query)).first()
+    if ticket is None:
+        raise NotFound(f"no ticket with id {ticket_id}", ticket_id=ticket_id)
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicket(
+            f"ticket {ticket.number} has changed since this button was shown",
+            number=ticket.number,
+            state=ticket.state,
+        )
+    return ticket
+
+
+def _finish(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Person | None,
+    transition: Transition,
+    now: datetime,
+    *,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Ticket:
+    """Apply the transition's target state, refresh the sweep column, append the one event."""
+    from_state = ticket.state
+    ticket.state = transition.target_from(State(from_state))
+    ticket.next_due_at = next_due(ticket)
+    ticket.version += 1
+    session.add(ticket)
+    record_event(
+        session,
+        ticket=ticket,
+        actor=actor,
+        action=transition.action,
+        from_state=from_state,
+        at=now,
+        note=note,
+        data=data,
+    )
+    return ticket
+
+
+def _required_text(value: str | None, what: str, policy: Policy) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(f"{what} is required", field=what)
+    if len(text) > policy.max_note_chars:
+        raise InvalidInput(
+            f"{what} is too long (at most {policy.max_note_chars} characters)",
+            field=what,
+            limit=policy.max_note_chars,
+        )
+    return text
+
+
+def _optional_text(value: str | None, what: str, policy: Policy) -> str | None:
+    return _required_text(value, what, policy) if value and value.strip() else None
+
+
+def assign_to(ticket: Ticket, worker: Person, area: Area, policy: Policy, now: datetime) -> None:
+    """Point the ticket at `worker` in `area` and start both clocks (shared by routing)."""
+    ticket.assignee_id = worker.id
+    ticket.handling_area_id, ticket.handling_level = area.id, area.level
+    ticket.assigned_at, ticket.accepted_at = now, None
+    ticket.state = State.ASSIGNED
+    start_clocks(ticket, policy, now)
+    ticket.next_due_at = next_due(ticket)
+
+
+async def assign_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person | None,
+    worker_id: int,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """派单: staff send a ticket from triage (or from another worker) to a worker of their area."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    action = Action.ASSIGN if ticket.state in (State.SUBMITTED, State.RETURNED) else Action.REASSIGN
+    transition = await authorize(session, actor, ticket, action)
+    worker = await get_person(session, worker_id)
+    if Role(worker.role) not in (Role.WORKER, Role.STAFF) or worker.area_id is None:
+        raise InvalidInput("tickets can only be assigned to workers or staff", role=worker.role)
+    if not worker.on_duty:
+        raise RuleViolation("this worker is not on duty", worker_id=worker_id)
+    worker_area = await get_area(session, worker.area_id)
+    if actor is not None and Role(actor.role) is Role.STAFF:
+        own_area = await get_area(session, actor.area_id) if actor.area_id else None
+        if own_area is None or not contains(own_area, worker_area.path):
+            raise PermissionDenied("this worker is outside your area", worker_id=worker_id)
+    if ticket.assignee_id == worker.id and ticket.state != State.RETURNED:
+        raise RuleViolation("the ticket is already assigned to this worker", worker_id=worker_id)
+    note = _optional_text(note, "note", policy)
+    now = policy.clock.now()
+    previous = ticket.assignee_id
+    assign_to(ticket, worker, worker_area, policy, now)
+    data = {"assignee_id": worker.id, "previous_assignee_id": previous}
+    return _finish(session, ticket, actor, transition, now, note=note, data=data)
+
+
+async def accept_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    expected_version: int | None = None,
+) -> Ticket:
+    """接单/签收: the assigned worker takes the ticket; the accept clock is settled."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.ACCEPT)
+    now = policy.clock.now()
+    ticket.accepted_at = now
+    ticket.accepted_in_time = ticket.due_accept_at is None or now <= ticket.due_accept_at
+    return _finish(session, ticket, actor, transition, now)
+
+
+async def return_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    reason: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """退单: the worker sends the ticket back to triage, with a reason, within the return window."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.RETURN)
+    reason = _required_text(reason, "reason", policy)
+    now = policy.clock.now()
+    window = Duration.parse(policy.sla.return_window)
+    if ticket.assigned_at is not None and now > window.after(ticket.assigned_at, policy.calendar):
+        raise RuleViolation(
+            f"a ticket can only be returned within {window} of assignment", window=str(window)
+        )
+    triage = await triage_area(session, await get_area(session, ticket.handling_area_id))
+    previous = ticket.assignee_id
+    ticket.assignee_id, ticket.returned_at = None, now
+    ticket.handling_area_id, ticket.handling_level = triage.id, triage.level
+    ticket.due_accept_at = None
+    data = {"previous_assignee_id": previous}
+    return _finish(session, ticket, actor, transition, now, note=reason, data=data)
+
+
+async def add_note(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    note: str,
+) -> Ticket:
+    """A working note from the worker or staff, kept on the timeline."""
+    ticket = await load_ticket(session, ticket_id)
+    transition = await authorize(session, actor, ticket, Action.NOTE)
+    note = _required_text(note, "note", policy)
+    return _finish(session, ticket, actor, transition, policy.clock.now(), note=note)
+
+
+async def add_information(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    text: str,
+    attachments: Sequence[dict[str, Any]] = (),
+) -> Ticket:
+    """补充: the resident adds details or a photo to their open ticket."""
+    ticket = await load_ticket(session, ticket_id)
+    transition = await authorize(session, actor, ticket, Action.ADD_INFO)
+    note = _required_text(text, "information", policy)
+    now = policy.clock.now()
+    if attachments:
+        ticket.attachments = [*ticket.attachments, *attachments]
+    data = {"attachments": list(attachments)} if attachments else None
+    return _finish(session, ticket, actor, transition, now, note=note, data=data)
+
+
+async def request_extension(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    days: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """延期: the worker asks for more working days; staff approve or refuse."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.REQUEST_EXTENSION)
+    reason = _required_text(reason, "reason", policy)
+    if ticket.pending_extension_days is not None:
+        raise RuleViolation("an extension request is already waiting for a decision")
+    left = policy.sla.max_extension_days - ticket.extension_days
+    if not isinstance(days, int) or not 1 <= days <= left:
+        raise RuleViolation(
+            f"an extension must be between 1 and {left} working days", days=days, left=left
+        )
+    ticket.pending_extension_days = days
+    now = policy.clock.now()
+    return _finish(session, ticket, actor, transition, now, note=reason, data={"days": days})
+
+
+async def decide_extension(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    approve: bool,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Staff approve (the resolve clock moves) or refuse a pending extension."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
+    transition = await authorize(session, actor, ticket, action)
+    days = ticket.pending_extension_days
+    if days is None:
+        raise RuleViolation("there is no extension request to decide")
+    note = _optional_text(note, "note", policy)
+    now = policy.clock.now()
+    if approve:
+        base = ticket.due_resolve_at or now
+        ticket.due_resolve_at = policy.calendar.add_working_days(base, days)
+        ticket.extension_days += days
+    ticket.pending_extension_days = None
+    data = {"days": days, "due_resolve_at": _iso(ticket.due_resolve_at)}
+    return _finish(session, ticket, actor, transition, now, note=note, data=data)
+
+
+async def escalate_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    reason: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """上报: beyond the grid's means; the ticket goes to the triage of the next level up."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.ESCALATE)
+    reason = _required_text(reason, "reason", policy)
+    target = await escalation_target(session, await get_area(session, ticket.handling_area_id))
+    handler = await triage_area(session, target)
+    now = policy.clock.now()
+    previous = ticket.assignee_id
+    ticket.assignee_id, ticket.escalated_at, ticket.due_accept_at = None, now, None
+    ticket.handling_area_id, ticket.handling_level = handler.id, handler.level
+    data = {"to_area_id": handler.id, "previous_assignee_id": previous}
+    return _finish(session, ticket, actor, transition, now, note=reason, data=data)
+
+
+async def escalate_overdue(
+    session: AsyncSession, policy: Policy, *, ticket_id: int, clock_name: str
+) -> Ticket:
+    """A clock ran out: the level above takes over supervision; the assignee keeps the work."""
+    ticket = await load_ticket(session, ticket_id)
+    transition = await authorize(session, None, ticket, Action.ESCALATE_OVERDUE)
+    target = await escalation_target(session, await get_area(session, ticket.handling_area_id))
+    now = policy.clock.now()
+    ticket.handling_area_id, ticket.handling_level, ticket.escalated_at = (
+        target.id,
+        target.level,
+        now,
+    )
+    if clock_name == "accept" and ticket.accepted_in_time is None:
+        ticket.accepted_in_time = False
+    data = {"clock": clock_name, "to_area_id": target.id}
+    _finish(session, ticket, None, transition, now, data=data)
+    # The clock that fired has done its work; the sweep must not fire it again every minute.
+    if ticket.next_due_at is not None and ticket.next_due_at <= now:
+        ticket.next_due_at = None
+    return ticket
+
+
+async def resolve_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    reply: str,
+    attachments: Sequence[dict[str, Any]] = (),
+    expected_version: int | None = None,
+) -> Ticket:
+    """办结: the worker reports the result; the resident reads `reply` and is asked to rate it."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.RESOLVE)
+    reply = _required_text(reply, "reply", policy)
+    now = policy.clock.now()
+    ticket.resolution_reply, ticket.resolved_at = reply, now
+    if attachments:
+        ticket.attachments = [*ticket.attachments, *attachments]
+    start_auto_close(ticket, policy, now)
+    return _finish(session, ticket, actor, transition, now, note=reply)
+
+
+async def answer_callback(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    solved: bool,
+    satisfaction: str,
+    comment: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """回访: the resident says whether it is solved and how satisfied they are.
+
+    已解决 with 满意 or 基本满意 closes the ticket; 未解决 or 不满意 reopens it (重办) with the same
+    worker and fresh clocks.
+    """
+    if satisfaction not in Satisfaction.ALL:
+        raise InvalidInput(f"unknown satisfaction {satisfaction!r}")
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    content = solved and satisfaction != Satisfaction.UNSATISFIED
+    transition = await authorize(
+        session, actor, ticket, Action.CONFIRM if content else Action.REJECT
+    )
+    comment = _optional_text(comment, "comment", policy)
+    if not content:
+        _check_reopenable(ticket)
+    now = policy.clock.now()
+    session.add(
+        TicketCallback(
+            ticket_id=ticket.id,
+            at=now,
+            area_id=ticket.area_id,
+            worker_id=ticket.assignee_id,
+            solved=solved,
+            satisfaction=satisfaction,
+            comment=comment,
+        )
+    )
+    ticket.callback_solved, ticket.callback_satisfaction, ticket.callback_at = (
+        solved,
+        satisfaction,
+        now,
+    )
+    ticket.due_close_at = None
+    if content:
+        ticket.closed_at = now
+    else:
+        _reopen(ticket, policy, now)
+    data = {"solved": solved, "satisfaction": satisfaction}
+    return _finish(session, ticket, actor, transition, now, note=comment, data=data)
+
+
+def _check_reopenable(ticket: Ticket) -> None:
+    if ticket.assignee_id is None:
+        raise RuleViolation("the ticket has no worker to reopen it for; assign it instead")
+
+
+def _reopen(ticket: Ticket, policy: Policy, now: datetime) -> None:
+    ticket.reopen_count += 1
+    ticket.assigned_at, ticket.accepted_at, ticket.resolved_at, ticket.closed_at = (
+        now,
+        None,
+        None,
+        None,
+    )
+    ticket.due_close_at = None
+    start_clocks(ticket, policy, now)
+
+
+async def close_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person | None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Close: after resolution (staff, or the auto-close clock), or from triage with a reason."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.CLOSE)
+    if ticket.state != State.RESOLVED:
+        note = _required_text(note, "reason", policy)
+    else:
+        note = _optional_text(note, "note", policy)
+    now = policy.clock.now()
+    ticket.closed_at, ticket.due_close_at = now, None
+    return _finish(session, ticket, actor, transition, now, note=note)
+
+
+async def reopen_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    reason: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """重办 by staff: a resolved or closed ticket goes back to its worker with fresh clocks."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.REOPEN)
+    reason = _required_text(reason, "reason", policy)
+    _check_reopenable(ticket)
+    now = policy.clock.now()
+    _reopen(ticket, policy, now)
+    return _finish(session, ticket, actor, transition, now, note=reason)
+
+
+async def cancel_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """撤回: the resident withdraws their own open ticket."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.CANCEL)
+    reason = _optional_text(reason, "reason", policy)
+    now = policy.clock.now()
+    ticket.cancelled_at = now
+    return _finish(session, ticket, actor, transition, now, note=reason)
+
+
+async def merge_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    original_id: int,
+    expected_version: int | None = None,
+) -> Ticket:
+    """合并: a duplicate is closed into its original; its resident follows the original."""
+    if ticket_id == original_id:
+        raise InvalidInput("a ticket cannot be merged into itself")
+    # Lock both in id order, so two opposite merges wait for each other instead of deadlocking.
+    first, second = sorted((ticket_id, original_id))
+    locked = {first: await load_ticket(session, first), second: await load_ticket(session, second)}
+    ticket, original = locked[ticket_id], locked[original_id]
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicket(f"ticket {ticket.number} has changed", number=ticket.number)
+    transition = await authorize(session, actor, ticket, Action.MERGE)
+    await check_can_view(session, actor, original)
+    if original.state in (State.CLOSED, State.CANCELLED) or original.merged_into_id is not None:
+        raise RuleViolation(
+            f"ticket {original.number} is {original.state}; merge into an open ticket",
+            number=original.number,
+        )
+    now = policy.clock.now()
+    ticket.merged_into_id, ticket.closed_at = original.id, now
+    data = {"original_id": original.id, "original_number": original.number}
+    return _finish(session, ticket, actor, transition, now, data=data)
+
+
+async def recategorise_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    category: str,
+    subcategory: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Staff correct the category; the correction is kept to teach the classifier."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    transition = await authorize(session, actor, ticket, Action.RECATEGORISE)
+    category = _required_text(category, "category", policy)[:64]
+    if category == ticket.category and subcategory == ticket.subcategory:
+        raise RuleViolation("the ticket already has this category", category=category)
+    now = policy.clock.now()
+    old = ticket.category
+    session.add(
+        CategoryCorrection(
+            ticket_id=ticket.id,
+            at=now,
+            staff_id=actor.id,
+            old_category=old,
+            new_category=category,
+            new_subcategory=subcategory,
+        )
+    )
+    ticket.category, ticket.subcategory, ticket.category_confidence = category, subcategory, 1.0
+    data = {"old": old, "new": category, "subcategory": subcategory}
+    return _finish(session, ticket, actor, transition, now, data=data)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,136 @@
+"""The ticket lifecycle (四单制) as one explicit table: which move, from which states, to which
+state, by which roles. Everything else in `tickets/` asks this table before it changes a ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tickets.errors import IllegalTransition, PermissionDenied
+
+
+class State(StrEnum):
+    SUBMITTED = "submitted"  # 群众点单: waiting in a triage queue
+    ASSIGNED = "assigned"  # 派单: sent to a worker, accept clock running
+    ACCEPTED = "accepted"  # 接单/签收: the worker took it, resolve clock running
+    RESOLVED = "resolved"  # 办结: waiting for the resident's callback
+    CLOSED = "closed"
+    RETURNED = "returned"  # 退单: back to triage with a reason
+    CANCELLED = "cancelled"  # withdrawn by the resident
+
+
+OPEN_STATES = frozenset(
+    {State.SUBMITTED, State.ASSIGNED, State.ACCEPTED, State.RESOLVED, State.RETURNED}
+)
+TRIAGE_STATES = frozenset({State.SUBMITTED, State.RETURNED})
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    WORKER = "worker"  # 网格员
+    STAFF = "staff"  # 街道/社区 dispatcher or supervisor
+    ADMIN = "admin"
+    SYSTEM = "system"  # the clocks
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    ASSIGN = "assign"
+    REASSIGN = "reassign"
+    ACCEPT = "accept"
+    RETURN = "return"
+    NOTE = "note"
+    ADD_INFO = "add_info"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    ESCALATE = "escalate"
+    ESCALATE_OVERDUE = "escalate_overdue"
+    RESOLVE = "resolve"
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CANCEL = "cancel"
+    MERGE = "merge"
+    RECATEGORISE = "recategorise"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[State]
+    target: State | None  # None: the state stays, only the timeline grows
+    roles: frozenset[Role]
+    # Moves only the assignee may make, whatever the role: a supervisor cannot 接单 for a worker,
+    # or the 响应率 would be theirs. (Workers act only on tickets assigned to them anyway.)
+    assignee_only: bool = False
+
+    def target_from(self, state: State) -> State:
+        return self.target or state
+
+
+def _t(
+    action: Action,
+    sources: set[State],
+    target: State | None,
+    roles: set[Role],
+    *,
+    assignee_only: bool = False,
+) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles), assignee_only)
+
+
+S = State
+R = Role
+_ACTIVE = {S.SUBMITTED, S.ASSIGNED, S.ACCEPTED, S.RETURNED}
+_OFFICE = {R.STAFF, R.ADMIN}
+
+TRANSITIONS: dict[Action, Transition] = {
+    t.action: t
+    for t in (
+        _t(Action.ASSIGN, {S.SUBMITTED, S.RETURNED}, S.ASSIGNED, {*_OFFICE, R.SYSTEM}),
+        _t(Action.REASSIGN, {S.ASSIGNED, S.ACCEPTED}, S.ASSIGNED, _OFFICE),
+        _t(Action.ACCEPT, {S.ASSIGNED}, S.ACCEPTED, {R.WORKER, R.STAFF}, assignee_only=True),
+        _t(Action.RETURN, {S.ASSIGNED}, S.RETURNED, {R.WORKER, R.STAFF}, assignee_only=True),
+        _t(Action.NOTE, {S.ASSIGNED, S.ACCEPTED}, None, {R.WORKER, *_OFFICE}),
+        _t(Action.ADD_INFO, _ACTIVE, None, {R.RESIDENT}),
+        _t(
+            Action.REQUEST_EXTENSION,
+            {S.ACCEPTED},
+            None,
+            {R.WORKER, R.STAFF},
+            assignee_only=True,
+        ),
+        _t(Action.APPROVE_EXTENSION, {S.ACCEPTED}, None, _OFFICE),
+        _t(Action.REFUSE_EXTENSION, {S.ACCEPTED}, None, _OFFICE),
+        _t(Action.ESCALATE, {S.ASSIGNED, S.ACCEPTED}, S.SUBMITTED, {R.WORKER, *_OFFICE}),
+        _t(Action.ESCALATE_OVERDUE, _ACTIVE, None, {R.SYSTEM}),
+        _t(Action.RESOLVE, {S.ACCEPTED}, S.RESOLVED, {R.WORKER, R.STAFF}, assignee_only=True),
+        _t(Action.CONFIRM, {S.RESOLVED}, S.CLOSED, {R.RESIDENT}),
+        _t(Action.REJECT, {S.RESOLVED}, S.ASSIGNED, {R.RESIDENT}),
+        _t(Action.CLOSE, {S.SUBMITTED, S.RETURNED, S.RESOLVED}, S.CLOSED, {*_OFFICE, R.SYSTEM}),
+        _t(Action.REOPEN, {S.RESOLVED, S.CLOSED}, S.ASSIGNED, _OFFICE),
+        _t(Action.CANCEL, _ACTIVE, S.CANCELLED, {R.RESIDENT}),
+        _t(Action.MERGE, _ACTIVE, S.CLOSED, _OFFICE),
+        _t(Action.RECATEGORISE, _ACTIVE, None, _OFFICE),
+    )
+}
+
+
+def transition_for(action: Action, state: State, role: Role) -> Transition:
+    """The transition `action` makes from `state` when done by `role`, or a domain error saying why
+    it cannot happen."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise IllegalTransition(f"{action} is not a move of the ticket lifecycle", action=action)
+    if role not in transition.roles:
+        raise PermissionDenied(
+            f"a {role} may not {action} a ticket", action=str(action), role=str(role)
+        )
+    if state not in transition.sources:
+        raise IllegalTransition(
+            f"cannot {action} a ticket that is {state}", action=str(action), state=str(state)
+        )
+    return transition

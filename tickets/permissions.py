@@ -1,0 +1,58 @@
+"""Who may see and move which ticket. Buttons are never trusted: every move is checked here.
+
+A resident sees only their own tickets, a worker the tickets assigned to them or lying in their
+grid, staff everything in their subtree of the area tree, an admin everything.
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Person, Ticket
+from tickets.areas import contains, get_area
+from tickets.errors import PermissionDenied
+from tickets.lifecycle import Action, Role, State, Transition, transition_for
+
+
+def role_of(actor: Person | None) -> Role:
+    return Role.SYSTEM if actor is None else Role(actor.role)
+
+
+async def in_scope(session: AsyncSession, person: Person, ticket: Ticket) -> bool:
+    """Is `ticket` within what `person` may see?"""
+    role = Role(person.role)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.RESIDENT:
+        return ticket.resident_id == person.id
+    if role is Role.WORKER and ticket.assignee_id == person.id:
+        return True
+    if person.area_id is None:
+        return False
+    own_area = await get_area(session, person.area_id)
+    for area_id in {ticket.area_id, ticket.handling_area_id}:
+        if contains(own_area, (await get_area(session, area_id)).path):
+            return True
+    return False
+
+
+async def check_can_view(session: AsyncSession, person: Person, ticket: Ticket) -> None:
+    if not await in_scope(session, person, ticket):
+        raise PermissionDenied("this ticket is not yours to see", number=ticket.number)
+
+
+async def authorize(
+    session: AsyncSession, actor: Person | None, ticket: Ticket, action: Action
+) -> Transition:
+    """The transition `actor` may make on `ticket`, or a domain error saying why not."""
+    role = role_of(actor)
+    transition = transition_for(action, State(ticket.state), role)
+    if actor is None:
+        return transition
+    if role is Role.WORKER and ticket.assignee_id != actor.id:
+        raise PermissionDenied("this ticket is not assigned to you", number=ticket.number)
+    if transition.assignee_only and ticket.assignee_id != actor.id:
+        raise PermissionDenied("only the assigned worker may do this", number=ticket.number)
+    if not await in_scope(session, actor, ticket):
+        raise PermissionDenied("this ticket is outside your area", number=ticket.number)
+    return transition

@@ -1,0 +1,92 @@
+"""Work lists: a resident's tickets, a worker's open tasks, a staff member's triage queue, and the
+tickets whose clock is due. Each list is scoped to what the person may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Person, Ticket
+from tickets.areas import get_area, subtree_ids
+from tickets.errors import NotFound, PermissionDenied
+from tickets.lifecycle import TRIAGE_STATES, Role, State
+from tickets.permissions import check_can_view
+
+
+async def find_ticket(session: AsyncSession, viewer: Person, number: str) -> Ticket:
+    """A ticket by its number, if `viewer` may see it. Unknown and forbidden look alike to
+    residents, so nobody can probe other people's ticket numbers."""
+    ticket = (await session.exec(select(Ticket).where(Ticket.number == number.strip()))).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {number}", number=number)
+    try:
+        await check_can_view(session, viewer, ticket)
+    except PermissionDenied:
+        if Role(viewer.role) is Role.RESIDENT:
+            raise NotFound(f"no ticket {number}", number=number) from None
+        raise
+    return ticket
+
+
+async def tickets_of_resident(
+    session: AsyncSession, resident: Person, *, limit: int = 20
+) -> Sequence[Ticket]:
+    query = (
+        select(Ticket)
+        .where(Ticket.resident_id == resident.id)
+        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def open_tasks(session: AsyncSession, worker: Person, *, limit: int = 50) -> Sequence[Ticket]:
+    """The worker's assigned and accepted tickets, the most pressing (overdue) first."""
+    query = (
+        select(Ticket)
+        .where(
+            Ticket.assignee_id == worker.id,
+            col(Ticket.state).in_([State.ASSIGNED, State.ACCEPTED]),
+        )
+        .order_by(col(Ticket.next_due_at).asc().nulls_last(), col(Ticket.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def triage_queue(
+    session: AsyncSession, staff: Person, *, limit: int = 50
+) -> Sequence[Ticket]:
+    """Unclassified, unroutable and returned tickets waiting in staff's subtree, oldest first."""
+    if Role(staff.role) not in (Role.STAFF, Role.ADMIN) or staff.area_id is None:
+        raise PermissionDenied("only staff have a triage queue", role=staff.role)
+    area_ids = await subtree_ids(session, await get_area(session, staff.area_id))
+    query = (
+        select(Ticket)
+        .where(
+            col(Ticket.handling_area_id).in_(area_ids),
+            or_(
+                col(Ticket.state).in_(TRIAGE_STATES),
+                (col(Ticket.category).is_(None)) & (Ticket.state == State.ASSIGNED),
+            ),
+        )
+        .order_by(col(Ticket.created_at), col(Ticket.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def due_tickets(
+    session: AsyncSession, now: datetime, *, limit: int = 500
+) -> Sequence[Ticket]:
+    """Tickets whose running clock has reached `now` (the sweeps' work), earliest first."""
+    query = (
+        select(Ticket)
+        .where(col(Ticket.next_due_at).is_not(None), col(Ticket.next_due_at) <= now)
+        .order_by(col(Ticket.next_due_at))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()

@@ -1,0 +1,132 @@
+"""SLA clocks (签收 accept, 办结 resolve) per urgency and category, from configuration.
+
+A duration is written as a number and a unit: `15m`, `24h`, `7d` run on the wall clock; `1wd`,
+`5wd` count working days of the calendar. Emergencies run on the wall clock: they do not wait for
+Monday.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+from tickets.calendar import WorkingCalendar
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|wd)\s*$")
+
+
+class Urgency(StrEnum):
+    EMERGENCY = "emergency"  # danger to life or property
+    URGENT = "urgent"  # water, power, gas, heating cut
+    NORMAL = "normal"
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: str  # m, h, d (wall clock) or wd (working days)
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(
+                f"{text!r} is not a duration: write a number and m, h, d or wd (e.g. 30m, 5wd)"
+            )
+        return cls(int(match.group(1)), match.group(2))
+
+    def after(self, start: datetime, calendar: WorkingCalendar) -> datetime:
+        if self.unit == "wd":
+            return calendar.add_working_days(start, self.amount)
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[self.unit]
+        return start + timedelta(**{unit: self.amount})
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+class ClockSpec(BaseModel):
+    """Accept and resolve limits per urgency; any urgency left out keeps the default."""
+
+    emergency: str | None = None
+    urgent: str | None = None
+    normal: str | None = None
+
+    @field_validator("emergency", "urgent", "normal")
+    @classmethod
+    def _valid(cls, value: str | None) -> str | None:
+        if value is not None:
+            Duration.parse(value)
+        return value
+
+
+class SlaPolicy(BaseModel):
+    """The clocks of DESIGN.md as configuration. Defaults are the street office's usual limits."""
+
+    accept: dict[Urgency, str] = Field(
+        default_factory=lambda: {
+            Urgency.EMERGENCY: "15m",
+            Urgency.URGENT: "30m",
+            Urgency.NORMAL: "1wd",
+        }
+    )
+    resolve: dict[Urgency, str] = Field(
+        default_factory=lambda: {
+            Urgency.EMERGENCY: "24h",
+            Urgency.URGENT: "2wd",
+            Urgency.NORMAL: "5wd",
+        }
+    )
+    # Category-specific limits, e.g. {"城乡建设": {"resolve": {"normal": "10wd"}}}.
+    categories: dict[str, dict[str, ClockSpec]] = Field(default_factory=dict)
+    return_window: str = "1wd"
+    max_extension_days: int = Field(default=10, ge=0, le=60)
+    auto_close_after: str = "7d"
+
+    @field_validator("accept", "resolve")
+    @classmethod
+    def _durations(cls, value: dict[Urgency, str]) -> dict[Urgency, str]:
+        for text in value.values():
+            Duration.parse(text)
+        missing = set(Urgency) - set(value)
+        if missing:
+            raise ValueError(f"missing urgencies: {sorted(missing)}")
+        return value
+
+    @field_validator("return_window", "auto_close_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        Duration.parse(value)
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _clock_names(
+        cls, value: dict[str, dict[str, ClockSpec]]
+    ) -> dict[str, dict[str, ClockSpec]]:
+        for category, clocks in value.items():
+            unknown = set(clocks) - {"accept", "resolve"}
+            if unknown:
+                raise ValueError(f"{category}: unknown clocks {sorted(unknown)} (accept, resolve)")
+        return value
+
+    def limit(self, clock: str, urgency: Urgency | str, category: str | None) -> Duration:
+        urgency = Urgency(urgency)
+        override = self.categories.get(category or "", {}).get(clock)
+        text = getattr(override, urgency.value, None) if override else None
+        table = self.accept if clock == "accept" else self.resolve
+        return Duration.parse(text or table[urgency])
+
+    def due_accept(
+        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+    ) -> datetime:
+        return self.limit("accept", urgency, category).after(start, calendar)
+
+    def due_resolve(
+        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+    ) -> datetime:
+        return self.limit("resolve", urgency, category).after(start, calendar)

@@ -1,0 +1,264 @@
+"""Statistics as SQL aggregates: 三率, backlog by state, overdue, counts by category, area, worker.
+
+三率 (DESIGN.md):
+  响应率 = tickets accepted within the accept clock ÷ tickets assigned
+  解决率 = callbacks answering 已解决 ÷ callbacks
+  满意率 = (满意 + 基本满意) ÷ callbacks
+Ticket figures count tickets created in the period; callback figures count callbacks given in it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, func, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Area, Ticket, TicketCallback
+from tickets.areas import LEVEL_DEPTH, Level, ancestor_ids, subtree_ids
+from tickets.lifecycle import OPEN_STATES, State
+
+
+@dataclass(frozen=True)
+class Period:
+    """[since, until) in UTC; either end may be open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ThreeRates:
+    assigned: int = 0
+    accepted_in_time: int = 0
+    callbacks: int = 0
+    solved: int = 0
+    satisfied: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return _ratio(self.accepted_in_time, self.assigned)
+
+    @property
+    def solve_rate(self) -> float | None:
+        return _ratio(self.solved, self.callbacks)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return _ratio(self.satisfied, self.callbacks)
+
+    def __add__(self, other: ThreeRates) -> ThreeRates:
+        return ThreeRates(
+            self.assigned + other.assigned,
+            self.accepted_in_time + other.accepted_in_time,
+            self.callbacks + other.callbacks,
+            self.solved + other.solved,
+            self.satisfied + other.satisfied,
+        )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(cast(case((condition, 1), else_=0), Integer)), 0)
+
+
+def _in_period(column: Any, period: Period | None) -> list[ColumnElement[bool]]:
+    if period is None:
+        return []
+    clauses = []
+    if period.since is not None:
+        clauses.append(column >= period.since)
+    if period.until is not None:
+        clauses.append(column < period.until)
+    return clauses
+
+
+async def _area_filter(session: AsyncSession, column: Any, area: Area | None) -> list[Any]:
+    if area is None or (area.parent_id is None and await _single_root(session)):
+        return []  # the whole tree: no filter, so the planner can scan without an IN list
+    return [column.in_(await subtree_ids(session, area))]
+
+
+async def _single_root(session: AsyncSession) -> bool:
+    roots = await session.exec(select(func.count()).where(col(Area.parent_id).is_(None)))
+    return roots.one() == 1
+
+
+async def three_rates_by(
+    session: AsyncSession,
+    group: str,
+    *,
+    area: Area | None = None,
+    period: Period | None = None,
+) -> dict[Any, ThreeRates]:
+    """三率 per `group`: "area" (the ticket's area), "worker" or "category"; one query each for
+    tickets and callbacks."""
+    ticket_key, callback_key = {
+        "area": (Ticket.area_id, TicketCallback.area_id),
+        "worker": (Ticket.assignee_id, TicketCallback.worker_id),
+        "category": (Ticket.category, Ticket.category),
+    }[group]
+    ticket_query = (
+        select(
+            ticket_key,
+            _count_if(col(Ticket.assigned_at).is_not(None)),
+            _count_if(col(Ticket.accepted_in_time).is_(True)),
+        )
+        .where(
+            *await _area_filter(session, Ticket.area_id, area),
+            *_in_period(Ticket.created_at, period),
+        )
+        .group_by(ticket_key)
+    )
+    callback_query = (
+        select(
+            callback_key,
+            func.count(),
+            _count_if(col(TicketCallback.solved).is_(True)),
+            _count_if(col(TicketCallback.satisfaction).in_(["satisfied", "basic"])),
+        )
+        .where(
+            *await _area_filter(session, TicketCallback.area_id, area),
+            *_in_period(TicketCallback.at, period),
+        )
+        .group_by(callback_key)
+    )
+    if group == "category":
+        callback_query = callback_query.join(Ticket, col(Ticket.id) == TicketCallback.ticket_id)
+    result: dict[Any, ThreeRates] = defaultdict(ThreeRates)
+    for key, assigned, in_time in (await session.exec(ticket_query)).all():
+        result[key] += ThreeRates(assigned=int(assigned), accepted_in_time=int(in_time))
+    for key, count, solved, satisfied in (await session.exec(callback_query)).all():
+        result[key] += ThreeRates(callbacks=count, solved=int(solved), satisfied=int(satisfied))
+    return dict(result)
+
+
+async def three_rates(
+    session: AsyncSession,
+    *,
+    area: Area | None = None,
+    worker_id: int | None = None,
+    period: Period | None = None,
+) -> ThreeRates:
+    """三率 for one area's subtree (or everything) and optionally one worker."""
+    ticket_filter = [
+        *await _area_filter(session, Ticket.area_id, area),
+        *_in_period(Ticket.created_at, period),
+    ]
+    callback_filter = [
+        *await _area_filter(session, TicketCallback.area_id, area),
+        *_in_period(TicketCallback.at, period),
+    ]
+    if worker_id is not None:
+        ticket_filter.append(Ticket.assignee_id == worker_id)
+        callback_filter.append(TicketCallback.worker_id == worker_id)
+    assigned, in_time = (
+        await session.exec(
+            select(
+                _count_if(col(Ticket.assigned_at).is_not(None)),
+                _count_if(col(Ticket.accepted_in_time).is_(True)),
+            ).where(*ticket_filter)
+        )
+    ).one()
+    count, solved, satisfied = (
+        await session.exec(
+            select(
+                func.count(),
+                _count_if(col(TicketCallback.solved).is_(True)),
+                _count_if(col(TicketCallback.satisfaction).in_(["satisfied", "basic"])),
+            ).where(*callback_filter)
+        )
+    ).one()
+    return ThreeRates(int(assigned), int(in_time), count, int(solved), int(satisfied))
+
+
+async def rollup_by_level(
+    session: AsyncSession, per_area: dict[Any, ThreeRates], level: Level | str
+) -> dict[int, ThreeRates]:
+    """Fold per-area figures up to the areas of `level` (per grid → per street, say)."""
+    depth = LEVEL_DEPTH[Level(level)]
+    areas = {area.id: area for area in (await session.exec(select(Area))).all()}
+    result: dict[int, ThreeRates] = defaultdict(ThreeRates)
+    for area_id, rates in per_area.items():
+        if area_id not in areas:
+            continue
+        chain = ancestor_ids(areas[area_id])
+        if len(chain) > depth:
+            result[chain[depth]] += rates
+    return dict(result)
+
+
+async def backlog_by_state(session: AsyncSession, *, area: Area | None = None) -> dict[str, int]:
+    """Open tickets per state, handled in `area`'s subtree."""
+    query = (
+        select(Ticket.state, func.count())
+        .where(
+            col(Ticket.state).in_(OPEN_STATES),
+            *await _area_filter(session, Ticket.handling_area_id, area),
+        )
+        .group_by(Ticket.state)
+    )
+    return {state: count for state, count in (await session.exec(query)).all()}
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """Open tickets whose accept or resolve clock has run out."""
+    return or_(
+        and_(Ticket.state == State.ASSIGNED, col(Ticket.due_accept_at) < now),
+        and_(
+            col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
+            col(Ticket.due_resolve_at) < now,
+        ),
+    )
+
+
+async def overdue_count(session: AsyncSession, now: datetime, *, area: Area | None = None) -> int:
+    query = select(func.count()).where(
+        overdue_condition(now), *await _area_filter(session, Ticket.handling_area_id, area)
+    )
+    return (await session.exec(query)).one()
+
+
+async def overdue_tickets(
+    session: AsyncSession, now: datetime, *, area: Area | None = None, limit: int = 50
+) -> Sequence[Ticket]:
+    query = (
+        select(Ticket)
+        .where(overdue_condition(now), *await _area_filter(session, Ticket.handling_area_id, area))
+        .order_by(col(Ticket.created_at))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def ticket_counts_by(
+    session: AsyncSession,
+    group: str,
+    *,
+    area: Area | None = None,
+    period: Period | None = None,
+    limit: int | None = None,
+) -> list[tuple[Any, int]]:
+    """How many tickets per "category", "area" or "worker", most first."""
+    key = {"category": Ticket.category, "area": Ticket.area_id, "worker": Ticket.assignee_id}[group]
+    query = (
+        select(key, func.count().label("n"))
+        .where(
+            *await _area_filter(session, Ticket.area_id, area),
+            *_in_period(Ticket.created_at, period),
+        )
+        .group_by(key)
+        .order_by(func.count().desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [(row[0], row[1]) for row in (await session.exec(query)).all()]
