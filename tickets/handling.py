@@ -109,13 +109,12 @@ def _optional_text(value: str | None, what: str, policy: Policy) -> str | None:
 
 
 def assign_to(ticket: Ticket, worker: Person, area: Area, policy: Policy, now: datetime) -> None:
-    """Point the ticket at `worker` in `area` and start both clocks (shared by routing)."""
+    """Point the ticket at `worker` in `area` and start both clocks (shared with intake). The
+    state itself is the caller's to set, so the timeline records where the ticket came from."""
     ticket.assignee_id = worker.id
     ticket.handling_area_id, ticket.handling_level = area.id, area.level
     ticket.assigned_at, ticket.accepted_at = now, None
-    ticket.state = State.ASSIGNED
     start_clocks(ticket, policy, now)
-    ticket.next_due_at = next_due(ticket)
 
 
 async def assign_ticket(

@@ -100,6 +100,7 @@ async def submit_complaint(
     )
     if destination.worker is not None:
         assign_to(ticket, destination.worker, destination.area, policy, now)
+        ticket.state = State.ASSIGNED
         record_event(
             session,
             ticket=ticket,

@@ -24,5 +24,5 @@ async def next_ticket_number(session: AsyncSession, day: date) -> str:
         .on_conflict_do_update(index_elements=["day"], set_={"value": table.c.value + 1})
         .returning(table.c.value)
     )
-    value = (await session.execute(statement)).scalar_one()
+    value = (await session.exec(statement)).scalar_one()
     return f"{day:%Y%m%d}-{value:04d}"

@@ -1,0 +1,1 @@
+"""The runnable application: settings, wiring, channel adapters, delivery, scheduler."""

@@ -1,0 +1,199 @@
+"""The `minhu` command (also `python -m bot`).
+
+minhu db upgrade            bring the database schema up to date (Alembic)
+minhu areas load FILE.yaml  load the area tree, staff and workers (format: README)
+minhu demo                  seed a demo district with two months of history
+minhu run                   serve the configured channels
+minhu nlp …                 the complaint classifier: classify, eval, mine
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
+
+from bot.demo import seed_demo
+from bot.settings import Settings
+from bot.wiring import Services, open_services
+from storage.models import Area, Person, Ticket
+from tickets.directory import load_directory, parse_directory
+from tickets.errors import DomainError
+from tickets.lifecycle import OPEN_STATES
+from tickets.stats import three_rates
+
+log = logging.getLogger("minhu")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the command line or a file it names: told plainly, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minhu", description="MinHu (民呼): complaint front end for grid governance"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(
+        handler=_db_upgrade
+    )
+
+    areas = commands.add_parser("areas", help="the area tree, staff and workers")
+    area_commands = areas.add_subparsers(dest="areas_command", required=True, metavar="ACTION")
+    load = area_commands.add_parser("load", help="load areas and people from a YAML file")
+    load.add_argument("file", type=Path)
+    load.set_defaults(handler=_areas_load)
+
+    demo = commands.add_parser("demo", help="seed a demo district with history")
+    demo.add_argument("--tickets", type=_positive, default=300)
+    demo.add_argument("--days", type=_positive, default=60)
+    demo.set_defaults(handler=_demo)
+
+    commands.add_parser("run", help="serve the configured channels").set_defaults(handler=_run)
+    _add_nlp(commands)
+    return parser
+
+
+def _add_nlp(commands: Any) -> None:
+    try:
+        from nlp.cli import add_nlp_parser
+    except ImportError:  # the classifier package is optional while it is being built
+        return
+    add_nlp_parser(commands, corrections_loader=None)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "nlp":
+        from nlp.cli import run_nlp
+
+        return run_nlp(args)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "MINHU_" + "__".join(str(part) for part in problem["loc"]).upper()
+            print(f"minhu: configuration {name}: {problem['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    handler: Callable[[Settings, argparse.Namespace], Any] = args.handler
+    try:
+        return asyncio.run(handler(settings, args))
+    except UsageError as error:
+        print(f"minhu: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DomainError as error:
+        print(f"minhu: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OperationalError, OSError) as error:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"minhu: cannot use the database {where}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    async with open_services(settings):
+        print(f"database ready: {_where(settings)}")
+    return EXIT_OK
+
+
+async def _areas_load(settings: Settings, args: argparse.Namespace) -> int:
+    spec = parse_directory(_read_yaml(args.file))
+    async with open_services(settings) as services, services.sessions() as session:
+        counts = await load_directory(session, services.policy, spec)
+        await session.commit()
+    print(f"loaded {counts['areas']} areas and {counts['people']} people from {args.file}")
+    return EXIT_OK
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path} is not valid YAML: {error}") from None
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        summary = await seed_demo(
+            services.sessions, services.policy, tickets=args.tickets, days=args.days
+        )
+    if summary.already_there:
+        print(f"the demo district is already in {_where(settings)}; nothing added")
+    else:
+        print(
+            f"demo district seeded in {_where(settings)}: {summary.areas} areas, "
+            f"{summary.people} staff and workers, {summary.residents} residents, "
+            f"{summary.tickets} tickets"
+        )
+    return EXIT_OK
+
+
+async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        print(await _status(services))
+    if settings.telegram_token is None:
+        print(
+            "minhu run: no channel to serve yet. The Telegram adapter (MINHU_TELEGRAM_TOKEN) and "
+            "the local web console are not built yet; the database above is ready for them.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print("minhu run: MINHU_TELEGRAM_TOKEN is set, but the Telegram adapter is not built yet.")
+    return EXIT_FAILED
+
+
+async def _status(services: Services) -> str:
+    async with services.sessions() as session:
+        areas = (await session.exec(select(func.count()).select_from(Area))).one()
+        people = (await session.exec(select(func.count()).select_from(Person))).one()
+        open_tickets = (
+            await session.exec(select(func.count()).where(Ticket.state.in_(OPEN_STATES)))
+        ).one()
+        rates = await three_rates(session)
+    return (
+        f"MinHu database {_where(services.settings)}: {areas} areas, {people} people, "
+        f"{open_tickets} open tickets; 响应率 {_percent(rates.response_rate)}, "
+        f"解决率 {_percent(rates.solve_rate)}, 满意率 {_percent(rates.satisfaction_rate)}"
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _where(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)

@@ -1,0 +1,81 @@
+"""Settings: environment variables with the MINHU_ prefix, or a .env file; read once at start-up
+and passed down, never at import time."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from tickets.calendar import WorkingCalendar
+from tickets.clock import Clock, SystemClock
+from tickets.policy import Policy
+from tickets.sla import SlaPolicy
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MINHU_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///minhu.db",
+        description="SQLite file (the default) or postgresql+asyncpg://user@host/db",
+    )
+    timezone: str = "Asia/Shanghai"
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    holidays: list[date] = Field(default_factory=list, description="JSON list of dates")
+    makeup_workdays: list[date] = Field(default_factory=list, description="调休 working days")
+    sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
+    telegram_token: SecretStr | None = None
+    redis_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the plain `sqlite:///` and `postgresql://` spellings and add the async driver."""
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r}") from None
+        backend = url.get_backend_name()
+        if backend not in _DRIVERS:
+            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        if url.drivername == backend:
+            url = url.set(drivername=_DRIVERS[backend])
+        elif url.drivername != _DRIVERS[backend]:
+            raise ValueError(f"use the {_DRIVERS[backend]} driver, not {url.drivername}")
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar.build(self.timezone, self.holidays, self.makeup_workdays)
+
+    def policy(self, clock: Clock | None = None) -> Policy:
+        return Policy(
+            sla=self.sla,
+            calendar=self.calendar(),
+            clock=clock or SystemClock(),
+            max_complaint_chars=self.max_complaint_chars,
+        )

@@ -1,0 +1,124 @@
+"""Small builders for test data: one district with two streets, and the people who work there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.engine import SessionFactory
+from storage.models import Area, Person
+from tickets.areas import get_area_by_code
+from tickets.directory import load_directory, parse_directory
+from tickets.intake import submit_complaint
+from tickets.people import find_person, register_person, set_home_area
+from tickets.policy import Policy
+
+DIRECTORY = {
+    "areas": [
+        {
+            "code": "d",
+            "name": "示范区",
+            "level": "district",
+            "children": [
+                {
+                    "code": "s1",
+                    "name": "东城街道",
+                    "level": "street",
+                    "children": [
+                        {
+                            "code": "c1",
+                            "name": "幸福社区",
+                            "level": "community",
+                            "children": [
+                                {"code": "g1", "name": "幸福社区第一网格", "level": "grid"},
+                                {"code": "g2", "name": "幸福社区第二网格", "level": "grid"},
+                            ],
+                        }
+                    ],
+                },
+                {
+                    "code": "s2",
+                    "name": "西湖街道",
+                    "level": "street",
+                    "children": [
+                        {
+                            "code": "c2",
+                            "name": "阳光社区",
+                            "level": "community",
+                            "children": [
+                                {"code": "g3", "name": "阳光社区第一网格", "level": "grid"}
+                            ],
+                        }
+                    ],
+                },
+            ],
+        }
+    ],
+    "people": [
+        {"name": "区管理员", "role": "admin", "area": "d", "user_id": "admin"},
+        {"name": "街道员", "role": "staff", "area": "s1", "user_id": "staff-s1"},
+        {"name": "社区书记", "role": "staff", "area": "c1", "user_id": "staff-c1"},
+        {"name": "西湖街道员", "role": "staff", "area": "s2", "user_id": "staff-s2"},
+        {"name": "网格员甲", "role": "worker", "area": "g1", "user_id": "worker-g1"},
+        {"name": "网格员乙", "role": "worker", "area": "g2", "user_id": "worker-g2"},
+        {"name": "网格员丙", "role": "worker", "area": "g3", "user_id": "worker-g3"},
+    ],
+}
+
+@dataclass
+class Cast:
+    """The people and areas of DIRECTORY, fetched by name for readable tests."""
+
+    areas: dict[str, Area]
+    people: dict[str, Person]
+
+    def __getitem__(self, name: str) -> Person:
+        return self.people[name]
+
+async def load_cast(session: AsyncSession, policy: Policy) -> Cast:
+    await load_directory(session, policy, parse_directory(DIRECTORY))
+    areas = {code: await get_area_by_code(session, code) for code in _codes(DIRECTORY["areas"])}
+    people = {}
+    for spec in DIRECTORY["people"]:
+        people[spec["user_id"]] = await find_person(session, "telegram", spec["user_id"])
+    for name, grid in (("resident", "g1"), ("resident2", "g1"), ("resident3", "g3")):
+        person = await register_person(
+            session, policy, channel="telegram", channel_user_id=name, chat_id=name
+        )
+        people[name] = await set_home_area(session, person, areas[grid].id)
+    await session.flush()
+    return Cast(areas, people)
+
+def _codes(areas: list[dict]) -> list[str]:
+    return [code for area in areas for code in (area["code"], *_codes(area.get("children", [])))]
+
+async def cast_in(sessions: SessionFactory, policy: Policy) -> Cast:
+    async with sessions() as session:
+        cast = await load_cast(session, policy)
+        await session.commit()
+    return cast
+
+async def new_ticket(
+    sessions: SessionFactory,
+    policy: Policy,
+    resident: Person,
+    *,
+    text: str = "小区楼道的灯坏了一个月，晚上很黑",
+    category: str | None = "城乡建设",
+    urgency: str = "normal",
+    area_id: int | None = None,
+) -> int:
+    async with sessions() as session:
+        ticket = await submit_complaint(
+            session,
+            policy,
+            resident=resident,
+            text=text,
+            category=category,
+            urgency=urgency,
+            area_id=area_id,
+        )
+        await session.commit()
+        return ticket.id
+

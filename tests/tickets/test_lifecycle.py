@@ -1,0 +1,206 @@
+"""The lifecycle under random use: hypothesis plays sequences of moves by random people.
+
+Whatever the sequence, a ticket is always in a defined state, every accepted move appends exactly
+one timeline event whose states agree with the transition table, and every refused move raises a
+domain error and changes nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as observe
+from hypothesis import strategies as st
+from sqlmodel import func, select
+
+from storage.models import Ticket, TicketEvent
+from tickets import handling
+from tickets.clocks import next_due
+from tickets.errors import DomainError, IllegalTransition, PermissionDenied
+from tickets.lifecycle import TRANSITIONS, Action, Role, State, transition_for
+from tests.factories import cast_in, new_ticket
+
+Move = Callable[..., Awaitable[Any]]
+
+MOVES: dict[str, tuple[Action | None, Move, dict[str, Any]]] = {
+    "assign_g1": (None, handling.assign_ticket, {"worker": "worker-g1"}),
+    "assign_g3": (None, handling.assign_ticket, {"worker": "worker-g3"}),
+    "accept": (Action.ACCEPT, handling.accept_ticket, {}),
+    "return": (Action.RETURN, handling.return_ticket, {"reason": "不是本网格的事"}),
+    "note": (Action.NOTE, handling.add_note, {"note": "已电话联系居民"}),
+    "add_info": (Action.ADD_INFO, handling.add_information, {"text": "补充：是3号楼"}),
+    "extend": (Action.REQUEST_EXTENSION, handling.request_extension, {"days": 3, "reason": "等配件"}),
+    "approve": (Action.APPROVE_EXTENSION, handling.decide_extension, {"approve": True}),
+    "refuse": (Action.REFUSE_EXTENSION, handling.decide_extension, {"approve": False}),
+    "escalate": (Action.ESCALATE, handling.escalate_ticket, {"reason": "需要社区协调"}),
+    "resolve": (Action.RESOLVE, handling.resolve_ticket, {"reply": "已修好"}),
+    "satisfied": (
+        Action.CONFIRM,
+        handling.answer_callback,
+        {"solved": True, "satisfaction": "satisfied"},
+    ),
+    "unsatisfied": (
+        Action.REJECT,
+        handling.answer_callback,
+        {"solved": False, "satisfaction": "unsatisfied"},
+    ),
+    "close": (Action.CLOSE, handling.close_ticket, {"note": "不属于受理范围"}),
+    "reopen": (Action.REOPEN, handling.reopen_ticket, {"reason": "居民再次反映"}),
+    "cancel": (Action.CANCEL, handling.cancel_ticket, {}),
+    "recategorise": (Action.RECATEGORISE, handling.recategorise_ticket, {"category": "环境保护"}),
+}
+ACTORS = [
+    "resident",
+    "resident2",
+    "worker-g1",
+    "worker-g2",
+    "worker-g3",
+    "staff-c1",
+    "staff-s2",
+    "admin",
+    "system",
+]
+# Half the moves are made by the person who would naturally make them ("assignee" is whoever holds
+# the ticket), so sequences get deep into the lifecycle; the other half by anyone at all.
+NATURAL = {
+    "resident": ["add_info", "satisfied", "unsatisfied", "cancel"],
+    "assignee": ["accept", "return", "note", "extend", "escalate", "resolve"],
+    "staff-c1": ["assign_g1", "approve", "refuse", "close", "reopen", "recategorise"],
+    "admin": ["assign_g3"],
+}
+NATURAL_ACTOR = {move: actor for actor, moves in NATURAL.items() for move in moves}
+steps = st.lists(
+    st.tuples(
+        # The forward moves are listed thrice, so a sequence often gets to 办结 and 回访.
+        st.sampled_from([*sorted(MOVES), *["accept", "resolve", "satisfied", "unsatisfied"] * 4]),
+        st.one_of(st.none(), st.sampled_from(ACTORS)),  # None: the natural actor
+        st.sampled_from([0, 0, 0, 2, 30]),  # hours passing before the move
+    ),
+    min_size=1,
+    max_size=16,
+)
+
+
+async def _snapshot(sessions, ticket_id: int) -> tuple[dict[str, Any], int]:
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        events = (
+            await session.exec(
+                select(func.count()).select_from(TicketEvent).where(
+                    TicketEvent.ticket_id == ticket_id
+                )
+            )
+        ).one()
+        return ticket.model_dump(), events
+
+
+async def _play(sessions, policy, cast, ticket_id: int, move: str, actor_name: str) -> None:
+    _action, function, arguments = MOVES[move]
+    arguments = dict(arguments)
+    if "worker" in arguments:
+        arguments["worker_id"] = cast[arguments.pop("worker")].id
+    actor = None if actor_name == "system" else cast[actor_name]
+    async with sessions() as session:
+        try:
+            await function(session, policy, ticket_id=ticket_id, actor=actor, **arguments)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+@pytest.fixture
+async def cast(sessions, policy):
+    return await cast_in(sessions, policy)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sequence=steps)
+async def test_random_moves_keep_the_lifecycle_sound(sessions, policy, clock, cast, sequence):
+    ticket_id = await new_ticket(sessions, policy, cast["resident"])
+    for move, chosen_actor, hours in sequence:
+        clock.advance(timedelta(hours=hours))
+        before, events_before = await _snapshot(sessions, ticket_id)
+        actor_name = chosen_actor or _natural_actor(move, before, cast)
+        try:
+            await _play(sessions, policy, cast, ticket_id, move, actor_name)
+        except DomainError:
+            after, events_after = await _snapshot(sessions, ticket_id)
+            assert after == before, f"refused {move} by {actor_name} changed the ticket"
+            assert events_after == events_before
+            continue
+        after, events_after = await _snapshot(sessions, ticket_id)
+        observe(f"reached {after['state']}")
+        assert State(after["state"]) in State
+        assert events_after == events_before + 1, f"{move} wrote {events_after - events_before}"
+        assert after["version"] == before["version"] + 1
+        async with sessions() as session:
+            event = (
+                await session.exec(
+                    select(TicketEvent)
+                    .where(TicketEvent.ticket_id == ticket_id)
+                    .order_by(TicketEvent.id.desc())
+                )
+            ).first()
+        transition = TRANSITIONS[Action(event.action)]
+        role = Role.SYSTEM if actor_name == "system" else Role(cast[actor_name].role)
+        assert transition_for(transition.action, State(before["state"]), role) == transition
+        assert (event.from_state, event.to_state) == (before["state"], after["state"])
+        assert after["state"] == transition.target_from(State(before["state"]))
+        _assert_consistent(after)
+
+
+def _natural_actor(move: str, ticket: dict[str, Any], cast) -> str:
+    name = NATURAL_ACTOR[move]
+    if name != "assignee":
+        return name
+    holders = [key for key, person in cast.people.items() if person.id == ticket["assignee_id"]]
+    return holders[0] if holders else "worker-g1"
+
+
+def _assert_consistent(row: dict[str, Any]) -> None:
+    """What each state promises about the rest of the row."""
+    state = State(row["state"])
+    if state in (State.ASSIGNED, State.ACCEPTED):
+        assert row["assignee_id"] is not None and row["due_accept_at"] is not None
+    if state is State.ACCEPTED:
+        assert row["accepted_at"] is not None
+    if state is State.RESOLVED:
+        assert row["resolved_at"] is not None and row["resolution_reply"]
+    if state is State.CLOSED:
+        assert row["closed_at"] is not None
+    if state is State.CANCELLED:
+        assert row["cancelled_at"] is not None
+    assert row["next_due_at"] == next_due(Ticket(**row))
+
+
+def test_every_state_is_reachable_and_terminal_states_only_reopen():
+    targets = {transition.target for transition in TRANSITIONS.values() if transition.target}
+    assert targets | {State.SUBMITTED} == set(State)
+    leaving_closed = {t.action for t in TRANSITIONS.values() if State.CLOSED in t.sources}
+    assert leaving_closed == {Action.REOPEN}
+    assert not [t for t in TRANSITIONS.values() if State.CANCELLED in t.sources]
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "role", "error"),
+    [
+        (Action.ACCEPT, State.SUBMITTED, Role.WORKER, IllegalTransition),
+        (Action.ACCEPT, State.ASSIGNED, Role.RESIDENT, PermissionDenied),
+        (Action.CANCEL, State.CLOSED, Role.RESIDENT, IllegalTransition),
+        (Action.CONFIRM, State.RESOLVED, Role.STAFF, PermissionDenied),
+        (Action.ESCALATE_OVERDUE, State.ACCEPTED, Role.ADMIN, PermissionDenied),
+    ],
+)
+def test_transition_table_refuses_with_a_reason(action, state, role, error):
+    with pytest.raises(error) as raised:
+        transition_for(action, state, role)
+    assert str(action) in raised.value.message
