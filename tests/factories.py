@@ -66,6 +66,7 @@ DIRECTORY = {
     ],
 }
 
+
 @dataclass
 class Cast:
     """The people and areas of DIRECTORY, fetched by name for readable tests."""
@@ -75,6 +76,7 @@ class Cast:
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
+
 
 async def load_cast(session: AsyncSession, policy: Policy) -> Cast:
     await load_directory(session, policy, parse_directory(DIRECTORY))
@@ -90,14 +92,17 @@ async def load_cast(session: AsyncSession, policy: Policy) -> Cast:
     await session.flush()
     return Cast(areas, people)
 
+
 def _codes(areas: list[dict]) -> list[str]:
     return [code for area in areas for code in (area["code"], *_codes(area.get("children", [])))]
+
 
 async def cast_in(sessions: SessionFactory, policy: Policy) -> Cast:
     async with sessions() as session:
         cast = await load_cast(session, policy)
         await session.commit()
     return cast
+
 
 async def new_ticket(
     sessions: SessionFactory,
@@ -121,4 +126,3 @@ async def new_ticket(
         )
         await session.commit()
         return ticket.id
-

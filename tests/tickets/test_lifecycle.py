@@ -33,7 +33,11 @@ MOVES: dict[str, tuple[Action | None, Move, dict[str, Any]]] = {
     "return": (Action.RETURN, handling.return_ticket, {"reason": "不是本网格的事"}),
     "note": (Action.NOTE, handling.add_note, {"note": "已电话联系居民"}),
     "add_info": (Action.ADD_INFO, handling.add_information, {"text": "补充：是3号楼"}),
-    "extend": (Action.REQUEST_EXTENSION, handling.request_extension, {"days": 3, "reason": "等配件"}),
+    "extend": (
+        Action.REQUEST_EXTENSION,
+        handling.request_extension,
+        {"days": 3, "reason": "等配件"},
+    ),
     "approve": (Action.APPROVE_EXTENSION, handling.decide_extension, {"approve": True}),
     "refuse": (Action.REFUSE_EXTENSION, handling.decide_extension, {"approve": False}),
     "escalate": (Action.ESCALATE, handling.escalate_ticket, {"reason": "需要社区协调"}),
@@ -90,9 +94,9 @@ async def _snapshot(sessions, ticket_id: int) -> tuple[dict[str, Any], int]:
         ticket = await session.get(Ticket, ticket_id)
         events = (
             await session.exec(
-                select(func.count()).select_from(TicketEvent).where(
-                    TicketEvent.ticket_id == ticket_id
-                )
+                select(func.count())
+                .select_from(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket_id)
             )
         ).one()
         return ticket.model_dump(), events

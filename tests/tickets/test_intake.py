@@ -1,0 +1,85 @@
+"""Bad input at the domain edge: each a clear domain error, nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from storage.models import Ticket, TicketCounter, TicketEvent
+from tickets.errors import InvalidInput, NotFound, PermissionDenied
+from tickets.intake import submit_complaint
+from tests.factories import cast_in
+
+
+@pytest.fixture
+async def cast(sessions, policy):
+    return await cast_in(sessions, policy)
+
+
+async def _rows(sessions) -> tuple[int, int, int]:
+    async with sessions() as session:
+        counts = []
+        for table in (Ticket, TicketEvent, TicketCounter):
+            counts.append((await session.exec(select(func.count()).select_from(table))).one())
+        return tuple(counts)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   \n\t  ", "empty"),
+        ("\x00\x07\x1b\u200b\ufeff", "empty"),
+        ("投诉" * 5000, "too_long"),  # 10,000 characters
+    ],
+)
+async def test_unusable_text_is_refused_and_nothing_is_written(
+    sessions, policy, cast, text, reason
+):
+    async with sessions() as session:
+        with pytest.raises(InvalidInput) as refusal:
+            await submit_complaint(session, policy, resident=cast["resident"], text=text)
+        await session.rollback()
+    assert refusal.value.params["reason"] == reason
+    assert await _rows(sessions) == (0, 0, 0)
+
+
+async def test_control_characters_are_dropped_but_the_words_kept(sessions, policy, cast):
+    async with sessions() as session:
+        ticket = await submit_complaint(
+            session, policy, resident=cast["resident"], text="\x1b[31m路灯坏了\x00\n请修理 🙏"
+        )
+    assert ticket.text == "[31m路灯坏了\n请修理 🙏"
+
+
+@pytest.mark.parametrize(
+    ("person", "arguments", "error", "words"),
+    [
+        ("resident", {"area_id": 999_999}, NotFound, "no area"),
+        ("resident", {"urgency": "whenever"}, InvalidInput, "unknown urgency"),
+        ("resident", {"latitude": 91.0, "longitude": 0.0}, InvalidInput, "not on Earth"),
+        ("worker-g1", {}, PermissionDenied, "only residents"),
+    ],
+)
+async def test_bad_arguments_are_refused_with_a_reason(
+    sessions, policy, cast, person, arguments, error, words
+):
+    async with sessions() as session:
+        with pytest.raises(error, match=words):
+            await submit_complaint(
+                session, policy, resident=cast[person], text="路灯坏了", **arguments
+            )
+        await session.rollback()
+    assert await _rows(sessions) == (0, 0, 0)
+
+
+async def test_ticket_numbers_follow_the_local_day(sessions, policy, clock, cast):
+    numbers = []
+    for _ in range(3):
+        async with sessions() as session:
+            ticket = await submit_complaint(
+                session, policy, resident=cast["resident"], text="路灯坏了"
+            )
+            numbers.append(ticket.number)
+            await session.commit()
+    assert numbers == ["20261123-0001", "20261123-0002", "20261123-0003"]
