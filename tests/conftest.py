@@ -15,10 +15,10 @@ import pytest
 
 from storage.engine import SessionFactory, make_engine, make_session_factory
 from storage.schema import create_all, drop_all
+from tickets.calendar import WorkingCalendar
 from tickets.clock import ManualClock
 from tickets.policy import Policy
 from tickets.sla import SlaPolicy
-from tickets.calendar import WorkingCalendar
 
 # A Monday morning in Beijing (02:00 UTC = 10:00 local).
 MONDAY_10AM = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

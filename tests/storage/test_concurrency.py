@@ -7,8 +7,8 @@ import asyncio
 from sqlmodel import func, select
 
 from storage.models import Ticket
-from tickets.intake import submit_complaint
 from tests.factories import cast_in
+from tickets.intake import submit_complaint
 
 
 async def test_200_concurrent_tickets_get_200_distinct_numbers(sessions, policy):

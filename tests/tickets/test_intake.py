@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import func, select
 
 from storage.models import Ticket, TicketCounter, TicketEvent
+from tests.factories import cast_in
 from tickets.errors import InvalidInput, NotFound, PermissionDenied
 from tickets.intake import submit_complaint
-from tests.factories import cast_in
 
 
 @pytest.fixture

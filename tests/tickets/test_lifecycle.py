@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from storage.models import Ticket, TicketEvent
+from tests.factories import cast_in, new_ticket
 from tickets import handling
 from tickets.clocks import next_due
 from tickets.errors import DomainError, IllegalTransition, PermissionDenied
 from tickets.lifecycle import TRANSITIONS, Action, Role, State, transition_for
-from tests.factories import cast_in, new_ticket
 
 Move = Callable[..., Awaitable[Any]]
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 
 from storage.models import Person, Ticket
+from tests.factories import cast_in, new_ticket
 from tickets import handling
 from tickets.areas import escalation_target
 from tickets.errors import RuleViolation
 from tickets.lifecycle import State
 from tickets.people import register_person
-from tests.factories import cast_in, new_ticket
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import func, select
 
 from storage.models import CategoryCorrection, Ticket, TicketCallback, TicketEvent
+from tests.factories import cast_in, new_ticket
 from tickets import handling
 from tickets.errors import (
     IllegalTransition,
@@ -17,7 +18,6 @@ from tickets.errors import (
     StaleTicket,
 )
 from tickets.lifecycle import State
-from tests.factories import cast_in, new_ticket
 
 
 @pytest.fixture

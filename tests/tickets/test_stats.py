@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.factories import cast_in, new_ticket
 from tickets import handling
 from tickets.stats import (
     Period,
@@ -16,7 +17,6 @@ from tickets.stats import (
     three_rates_by,
     ticket_counts_by,
 )
-from tests.factories import cast_in, new_ticket
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ async def history(sessions, policy, clock):
             await move(session, policy, **arguments)
             await session.commit()
 
-    a, b, c, d = [await new_ticket(sessions, policy, resident) for _ in range(4)]
+    a, b, c, _d = [await new_ticket(sessions, policy, resident) for _ in range(4)]
     e = await new_ticket(sessions, policy, cast["resident3"])
     for ticket_id in (a, c):
         await run(handling.accept_ticket, ticket_id=ticket_id, actor=worker)

@@ -1,0 +1,120 @@
+"""The `minhu` command: what an admin types, including what they type wrong."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "areas.yaml"
+
+
+@pytest.fixture(autouse=True)
+def scratch_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # also keeps a developer's own .env out of the tests
+    for name in list(os.environ):
+        if name.startswith("MINHU_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MINHU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path / "cli.db"
+
+
+def test_db_upgrade_creates_the_database(scratch_database, capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert scratch_database.exists()
+    assert "database ready" in capsys.readouterr().out
+
+
+def test_the_example_directory_loads_and_reloads(capsys):
+    assert main(["areas", "load", str(EXAMPLE)]) == 0
+    assert main(["areas", "load", str(EXAMPLE)]) == 0
+    assert "loaded 7 areas and 5 people" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "no such file"),
+        ("areas: [unclosed", "not valid YAML"),
+        ("areas: []", "areas: List should have at least 1 item"),
+        ("areas:\n  - {code: a, name: A, level: planet}", "unknown level 'planet'"),
+        (
+            "areas:\n  - {code: a, name: A, level: grid, children: "
+            "[{code: b, name: B, level: street}]}",
+            "cannot sit below",
+        ),
+        ("areas:\n  - {code: a, name: A, level: district}\npeople: [{name: X}]", "people.0.role"),
+        (
+            "areas:\n  - {code: a, name: A, level: district}\n"
+            "people: [{name: X, role: worker, area: nowhere, user_id: 1}]",
+            "no area with code 'nowhere'",
+        ),
+        (
+            "areas:\n  - {code: a, name: A, level: district}\n"
+            "people: [{name: X, role: resident, area: a, user_id: 1}]",
+            "residents register themselves",
+        ),
+    ],
+)
+def test_a_bad_directory_file_is_explained_and_loads_nothing(tmp_path, capsys, content, words):
+    path = tmp_path / "areas.yaml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert main(["areas", "load", str(path)]) == 2
+    assert words in capsys.readouterr().err
+    assert main(["run"]) == 1
+    assert " 0 areas, 0 people" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("MINHU_TIMEZONE", "Mars/Olympus", "MINHU_TIMEZONE: Value error, unknown time zone"),
+        ("MINHU_DATABASE_URL", "mysql://x", "unsupported database 'mysql'"),
+        ("MINHU_DATABASE_URL", "not a url", "not a database URL"),
+        ("MINHU_SLA__RETURN_WINDOW", "soon", "MINHU_SLA__RETURN_WINDOW"),
+        ("MINHU_HOLIDAYS", '["2026-13-01"]', "MINHU_HOLIDAYS"),
+        ("MINHU_LOCALE", "fr", "MINHU_LOCALE"),
+    ],
+)
+def test_bad_configuration_is_named(monkeypatch, capsys, variable, value, words):
+    monkeypatch.setenv(variable, value)
+    assert main(["db", "upgrade"]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_demo_seeds_once_and_run_reports_what_is_missing(capsys):
+    assert main(["demo", "--tickets", "40", "--days", "10"]) == 0
+    assert "40 tickets" in capsys.readouterr().out
+    assert main(["demo"]) == 0
+    assert "already" in capsys.readouterr().out
+    assert main(["run"]) == 1
+    captured = capsys.readouterr()
+    assert "15 areas, 55 people" in captured.out and "响应率" in captured.out
+    assert "no channel to serve yet" in captured.err
+
+
+@pytest.mark.parametrize("arguments", [["demo", "--tickets", "0"], ["areas"], ["fly"]])
+def test_bad_arguments_exit_with_usage(arguments, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(arguments)
+    assert exit_.value.code == 2
+    assert "usage: minhu" in capsys.readouterr().err
+
+
+def test_python_dash_m_bot_is_the_minhu_command(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cli.db").exists()
