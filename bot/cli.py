@@ -98,8 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as error:
         for problem in error.errors():
-            name = "MINHU_" + "__".join(str(part) for part in problem["loc"]).upper()
-            print(f"minhu: configuration {name}: {problem['msg']}", file=sys.stderr)
+            where = "__".join(str(part) for part in problem["loc"]).upper()
+            name = f"MINHU_{where}: " if where else ""
+            print(f"minhu: configuration {name}{problem['msg']}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
         return value
+
+    @model_validator(mode="after")
+    def _calendar_is_consistent(self) -> Settings:
+        both = sorted(set(self.holidays) & set(self.makeup_workdays))
+        if both:
+            days = ", ".join(day.isoformat() for day in both)
+            raise ValueError(f"MINHU_HOLIDAYS and MINHU_MAKEUP_WORKDAYS both list {days}")
+        return self
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar.build(self.timezone, self.holidays, self.makeup_workdays)

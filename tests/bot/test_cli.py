@@ -80,9 +80,11 @@ def test_a_bad_directory_file_is_explained_and_loads_nothing(tmp_path, capsys, c
         ("MINHU_SLA__RETURN_WINDOW", "soon", "MINHU_SLA__RETURN_WINDOW"),
         ("MINHU_HOLIDAYS", '["2026-13-01"]', "MINHU_HOLIDAYS"),
         ("MINHU_LOCALE", "fr", "MINHU_LOCALE"),
+        ("MINHU_MAKEUP_WORKDAYS", '["2026-10-01"]', "both list 2026-10-01"),
     ],
 )
 def test_bad_configuration_is_named(monkeypatch, capsys, variable, value, words):
+    monkeypatch.setenv("MINHU_HOLIDAYS", '["2026-10-01"]')
     monkeypatch.setenv(variable, value)
     assert main(["db", "upgrade"]) == 2
     assert words in capsys.readouterr().err
