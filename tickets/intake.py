@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Person, Ticket
 from tickets.areas import Level, get_area
 from tickets.clocks import next_due
-from tickets.errors import InvalidInput, PermissionDenied
+from tickets.errors import InvalidInput, PermissionDenied, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
 from tickets.numbering import next_ticket_number
@@ -72,8 +73,9 @@ async def submit_complaint(
     if latitude is not None and not (-90 <= latitude <= 90 and -180 <= (longitude or 0) <= 180):
         raise InvalidInput("the location is not on Earth")
     area = await _complaint_area(session, area_id or resident.area_id)
-
     now = policy.clock.now()
+    await _check_flood(session, policy, resident, now)
+
     destination = await route(session, area, classified=category is not None)
     ticket = Ticket(
         number=await next_ticket_number(session, policy.calendar.local_date(now)),
@@ -112,6 +114,21 @@ async def submit_complaint(
         )
     ticket.next_due_at = next_due(ticket)
     return ticket
+
+
+async def _check_flood(
+    session: AsyncSession, policy: Policy, resident: Person, now: datetime
+) -> None:
+    """At most `max_new_tickets_per_hour` per resident: one person cannot flood the queue."""
+    recent = select(func.count()).where(
+        Ticket.resident_id == resident.id, col(Ticket.created_at) > now - timedelta(hours=1)
+    )
+    if (await session.exec(recent)).one() >= policy.max_new_tickets_per_hour:
+        raise RuleViolation(
+            f"at most {policy.max_new_tickets_per_hour} new complaints an hour",
+            reason="flood",
+            limit=policy.max_new_tickets_per_hour,
+        )
 
 
 async def _complaint_area(session: AsyncSession, area_id: int | None) -> Area:

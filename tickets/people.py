@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, InviteCode, Person
@@ -74,6 +75,40 @@ async def set_home_area(session: AsyncSession, person: Person, area_id: int) -> 
     person.area_id = area_id
     session.add(person)
     return person
+
+
+async def set_locale(session: AsyncSession, person: Person, locale: str) -> Person:
+    if locale not in SUPPORTED_LOCALES:
+        raise InvalidInput(f"unsupported language {locale!r}", locale=locale)
+    person.locale = locale
+    session.add(person)
+    return person
+
+
+async def staff_of_area(session: AsyncSession, area_id: int) -> Sequence[Person]:
+    """Staff (and admins) seated at exactly this area: who to tell about its triage queue."""
+    query = select(Person).where(
+        Person.area_id == area_id, col(Person.role).in_([Role.STAFF, Role.ADMIN])
+    )
+    return (await session.exec(query.order_by(col(Person.id)))).all()
+
+
+async def assignable_workers(session: AsyncSession, staff: Person) -> Sequence[Person]:
+    """On-duty workers in `staff`'s subtree, by area then name: the choices of 派单."""
+    if Role(staff.role) not in (Role.STAFF, Role.ADMIN) or staff.area_id is None:
+        raise PermissionDenied("only staff assign tickets", role=staff.role)
+    area = await get_area(session, staff.area_id)
+    query = (
+        select(Person)
+        .join(Area, col(Area.id) == Person.area_id)
+        .where(
+            Person.role == Role.WORKER,
+            col(Person.on_duty),
+            col(Area.path).startswith(area.path),
+        )
+        .order_by(col(Area.path), col(Person.id))
+    )
+    return (await session.exec(query)).all()
 
 
 async def create_invite(

@@ -18,3 +18,5 @@ class Policy:
     max_complaint_chars: int = 4000
     max_note_chars: int = 2000
     invite_valid_days: int = 7
+    # Flood guard: at most this many new tickets per resident in any hour.
+    max_new_tickets_per_hour: int = 5

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from sqlmodel import func, select
 
 from storage.models import Ticket, TicketCounter, TicketEvent
 from tests.factories import cast_in
-from tickets.errors import InvalidInput, NotFound, PermissionDenied
+from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.intake import submit_complaint
 
 
@@ -83,3 +86,20 @@ async def test_ticket_numbers_follow_the_local_day(sessions, policy, clock, cast
             numbers.append(ticket.number)
             await session.commit()
     assert numbers == ["20261123-0001", "20261123-0002", "20261123-0003"]
+
+
+async def test_a_flood_of_complaints_is_held_back_for_an_hour(sessions, policy, clock, cast):
+    policy = replace(policy, max_new_tickets_per_hour=5)
+
+    async def submit() -> None:
+        async with sessions() as session:
+            await submit_complaint(session, policy, resident=cast["resident"], text="路灯坏了")
+            await session.commit()
+
+    for _ in range(policy.max_new_tickets_per_hour):
+        await submit()
+    with pytest.raises(RuleViolation, match="an hour") as refusal:
+        await submit()
+    assert refusal.value.params["reason"] == "flood"
+    clock.advance(timedelta(minutes=61))
+    await submit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:09:30.238851
+Create Date: 2026-11-22 02:25:51.054184
 """
 
 from collections.abc import Sequence
@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("level", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["areas.id"],
