@@ -75,6 +75,7 @@ async def escalation_target(session: AsyncSession, area: Area) -> Area:
         raise RuleViolation(
             f"{area.name} is the top of the area tree; there is no level to escalate to",
             area=area.name,
+            reason="top_of_tree",
         )
     return await get_area(session, area.parent_id)
 

@@ -94,11 +94,12 @@ def _finish(
 def _required_text(value: str | None, what: str, policy: Policy) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"{what} is required", field=what)
+        raise InvalidInput(f"{what} is required", field=what, reason="required")
     if len(text) > policy.max_note_chars:
         raise InvalidInput(
             f"{what} is too long (at most {policy.max_note_chars} characters)",
             field=what,
+            reason="too_long",
             limit=policy.max_note_chars,
         )
     return text
@@ -135,14 +136,16 @@ async def assign_ticket(
     if Role(worker.role) not in (Role.WORKER, Role.STAFF) or worker.area_id is None:
         raise InvalidInput("tickets can only be assigned to workers or staff", role=worker.role)
     if not worker.on_duty:
-        raise RuleViolation("this worker is not on duty", worker_id=worker_id)
+        raise RuleViolation("this worker is not on duty", worker_id=worker_id, reason="off_duty")
     worker_area = await get_area(session, worker.area_id)
     if actor is not None and Role(actor.role) is Role.STAFF:
         own_area = await get_area(session, actor.area_id) if actor.area_id else None
         if own_area is None or not contains(own_area, worker_area.path):
             raise PermissionDenied("this worker is outside your area", worker_id=worker_id)
     if ticket.assignee_id == worker.id and ticket.state != State.RETURNED:
-        raise RuleViolation("the ticket is already assigned to this worker", worker_id=worker_id)
+        raise RuleViolation(
+            "the ticket is already assigned to this worker", reason="already_assigned"
+        )
     note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     previous = ticket.assignee_id
@@ -185,7 +188,9 @@ async def return_ticket(
     window = Duration.parse(policy.sla.return_window)
     if ticket.assigned_at is not None and now > window.after(ticket.assigned_at, policy.calendar):
         raise RuleViolation(
-            f"a ticket can only be returned within {window} of assignment", window=str(window)
+            f"a ticket can only be returned within {window} of assignment",
+            window=str(window),
+            reason="return_window",
         )
     triage = await triage_area(session, await get_area(session, ticket.handling_area_id))
     previous = ticket.assignee_id
@@ -246,11 +251,16 @@ async def request_extension(
     transition = await authorize(session, actor, ticket, Action.REQUEST_EXTENSION)
     reason = _required_text(reason, "reason", policy)
     if ticket.pending_extension_days is not None:
-        raise RuleViolation("an extension request is already waiting for a decision")
+        raise RuleViolation(
+            "an extension request is already waiting for a decision", reason="extension_pending"
+        )
     left = policy.sla.max_extension_days - ticket.extension_days
     if not isinstance(days, int) or not 1 <= days <= left:
         raise RuleViolation(
-            f"an extension must be between 1 and {left} working days", days=days, left=left
+            f"an extension must be between 1 and {left} working days",
+            days=days,
+            left=left,
+            reason="extension_range",
         )
     ticket.pending_extension_days = days
     now = policy.clock.now()
@@ -273,7 +283,7 @@ async def decide_extension(
     transition = await authorize(session, actor, ticket, action)
     days = ticket.pending_extension_days
     if days is None:
-        raise RuleViolation("there is no extension request to decide")
+        raise RuleViolation("there is no extension request to decide", reason="no_extension")
     note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     if approve:
@@ -407,7 +417,9 @@ async def answer_callback(
 
 def _check_reopenable(ticket: Ticket) -> None:
     if ticket.assignee_id is None:
-        raise RuleViolation("the ticket has no worker to reopen it for; assign it instead")
+        raise RuleViolation(
+            "the ticket has no worker to reopen it for; assign it instead", reason="no_worker"
+        )
 
 
 def _reopen(ticket: Ticket, policy: Policy, now: datetime) -> None:
@@ -491,7 +503,7 @@ async def merge_ticket(
 ) -> Ticket:
     """合并: a duplicate is closed into its original; its resident follows the original."""
     if ticket_id == original_id:
-        raise InvalidInput("a ticket cannot be merged into itself")
+        raise InvalidInput("a ticket cannot be merged into itself", reason="merge_self")
     # Lock both in id order, so two opposite merges wait for each other instead of deadlocking.
     first, second = sorted((ticket_id, original_id))
     locked = {first: await load_ticket(session, first), second: await load_ticket(session, second)}
@@ -504,6 +516,7 @@ async def merge_ticket(
         raise RuleViolation(
             f"ticket {original.number} is {original.state}; merge into an open ticket",
             number=original.number,
+            reason="merge_closed",
         )
     now = policy.clock.now()
     ticket.merged_into_id, ticket.closed_at = original.id, now
@@ -526,7 +539,9 @@ async def recategorise_ticket(
     transition = await authorize(session, actor, ticket, Action.RECATEGORISE)
     category = _required_text(category, "category", policy)[:64]
     if category == ticket.category and subcategory == ticket.subcategory:
-        raise RuleViolation("the ticket already has this category", category=category)
+        raise RuleViolation(
+            "the ticket already has this category", category=category, reason="same_category"
+        )
     now = policy.clock.now()
     old = ticket.category
     session.add(

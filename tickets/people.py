@@ -143,11 +143,11 @@ async def redeem_invite(
     """/join CODE: the person becomes a worker (or staff) of the invite's area. Codes work once."""
     invite = await session.get(InviteCode, code.strip().upper())
     if invite is None:
-        raise NotFound("unknown invite code", code=code)
+        raise NotFound("unknown invite code", reason="invite_unknown")
     if invite.used_at is not None:
-        raise RuleViolation("this invite code has already been used", code=code)
+        raise RuleViolation("this invite code has already been used", reason="invite_used")
     if invite.expires_at <= policy.clock.now():
-        raise RuleViolation("this invite code has expired", code=code)
+        raise RuleViolation("this invite code has expired", reason="invite_expired")
     invite.used_at, invite.used_by_id = policy.clock.now(), person.id
     person.role, person.area_id, person.on_duty = invite.role, invite.area_id, True
     session.add_all([invite, person])

@@ -1,0 +1,111 @@
+"""What everyone can say: /help, /lang, /join, and the answer to a refusal by the domain."""
+
+from __future__ import annotations
+
+from handlers import buttons
+from handlers.context import Turn
+from handlers.events import Button
+from tickets.areas import get_area
+from tickets.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, StaleTicket
+from tickets.lifecycle import Role
+from tickets.people import redeem_invite, set_locale
+
+HELP = {
+    Role.RESIDENT: "help_resident",
+    Role.WORKER: "help_worker",
+    Role.STAFF: "help_staff",
+    Role.ADMIN: "help_staff",
+}
+LANGUAGES = ("zh-CN", "en")
+
+
+def role(turn: Turn) -> Role:
+    return Role(turn.person.role)
+
+
+def help_text(turn: Turn) -> str:
+    return turn.t(HELP[role(turn)])
+
+
+async def show_help(turn: Turn) -> None:
+    turn.say(help_text(turn))
+
+
+async def unknown_command(turn: Turn) -> None:
+    turn.say_key("unknown_command", help=help_text(turn))
+
+
+async def ask_language(turn: Turn) -> None:
+    row = [
+        Button(name, buttons.make("lang", index)) for index, name in enumerate(["中文", "English"])
+    ]
+    turn.say_key("lang_choose", [row])
+
+
+async def choose_language(turn: Turn, index: int) -> None:
+    await set_locale(turn.session, turn.person, LANGUAGES[index % len(LANGUAGES)])
+    turn.say_key("lang_set")
+
+
+async def join(turn: Turn) -> None:
+    code = turn.event.text.strip()
+    if not code:
+        turn.say_key("join_usage")
+        return
+    person = await redeem_invite(turn.session, turn.policy, person=turn.person, code=code)
+    area = await get_area(turn.session, person.area_id)
+    turn.say_key(
+        "joined", area=area.name, role=turn.label("role", person.role), help=help_text(turn)
+    )
+
+
+RULE_KEYS = {
+    "return_window": "rule_return_window",
+    "extension_range": "rule_extension_range",
+    "extension_pending": "rule_extension_pending",
+    "no_extension": "rule_no_extension",
+    "top_of_tree": "rule_top_of_tree",
+    "already_assigned": "rule_already_assigned",
+    "off_duty": "rule_off_duty",
+    "no_worker": "rule_no_worker",
+    "merge_closed": "rule_merge_closed",
+    "merge_self": "rule_merge_self",
+    "same_category": "rule_same_category",
+    "invite_used": "invite_used",
+    "invite_expired": "invite_expired",
+    "invite_unknown": "invite_unknown",
+    "flood": "flood",
+    "empty": "empty",
+    "too_long": "text_too_long",
+    "required": "required",
+    "no_area": "no_area",
+}
+
+
+def explain(turn: Turn, error: DomainError) -> None:
+    """A refusal by the domain, told politely in the person's language."""
+    params = {key: value for key, value in error.params.items() if key != "reason"}
+    reason = error.params.get("reason")
+    if isinstance(error, StaleTicket):
+        turn.say_key(
+            "stale",
+            number=params.get("number", ""),
+            state=turn.label("state", params.get("state", "")),
+        )
+    elif reason in RULE_KEYS:
+        turn.say(_format(turn, RULE_KEYS[reason], params))
+    elif isinstance(error, NotFound):
+        turn.say_key("not_found")
+    elif isinstance(error, PermissionDenied):
+        turn.say_key("permission_denied")
+    elif isinstance(error, IllegalTransition):
+        turn.say_key("illegal", state=turn.label("state", params.get("state", "")))
+    else:
+        turn.say_key("failed")
+
+
+def _format(turn: Turn, key: str, params: dict) -> str:
+    try:
+        return turn.t(key, **params)
+    except KeyError:  # a refusal without the detail its text wants: say it without
+        return turn.t("failed")

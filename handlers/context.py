@@ -1,0 +1,101 @@
+"""What a conversation works with: the long-lived dependencies, and the turn being handled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.events import Button, Incoming, Reply
+from handlers.texts import label, locale_or_default, tr
+from storage.engine import SessionFactory
+from storage.models import Person
+from storage.outbox import enqueue
+from tickets.policy import Policy
+
+
+class ClassificationLike(Protocol):
+    category: str | None
+    subcategory: str | None
+    confidence: float
+    keywords: Sequence[str]
+    urgency: str
+
+    @property
+    def is_classified(self) -> bool: ...
+
+
+class ClassifierLike(Protocol):
+    def classify(self, text: str) -> ClassificationLike: ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Built once at start-up and shared by every turn."""
+
+    sessions: SessionFactory
+    policy: Policy
+    classifier: ClassifierLike
+    max_message_chars: int = 4096
+
+
+@dataclass
+class Turn:
+    """One incoming event being handled: its session (one transaction), its person, the
+    conversation state, and the replies gathered so far."""
+
+    deps: Deps
+    session: AsyncSession
+    event: Incoming
+    person: Person
+    state: str = "idle"
+    data: dict[str, Any] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    state_changed: bool = False
+
+    @property
+    def locale(self) -> str:
+        return locale_or_default(self.person.locale)
+
+    @property
+    def policy(self) -> Policy:
+        return self.deps.policy
+
+    def t(self, key: str, **params: Any) -> str:
+        return tr(self.locale, key, **params)
+
+    def label(self, kind: str, value: Any) -> str:
+        return label(self.locale, kind, value)
+
+    def say(self, text: str, buttons: Sequence[Sequence[Button]] = ()) -> None:
+        self.replies.append(Reply(text, tuple(tuple(row) for row in buttons)))
+
+    def say_key(self, key: str, buttons: Sequence[Sequence[Button]] = (), **params: Any) -> None:
+        self.say(self.t(key, **params), buttons)
+
+    def button(self, key: str, data: str) -> Button:
+        return Button(self.t(key), data)
+
+    def expect(self, state: str, **data: Any) -> None:
+        """The next text from this person answers `state` (a reason, a reply, a comment …)."""
+        self.state, self.data, self.state_changed = state, data, True
+
+    def reset(self) -> None:
+        self.state, self.data, self.state_changed = "idle", {}, True
+
+    def notify(self, person: Person, reply: Reply, key: str) -> None:
+        """Queue `reply` for `person` in this turn's transaction (never for the sender: they get
+        their answer directly). `key` makes the message unique per event and recipient."""
+        if person.id == self.person.id:
+            return
+        enqueue(
+            self.session,
+            dedupe_key=f"{key}:p{person.id}",
+            person_id=person.id,
+            channel=person.channel,
+            chat_id=person.chat_id,
+            body=reply.to_body(),
+            now=self.policy.clock.now(),
+        )

@@ -1,0 +1,71 @@
+"""What comes in from a chat and what goes back, independent of any chat framework."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    LOCATION = "location"
+    PHOTO = "photo"
+    OTHER = "other"  # stickers, files, voice …: things MinHu cannot read
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or button press from one person in one chat."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    kind: Kind
+    text: str = ""  # message text, photo caption, or the command's arguments
+    command: str = ""  # without the slash, lower case
+    button: str = ""  # callback data
+    latitude: float | None = None
+    longitude: float | None = None
+    photo: str | None = None  # the channel's file reference
+    update_id: int | None = None
+    display_name: str | None = None
+    language: str | None = None  # the client's language code, a hint for new people
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message for the person who wrote, or (in the outbox) for someone else."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    def to_body(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in self.buttons],
+        }
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Reply:
+        rows = body.get("buttons") or []
+        return cls(
+            body["text"],
+            tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in rows),
+        )
+
+
+@dataclass
+class Outcome:
+    """What handling one incoming event produced: replies to the sender, in order."""
+
+    replies: list[Reply] = field(default_factory=list)
+    duplicate: bool = False  # the update was handled before; nothing was done again

@@ -1,0 +1,107 @@
+"""Turning tickets into text: local times, time left on a clock, ticket cards and timelines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.texts import label, tr
+from storage.models import Area, Person, Ticket, TicketEvent
+from tickets.policy import Policy
+
+# Texts longer than this are shortened in notifications and lists; the ticket keeps them whole.
+PREVIEW_CHARS = 300
+
+
+def local_time(moment: datetime | None, policy: Policy) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(policy.calendar.timezone).strftime("%m-%d %H:%M")
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def duration(locale: str, seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return tr(locale, "days_hours", days=days, hours=hours)
+    if hours:
+        return tr(locale, "hours_minutes", hours=hours, minutes=minutes)
+    return tr(locale, "minutes", minutes=minutes)
+
+
+def time_left(locale: str, due: datetime | None, now: datetime) -> str:
+    if due is None:
+        return "—"
+    seconds = (due - now).total_seconds()
+    key = "left" if seconds >= 0 else "overdue_by"
+    return tr(locale, key, time=duration(locale, seconds))
+
+
+async def area_name(session: AsyncSession, area_id: int | None) -> str:
+    area = await session.get(Area, area_id) if area_id is not None else None
+    return area.name if area else "—"
+
+
+def category_text(locale: str, ticket: Ticket) -> str:
+    if not ticket.category:
+        return tr(locale, "none")
+    return f"{ticket.category}/{ticket.subcategory}" if ticket.subcategory else ticket.category
+
+
+async def ticket_card(
+    session: AsyncSession, ticket: Ticket, locale: str, policy: Policy, *, handler: bool
+) -> str:
+    """The ticket as its resident or a handler sees it. Handlers also see who reported it."""
+    lines = [
+        tr(
+            locale,
+            "ticket_view",
+            number=ticket.number,
+            state=label(locale, "state", ticket.state),
+            category=category_text(locale, ticket),
+            urgency=label(locale, "urgency", ticket.urgency),
+            area=await area_name(session, ticket.area_id),
+            created=local_time(ticket.created_at, policy),
+            text=ticket.text,
+        )
+    ]
+    if ticket.state in ("assigned", "accepted"):
+        lines.append(
+            tr(
+                locale,
+                "ticket_due",
+                accept_by=local_time(ticket.due_accept_at, policy),
+                resolve_by=local_time(ticket.due_resolve_at, policy),
+            )
+        )
+    if ticket.resolution_reply:
+        lines.append(tr(locale, "ticket_reply", reply=ticket.resolution_reply))
+    if handler:
+        resident = await session.get(Person, ticket.resident_id)
+        if resident is not None and resident.display_name:
+            lines.append(tr(locale, "ticket_resident", name=resident.display_name))
+    return "\n".join(lines)
+
+
+def timeline_text(events: Sequence[TicketEvent], locale: str, policy: Policy) -> str:
+    lines = [tr(locale, "timeline_title")]
+    for event in events:
+        note = f"：{event.note}" if event.note and locale == "zh-CN" else ""
+        note = note or (f": {event.note}" if event.note else "")
+        lines.append(
+            tr(
+                locale,
+                "timeline_line",
+                at=local_time(event.at, policy),
+                action=label(locale, "action", event.action),
+                note=preview(note, 120),
+            )
+        )
+    return "\n".join(lines)

@@ -1,0 +1,262 @@
+"""Staff (街道/社区): the triage queue, 派单, category corrections, extension decisions, close,
+reopen, merge, the overdue list, /stats and invite codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from handlers import buttons, notify
+from handlers.context import Turn
+from handlers.events import Button
+from handlers.keyboards import staff_buttons
+from handlers.render import local_time, ticket_card, time_left
+from storage.models import Person, Ticket
+from tickets import handling
+from tickets.areas import get_area, get_area_by_code
+from tickets.categories import CATEGORIES
+from tickets.lifecycle import Role
+from tickets.people import assignable_workers, create_invite
+from tickets.queries import find_ticket, triage_queue
+from tickets.stats import (
+    Period,
+    backlog_by_state,
+    overdue_count,
+    overdue_tickets,
+    three_rates,
+    ticket_counts_by,
+)
+from tickets.timeline import ticket_timeline
+
+PERIODS = ("today", "week", "month")
+
+
+def is_staff(turn: Turn) -> bool:
+    return Role(turn.person.role) in (Role.STAFF, Role.ADMIN)
+
+
+async def show_ticket(turn: Turn, ticket: Ticket) -> None:
+    card = await ticket_card(turn.session, ticket, turn.locale, turn.policy, handler=True)
+    turn.say(card, staff_buttons(turn.locale, ticket))
+
+
+async def lookup(turn: Turn) -> None:
+    number = turn.event.text.strip()
+    if not number:
+        turn.say_key("ticket_usage")
+        return
+    await show_ticket(turn, await find_ticket(turn.session, turn.person, number))
+
+
+async def triage(turn: Turn) -> None:
+    queue = await triage_queue(turn.session, turn.person, limit=20)
+    if not queue:
+        turn.say_key("triage_none")
+        return
+    await _ticket_list(turn, queue, "triage_list")
+
+
+async def overdue(turn: Turn) -> None:
+    area = await get_area(turn.session, turn.person.area_id) if turn.person.area_id else None
+    late = await overdue_tickets(turn.session, turn.policy.clock.now(), area=area, limit=20)
+    if not late:
+        turn.say_key("overdue_none")
+        return
+    await _ticket_list(turn, late, "overdue_list")
+
+
+async def _ticket_list(turn: Turn, tickets: list[Ticket] | tuple, key: str) -> None:
+    now = turn.policy.clock.now()
+    rows = [
+        [
+            Button(
+                turn.t(
+                    "task_line",
+                    number=ticket.number,
+                    state=turn.label("state", ticket.state),
+                    left=time_left(turn.locale, ticket.due_resolve_at or ticket.next_due_at, now),
+                ),
+                buttons.make("v", ticket.id),
+            )
+        ]
+        for ticket in tickets
+    ]
+    turn.say_key(key, rows, count=len(tickets))
+
+
+async def choose_worker(turn: Turn, ticket_id: int, version: int) -> None:
+    workers = await assignable_workers(turn.session, turn.person)
+    if not workers:
+        turn.say_key("no_workers")
+        return
+    rows = []
+    for worker in workers[:30]:
+        area = await get_area(turn.session, worker.area_id)
+        name = f"{worker.display_name or worker.id}（{area.name}）"
+        rows.append([Button(name, buttons.make("asw", ticket_id, version, worker.id))])
+    turn.say_key("choose_worker", rows)
+
+
+async def assign(turn: Turn, ticket_id: int, version: int, worker_id: int) -> None:
+    before = await turn.session.get(Ticket, ticket_id)
+    previous = before.assignee_id if before else None
+    ticket = await handling.assign_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=ticket_id,
+        actor=turn.person,
+        worker_id=worker_id,
+        expected_version=version,
+    )
+    worker = await turn.session.get(Person, worker_id)
+    turn.say_key("assigned_to", number=ticket.number, worker=worker.display_name or worker_id)
+    await notify.after_assign(turn, ticket, previous)
+
+
+async def choose_category(turn: Turn, ticket_id: int, version: int) -> None:
+    rows = [
+        [Button(name, buttons.make("rcc", ticket_id, version, index))]
+        for index, name in enumerate(CATEGORIES)
+    ]
+    turn.say_key("choose_category", rows)
+
+
+async def recategorise(turn: Turn, ticket_id: int, version: int, index: int) -> None:
+    ticket = await handling.recategorise_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=ticket_id,
+        actor=turn.person,
+        category=CATEGORIES[index % len(CATEGORIES)],
+        expected_version=version,
+    )
+    turn.say_key("recategorised", number=ticket.number, category=ticket.category)
+    await notify.after_recategorise(turn, ticket)
+
+
+async def decide_extension(turn: Turn, ticket_id: int, version: int, approve: bool) -> None:
+    before = await turn.session.get(Ticket, ticket_id)
+    days = before.pending_extension_days if before else None
+    reason = await _last_extension_reason(turn, ticket_id)
+    ticket = await handling.decide_extension(
+        turn.session,
+        turn.policy,
+        ticket_id=ticket_id,
+        actor=turn.person,
+        approve=approve,
+        expected_version=version,
+    )
+    key = "extension_approved" if approve else "extension_refused"
+    turn.say_key(key, number=ticket.number, days=days)
+    await notify.after_extension_decision(turn, ticket, approve, days or 0, reason)
+
+
+async def _last_extension_reason(turn: Turn, ticket_id: int) -> str:
+    for event in reversed(await ticket_timeline(turn.session, ticket_id)):
+        if event.action == "request_extension":
+            return event.note or ""
+    return ""
+
+
+async def closed(turn: Turn, note: str) -> None:
+    ticket = await handling.close_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=turn.data["ticket_id"],
+        actor=turn.person,
+        note=note,
+        expected_version=turn.data["version"],
+    )
+    turn.reset()
+    turn.say_key("closed", number=ticket.number)
+    await notify.after_close(turn, ticket, note)
+
+
+async def reopened(turn: Turn, reason: str) -> None:
+    ticket = await handling.reopen_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=turn.data["ticket_id"],
+        actor=turn.person,
+        reason=reason,
+        expected_version=turn.data["version"],
+    )
+    turn.reset()
+    turn.say_key("reopened", number=ticket.number)
+    await notify.after_reopen(turn, ticket)
+
+
+async def merged(turn: Turn, original_number: str) -> None:
+    original = await find_ticket(turn.session, turn.person, original_number)
+    duplicate = await handling.merge_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=turn.data["ticket_id"],
+        actor=turn.person,
+        original_id=original.id,
+        expected_version=turn.data["version"],
+    )
+    turn.reset()
+    turn.say_key("merged", number=duplicate.number, original=original.number)
+    await notify.after_merge(turn, duplicate, original)
+
+
+def period_of(name: str, turn: Turn) -> Period:
+    """today / this week (from Monday) / this month, in local time."""
+    calendar = turn.policy.calendar
+    local_now = turn.policy.clock.now().astimezone(calendar.timezone)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if name == "week":
+        start = midnight - timedelta(days=midnight.weekday())
+    elif name == "month":
+        start = midnight.replace(day=1)
+    else:
+        start = midnight
+    return Period(since=start.astimezone(UTC))
+
+
+async def stats(turn: Turn) -> None:
+    name = (turn.event.text.strip().lower() or "today").split()[0]
+    if name not in PERIODS:
+        turn.say_key("stats_usage")
+        return
+    area = await get_area(turn.session, turn.person.area_id)
+    period = period_of(name, turn)
+    rates = await three_rates(turn.session, area=area, period=period)
+    backlog = await backlog_by_state(turn.session, area=area)
+    late = await overdue_count(turn.session, turn.policy.clock.now(), area=area)
+    top = await ticket_counts_by(turn.session, "category", area=area, period=period, limit=5)
+    turn.say_key(
+        "stats",
+        area=area.name,
+        period=turn.t(f"period_{name}"),
+        response=_percent(rates.response_rate),
+        solve=_percent(rates.solve_rate),
+        satisfaction=_percent(rates.satisfaction_rate),
+        assigned=rates.assigned,
+        in_time=rates.accepted_in_time,
+        callbacks=rates.callbacks,
+        backlog="、".join(f"{turn.label('state', s)} {n}" for s, n in backlog.items())
+        or turn.t("none"),
+        overdue=late,
+        top="、".join(f"{c or turn.t('none')} {n}" for c, n in top) or turn.t("none"),
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+async def invite(turn: Turn) -> None:
+    code = turn.event.text.strip()
+    own = await get_area(turn.session, turn.person.area_id)
+    if not code:
+        turn.say_key("invite_usage", example=own.code)
+        return
+    area = await get_area_by_code(turn.session, code)
+    invitation = await create_invite(turn.session, turn.policy, staff=turn.person, area=area)
+    turn.say_key(
+        "invite_created",
+        code=invitation.code,
+        area=area.name,
+        expires=local_time(invitation.expires_at, turn.policy),
+    )
