@@ -62,8 +62,16 @@ async def area_pressed(turn: Turn, area_id: int) -> None:
         await ask_area(turn, area.id)
 
 
+# A typed text longer than this that names no area is taken for the complaint itself.
+AREA_NAME_CHARS = 6
+
+
 async def area_typed(turn: Turn, words: str) -> None:
     found = await search_areas(turn.session, words)
+    if not found and len(words.strip()) > AREA_NAME_CHARS:
+        turn.data = {"draft": _new_draft(check_complaint_text(words, turn.policy), None)}
+        await ask_area(turn, None)
+        return
     if not found:
         turn.say_key("area_search_none", words=words[:30])
         return
@@ -100,15 +108,17 @@ def _kept_draft(turn: Turn) -> dict[str, Any]:
 
 async def complaint_text(turn: Turn, text: str, photo: str | None = None) -> None:
     """A new message from a resident with no question pending: a new complaint."""
-    body = check_complaint_text(text, turn.policy)
-    draft: dict[str, Any] = {"text": body, "attachments": [], "latitude": None, "longitude": None}
-    if photo:
-        draft["attachments"].append({"kind": "photo", "ref": photo})
+    draft = _new_draft(check_complaint_text(text, turn.policy), photo)
     if turn.person.area_id is None:
         turn.data = {"draft": draft}
         await ask_area(turn, None)
         return
     await propose(turn, draft)
+
+
+def _new_draft(text: str, photo: str | None) -> dict[str, Any]:
+    attachments = [{"kind": "photo", "ref": photo}] if photo else []
+    return {"text": text, "attachments": attachments, "latitude": None, "longitude": None}
 
 
 async def propose(turn: Turn, draft: dict[str, Any]) -> None:

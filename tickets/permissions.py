@@ -44,8 +44,13 @@ async def check_can_view(session: AsyncSession, person: Person, ticket: Ticket) 
 async def authorize(
     session: AsyncSession, actor: Person | None, ticket: Ticket, action: Action
 ) -> Transition:
-    """The transition `actor` may make on `ticket`, or a domain error saying why not."""
+    """The transition `actor` may make on `ticket`, or a domain error saying why not.
+
+    Scope is checked first, so someone outside the ticket's area learns nothing about its state.
+    """
     role = role_of(actor)
+    if actor is not None and not await in_scope(session, actor, ticket):
+        raise PermissionDenied("this ticket is outside your area", number=ticket.number)
     transition = transition_for(action, State(ticket.state), role)
     if actor is None:
         return transition
@@ -53,6 +58,4 @@ async def authorize(
         raise PermissionDenied("this ticket is not assigned to you", number=ticket.number)
     if transition.assignee_only and ticket.assignee_id != actor.id:
         raise PermissionDenied("only the assigned worker may do this", number=ticket.number)
-    if not await in_scope(session, actor, ticket):
-        raise PermissionDenied("this ticket is outside your area", number=ticket.number)
     return transition

@@ -268,7 +268,8 @@ async def test_a_stale_button_is_refused(sessions, policy, cast):
     [
         ("worker-g3", handling.accept_ticket, {}, PermissionDenied),
         ("resident2", handling.cancel_ticket, {}, PermissionDenied),
-        ("staff-s2", handling.close_ticket, {"note": "关闭"}, IllegalTransition),
+        ("staff-s2", handling.close_ticket, {"note": "关闭"}, PermissionDenied),
+        ("staff-c1", handling.close_ticket, {"note": "关闭"}, IllegalTransition),
         ("staff-s2", handling.add_note, {"note": "看看"}, PermissionDenied),
         ("staff-c1", handling.assign_ticket, {"worker": "worker-g3"}, PermissionDenied),
         ("staff-s2", handling.assign_ticket, {"worker": "worker-g3"}, PermissionDenied),
