@@ -24,7 +24,7 @@ from storage.conversations import clear_state, load_state, save_state
 from storage.models import Ticket
 from storage.updates import claim_update
 from tickets.errors import DomainError, InvalidInput, NotFound, StaleTicket
-from tickets.handling import load_ticket
+from tickets.handling import check_return_window, load_ticket
 from tickets.lifecycle import TRIAGE_STATES, Action, Role
 from tickets.people import register_person
 from tickets.permissions import authorize, check_can_view
@@ -262,7 +262,9 @@ async def _ask(turn: Turn, press: Press) -> None:
     """A button whose move needs a text: check it can happen now, then ask for the text."""
     action, state, question = ASKING_BUTTONS[press.verb]
     ticket_id, version = press.args
-    await _precheck(turn, ticket_id, version, action)
+    ticket = await _precheck(turn, ticket_id, version, action)
+    if action is Action.RETURN:
+        check_return_window(ticket, turn.policy)
     turn.expect(state, ticket_id=ticket_id, version=version)
     turn.say_key(question)
 

@@ -184,14 +184,8 @@ async def return_ticket(
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
     transition = await authorize(session, actor, ticket, Action.RETURN)
     reason = _required_text(reason, "reason", policy)
+    check_return_window(ticket, policy)
     now = policy.clock.now()
-    window = Duration.parse(policy.sla.return_window)
-    if ticket.assigned_at is not None and now > window.after(ticket.assigned_at, policy.calendar):
-        raise RuleViolation(
-            f"a ticket can only be returned within {window} of assignment",
-            window=str(window),
-            reason="return_window",
-        )
     triage = await triage_area(session, await get_area(session, ticket.handling_area_id))
     previous = ticket.assignee_id
     ticket.assignee_id, ticket.returned_at = None, now
@@ -199,6 +193,18 @@ async def return_ticket(
     ticket.due_accept_at = None
     data = {"previous_assignee_id": previous}
     return _finish(session, ticket, actor, transition, now, note=reason, data=data)
+
+
+def check_return_window(ticket: Ticket, policy: Policy) -> None:
+    """退单 is allowed only within the return window (1 working day) after assignment."""
+    window = Duration.parse(policy.sla.return_window)
+    deadline = window.after(ticket.assigned_at or policy.clock.now(), policy.calendar)
+    if policy.clock.now() > deadline:
+        raise RuleViolation(
+            f"a ticket can only be returned within {window} of assignment",
+            window=str(window),
+            reason="return_window",
+        )
 
 
 async def add_note(

@@ -58,9 +58,12 @@ class Chat:
     async def data(self, user: str, data: str) -> list[Reply]:
         return await self._send(user, Kind.BUTTON, button=data)
 
-    async def press(self, user: str, label: str) -> list[Reply]:
-        """Press the button labelled `label` on the newest message of `user` that has it."""
+    async def press(self, user: str, label: str, *, on: str = "") -> list[Reply]:
+        """Press the button labelled `label` on the newest message of `user` that has it (and
+        whose text contains `on`, to pick one ticket's message among several)."""
         for reply in reversed(self.inbox.get(user, [])):
+            if on not in reply.text:
+                continue
             for row in reply.buttons:
                 for button in row:
                     if button.text == label:
