@@ -1,0 +1,80 @@
+"""Bad input gets a clear, polite answer and changes nothing it should not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlmodel import func, select
+
+from storage.models import Ticket
+from tests.handlers.channel import Chat
+
+
+async def _count(sessions) -> int:
+    async with sessions() as session:
+        return (await session.exec(select(func.count()).select_from(Ticket))).one()
+
+
+@pytest.mark.parametrize(
+    ("user", "command", "answer"),
+    [
+        ("resident", "fly", "没有这个命令。直接发送文字描述问题即可"),
+        ("resident", "triage", "没有这个命令。直接发送文字描述问题即可"),
+        ("worker-g1", "my", "没有这个命令。/tasks 我的待办"),
+        ("staff-c1", "invite", "用法：/invite 区域代码（如 /invite c1）"),
+        ("staff-c1", "ticket", "用法：/ticket 工单号"),
+        ("worker-g1", "join", "请发送 /join 邀请码"),
+    ],
+)
+async def test_unknown_or_incomplete_commands_get_help(chat, user, command, answer):
+    await chat.command(user, command)
+    assert chat.last(user).startswith(answer)
+
+
+async def test_an_over_long_message_is_refused_and_nothing_is_drafted(chat, sessions):
+    await chat.text("resident", "很" * 4097)
+    assert chat.last("resident") == "消息太长（4097 字），请精简到 4096 字以内再发送。"
+    assert chat.inbox["resident"][-1].buttons == ()
+    assert await _count(sessions) == 0
+
+
+async def test_a_complaint_over_the_domain_limit_is_explained(chat, sessions):
+    await chat.text("resident", "路" * 4050)
+    assert chat.last("resident") == "内容太长（4050 字），请精简到 4000 字以内。"
+    assert await _count(sessions) == 0
+
+
+async def test_stickers_and_files_where_text_is_expected(chat):
+    await chat.sticker("resident")
+    assert chat.last("resident") == "暂时只能处理文字、照片和位置。请用文字描述您的问题。"
+
+
+@pytest.mark.parametrize(
+    "data", ["", "acc", "acc:1", "acc:x:1", "nope:1", "v:-1", "v:1:2", "a" * 70, "cb:1:1:1:1"]
+)
+async def test_garbled_or_forged_button_data_is_refused(chat, data):
+    await chat.data("worker-g1", data)
+    assert chat.last("worker-g1") in ("这个按钮已失效，请重新操作。", "没有找到相关工单或信息。")
+
+
+async def test_a_button_pressed_twice_acts_once(chat, sessions):
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    await chat.press("worker-g1", "接单")
+    await chat.press("worker-g1", "接单", on="【新派单】")
+    assert chat.last("worker-g1").startswith("工单 20261123-0001 已有新进展，这个按钮已过期。")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    assert ticket.state == "accepted" and ticket.version == 2
+    await chat.press("resident", "提交")  # the proposal's button, once more
+    assert await _count(sessions) == 1
+
+
+async def test_a_flood_of_complaints_is_held_back(deps, cast, sessions):  # cast: the people
+    chat = Chat(replace(deps, policy=replace(deps.policy, max_new_tickets_per_hour=2)))
+    for _ in range(3):
+        await chat.text("resident", "小区路灯坏了")
+        await chat.press("resident", "提交")
+    assert chat.last("resident").startswith("您一小时内已提交 2 件诉求")
+    assert await _count(sessions) == 2
