@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -17,12 +18,26 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """An engine for `url` (sqlite+aiosqlite:///file.db or postgresql+asyncpg://…)."""
+    """An engine for `url` (sqlite+aiosqlite:///file.db or postgresql+asyncpg://…).
+
+    Statement parameters carry residents' words, names and phone numbers: they are kept out of
+    logs and error messages (`hide_parameters`), and aiosqlite's own DEBUG log, which prints every
+    statement with its parameters, is held at INFO.
+    """
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, _level("aiosqlite")))
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    return create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
+    )
+
+
+def _level(name: str) -> int:
+    return logging.getLogger(name).level
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

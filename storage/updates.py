@@ -9,9 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ProcessedUpdate
 
 
-async def claim_update(
-    session: AsyncSession, channel: str, update_id: int, now: datetime
-) -> bool:
+async def claim_update(session: AsyncSession, channel: str, update_id: int, now: datetime) -> bool:
     """Record the update in the caller's transaction; False if it was recorded before.
 
     Two processes handling the same update at once both get True here; the second one's commit

@@ -1,0 +1,56 @@
+"""Residents' personal data stays with the people handling their ticket and out of the logs."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import select
+
+from storage.models import Person, Ticket
+
+SECRET_TEXT = "我家住3号楼502，电话13800138000，楼下路灯坏了"
+
+
+async def _name_resident(sessions, name: str) -> None:
+    async with sessions() as session:
+        person = (
+            await session.exec(select(Person).where(Person.channel_user_id == "resident"))
+        ).one()
+        person.display_name, person.phone = name, "13800138000"
+        session.add(person)
+        await session.commit()
+
+
+async def test_only_handlers_see_who_reported_it(chat, sessions):
+    await _name_resident(sessions, "王小明")
+    await chat.text("resident", SECRET_TEXT)
+    await chat.press("resident", "提交")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    await chat.data("worker-g1", f"v:{ticket.id}")
+    assert "诉求人：王小明" in chat.last("worker-g1")
+    for outsider in ("worker-g3", "staff-s2", "resident2"):
+        await chat.data(outsider, f"v:{ticket.id}")
+        assert "王小明" not in chat.all_text(outsider)
+        assert "502" not in chat.all_text(outsider)
+
+
+async def test_nothing_personal_reaches_the_logs(chat, sessions, caplog):
+    await _name_resident(sessions, "王小明")
+    with caplog.at_level(logging.DEBUG):
+        await chat.text("resident", SECRET_TEXT)
+        await chat.press("resident", "提交")
+        await chat.press("worker-g1", "接单")
+        await chat.location("resident", 31.2345, 121.4567)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in ("13800138000", "王小明", "502", "31.2345"):
+        assert secret not in logged
+    assert repr_hides_personal_data()
+
+
+def repr_hides_personal_data() -> bool:
+    person = Person(
+        channel="telegram", channel_user_id="1", chat_id="1", display_name="王小明", phone="138"
+    )
+    ticket = Ticket(text=SECRET_TEXT, latitude=31.2, longitude=121.4)
+    return "王小明" not in repr(person) and "138" not in repr(person) and "502" not in repr(ticket)
