@@ -21,7 +21,7 @@ from handlers.context import Deps, Turn
 from handlers.events import Incoming, Kind, Outcome
 from handlers.texts import locale_or_default
 from storage.conversations import clear_state, load_state, save_state
-from storage.models import Ticket
+from storage.models import ProcessedUpdate, Ticket
 from storage.updates import claim_update
 from tickets.errors import DomainError, InvalidInput, NotFound, StaleTicket
 from tickets.handling import check_return_window, load_ticket
@@ -86,23 +86,34 @@ async def handle(deps: Deps, event: Incoming) -> Outcome:
     try:
         async with deps.sessions() as session:
             turn = await _begin(deps, session, event)
-            if turn is None:
-                return Outcome(duplicate=True)
             await _route(turn)
             return await _finish(turn)
     except DomainError as error:
-        return await _refused(deps, event, error)
+        try:
+            return await _refused(deps, event, error)
+        except IntegrityError:
+            if await _handled_before(deps, event):
+                return Outcome(duplicate=True)
+            raise
     except IntegrityError:
-        # Another process committed the same update id first: it was handled there.
-        return Outcome(duplicate=True)
+        # The update id was recorded before (a redelivery, or another process was first): it
+        # has been handled, and everything this attempt did is rolled back.
+        if await _handled_before(deps, event):
+            return Outcome(duplicate=True)
+        raise
 
 
-async def _begin(deps: Deps, session: AsyncSession, event: Incoming) -> Turn | None:
-    now = deps.policy.clock.now()
-    if event.update_id is not None and not await claim_update(
-        session, event.channel, event.update_id, now
-    ):
-        return None
+async def _handled_before(deps: Deps, event: Incoming) -> bool:
+    if event.update_id is None:
+        return False
+    async with deps.sessions() as session:
+        key = (event.channel, event.update_id)
+        return await session.get(ProcessedUpdate, key) is not None
+
+
+async def _begin(deps: Deps, session: AsyncSession, event: Incoming) -> Turn:
+    if event.update_id is not None:
+        claim_update(session, event.channel, event.update_id, deps.policy.clock.now())
     person = await register_person(
         session,
         deps.policy,
@@ -141,8 +152,6 @@ async def _refused(deps: Deps, event: Incoming, error: DomainError) -> Outcome:
     can try again); anything else ends the question."""
     async with deps.sessions() as session:
         turn = await _begin(deps, session, event)
-        if turn is None:
-            return Outcome(duplicate=True)
         common.explain(turn, error)
         if not isinstance(error, InvalidInput) and turn.state not in ("idle", "drafting"):
             turn.reset()

@@ -9,14 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ProcessedUpdate
 
 
-async def claim_update(session: AsyncSession, channel: str, update_id: int, now: datetime) -> bool:
-    """Record the update in the caller's transaction; False if it was recorded before.
+def claim_update(session: AsyncSession, channel: str, update_id: int, now: datetime) -> None:
+    """Record the update in the caller's transaction.
 
-    Two processes handling the same update at once both get True here; the second one's commit
-    then fails on the primary key, and the caller treats that as "already handled".
+    No read first: the row goes out with the transaction's first flush, and an update handled
+    before (by this process or another) makes that flush or the commit fail on the primary key,
+    which the caller treats as "already handled" — the whole transaction, and so every effect of
+    the second handling, is rolled back.
     """
-    if await session.get(ProcessedUpdate, (channel, update_id)) is not None:
-        return False
     session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
-    await session.flush()
-    return True
