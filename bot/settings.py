@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     makeup_workdays: list[date] = Field(default_factory=list, description="调休 working days")
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
+    max_new_tickets_per_hour: int = Field(default=5, ge=1, le=10_000)
     telegram_token: SecretStr | None = None
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -86,4 +87,5 @@ class Settings(BaseSettings):
             calendar=self.calendar(),
             clock=clock or SystemClock(),
             max_complaint_chars=self.max_complaint_chars,
+            max_new_tickets_per_hour=self.max_new_tickets_per_hour,
         )
