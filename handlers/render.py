@@ -90,18 +90,29 @@ async def ticket_card(
     return "\n".join(lines)
 
 
-def timeline_text(events: Sequence[TicketEvent], locale: str, policy: Policy) -> str:
+# What a resident reads of the timeline: working notes and the reasons behind internal moves
+# (退单, 上报) stay with the people handling the ticket.
+RESIDENT_NOTES = frozenset(
+    {"add_info", "resolve", "close", "confirm", "reject", "request_extension", "cancel"}
+)
+
+
+def timeline_text(
+    events: Sequence[TicketEvent], locale: str, policy: Policy, *, for_resident: bool = False
+) -> str:
+    separator = "：" if locale == "zh-CN" else ": "
     lines = [tr(locale, "timeline_title")]
     for event in events:
-        note = f"：{event.note}" if event.note and locale == "zh-CN" else ""
-        note = note or (f": {event.note}" if event.note else "")
+        if for_resident and event.action == "note":
+            continue
+        shown = event.note and (not for_resident or event.action in RESIDENT_NOTES)
         lines.append(
             tr(
                 locale,
                 "timeline_line",
                 at=local_time(event.at, policy),
                 action=label(locale, "action", event.action),
-                note=preview(note, 120),
+                note=preview(f"{separator}{event.note}", 120) if shown else "",
             )
         )
     return "\n".join(lines)

@@ -265,9 +265,7 @@ async def my_tickets(turn: Turn) -> None:
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     card = await ticket_card(turn.session, ticket, turn.locale, turn.policy, handler=False)
-    events = [
-        event for event in await ticket_timeline(turn.session, ticket.id) if event.action != "note"
-    ]
+    events = await ticket_timeline(turn.session, ticket.id)
     rows = []
     if ticket.state in OPEN_FOR_RESIDENT:
         rows.append(
@@ -276,7 +274,8 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
                 turn.button("btn_withdraw", buttons.make("wd", ticket.id, ticket.version)),
             ]
         )
-    turn.say(f"{card}\n\n{timeline_text(events, turn.locale, turn.policy)}", rows)
+    history = timeline_text(events, turn.locale, turn.policy, for_resident=True)
+    turn.say(f"{card}\n\n{history}", rows)
 
 
 async def ask_information(turn: Turn, ticket_id: int) -> None:

@@ -3,13 +3,14 @@ reopen, merge, the overdue list, /stats and invite codes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, timedelta
 
 from handlers import buttons, notify
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import staff_buttons
-from handlers.render import local_time, ticket_card, time_left
+from handlers.render import local_time, ticket_card, time_left, timeline_text
 from storage.models import Person, Ticket
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
@@ -36,7 +37,10 @@ def is_staff(turn: Turn) -> bool:
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     card = await ticket_card(turn.session, ticket, turn.locale, turn.policy, handler=True)
-    turn.say(card, staff_buttons(turn.locale, ticket))
+    history = timeline_text(
+        await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
+    )
+    turn.say(f"{card}\n\n{history}", staff_buttons(turn.locale, ticket))
 
 
 async def lookup(turn: Turn) -> None:
@@ -64,7 +68,7 @@ async def overdue(turn: Turn) -> None:
     await _ticket_list(turn, late, "overdue_list")
 
 
-async def _ticket_list(turn: Turn, tickets: list[Ticket] | tuple, key: str) -> None:
+async def _ticket_list(turn: Turn, tickets: Sequence[Ticket], key: str) -> None:
     now = turn.policy.clock.now()
     rows = [
         [

@@ -7,10 +7,11 @@ from handlers import buttons, notify
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import work_buttons
-from handlers.render import area_name, local_time, ticket_card, time_left
+from handlers.render import area_name, local_time, ticket_card, time_left, timeline_text
 from storage.models import Ticket
 from tickets import handling
 from tickets.queries import open_tasks
+from tickets.timeline import ticket_timeline
 
 EXTENSION_CHOICES = (1, 2, 3, 5, 10)
 
@@ -40,8 +41,11 @@ async def tasks(turn: Turn) -> None:
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     card = await ticket_card(turn.session, ticket, turn.locale, turn.policy, handler=True)
+    history = timeline_text(
+        await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
+    )
     mine = ticket.assignee_id == turn.person.id
-    turn.say(card, work_buttons(turn.locale, ticket) if mine else [])
+    turn.say(f"{card}\n\n{history}", work_buttons(turn.locale, ticket) if mine else [])
 
 
 async def accept(turn: Turn, ticket_id: int, version: int) -> None:

@@ -54,3 +54,17 @@ def repr_hides_personal_data() -> bool:
     )
     ticket = Ticket(text=SECRET_TEXT, latitude=31.2, longitude=121.4)
     return "王小明" not in repr(person) and "138" not in repr(person) and "502" not in repr(ticket)
+
+
+async def test_working_notes_and_return_reasons_stay_internal(chat, sessions):
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    await chat.press("worker-g1", "退单")
+    await chat.text("worker-g1", "不是我们网格的，居民说不清楚")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    await chat.data("resident", f"v:{ticket.id}")
+    assert "退单" in chat.last("resident")
+    assert "居民说不清楚" not in chat.last("resident")
+    await chat.data("staff-c1", f"v:{ticket.id}")
+    assert "居民说不清楚" in chat.last("staff-c1")
