@@ -11,9 +11,9 @@ What it measures, per backend:
   that read before writing fail with SQLITE_BUSY instead of waiting).
 * 1M rows: synthetic tickets bulk-generated in SQL (~10% open with next_due_at, exactly 1% due
   now, created over a year, callbacks for exactly 60%), then the time of
-  `tickets.queries.due_tickets(session, now, limit=500)`, `tickets.stats.three_rates` (whole tree,
-  one street, last 30 days) and `three_rates_by(session, "area")`, with the plans of the SQL the
-  domain functions actually executed (captured from the engine, not rewritten by hand) and
+  `tickets.queries.due_ticket_ids(session, now, limit=500)`, `tickets.stats.three_rates` (whole
+  tree, one street, last 30 days) and `three_rates_by(session, "area")`, with the plans of the SQL
+  the domain functions actually executed (captured from the engine, not rewritten by hand) and
   baselines: the same SQL with indexes disabled, and a plain `SELECT count(*)` over the tables.
 * creation again on top of the 1M rows (routing's worker-load query then sees real data).
 
@@ -61,13 +61,13 @@ from tickets.directory import load_directory, parse_directory
 from tickets.intake import submit_complaint
 from tickets.people import register_person, set_home_area
 from tickets.policy import Policy
-from tickets.queries import due_tickets
+from tickets.queries import due_ticket_ids
 from tickets.sla import SlaPolicy
 from tickets.stats import Period, three_rates, three_rates_by
 
 TARGETS = {
     "pg_create_per_s": 1000,  # tickets/s through the domain, PostgreSQL, one process
-    "due_query_ms": 20,  # median due_tickets(limit=500) at 1M rows
+    "due_query_ms": 20,  # median due_ticket_ids(limit=500) at 1M rows
     "three_rates_ms": 1000,  # median three_rates over the whole tree at 1M rows
 }
 
@@ -662,9 +662,9 @@ async def bench_queries(
 
     async def due() -> None:
         async with sessions() as session:
-            found = await due_tickets(session, now, limit=500)
+            found = await due_ticket_ids(session, now, limit=500)
         if len(found) != min(500, due_now_rows):
-            raise RuntimeError(f"due_tickets found {len(found)} of {due_now_rows} due rows")
+            raise RuntimeError(f"due_ticket_ids found {len(found)} of {due_now_rows} due rows")
 
     captured = await recorder.capture(due)
     ((due_sql, due_params),) = main_statements(captured)

@@ -75,7 +75,6 @@ async def submit_complaint(
     area = await _complaint_area(session, area_id or resident.area_id)
     now = policy.clock.now()
     await _check_flood(session, policy, resident, now)
-
     destination = await route(session, area, classified=category is not None)
     ticket = Ticket(
         number=await next_ticket_number(session, policy.calendar.local_date(now)),
@@ -95,14 +94,23 @@ async def submit_complaint(
         handling_level=destination.area.level,
         created_at=now,
     )
-    session.add(ticket)
-    await session.flush()
-    record_event(
-        session, ticket=ticket, actor=resident, action=Action.SUBMIT, from_state=None, at=now
-    )
+    # The row is complete before it is written: one INSERT, no UPDATE after it.
     if destination.worker is not None:
         assign_to(ticket, destination.worker, destination.area, policy, now)
         ticket.state = State.ASSIGNED
+    ticket.next_due_at = next_due(ticket)
+    session.add(ticket)
+    await session.flush()
+    record_event(
+        session,
+        ticket=ticket,
+        actor=resident,
+        action=Action.SUBMIT,
+        from_state=None,
+        to_state=State.SUBMITTED,
+        at=now,
+    )
+    if destination.worker is not None:
         record_event(
             session,
             ticket=ticket,
@@ -112,7 +120,6 @@ async def submit_complaint(
             at=now,
             data={"assignee_id": destination.worker.id},
         )
-    ticket.next_due_at = next_due(ticket)
     return ticket
 
 

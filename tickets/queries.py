@@ -79,14 +79,15 @@ async def triage_queue(
     return (await session.exec(query)).all()
 
 
-async def due_tickets(
+async def due_ticket_ids(
     session: AsyncSession, now: datetime, *, limit: int = 500
-) -> Sequence[Ticket]:
-    """Tickets whose running clock has reached `now` (the sweeps' work), earliest first."""
+) -> list[tuple[int, datetime]]:
+    """(id, due time) of tickets whose running clock has reached `now`, earliest first: the
+    sweeps' work list. Ids only: a sweep locks and loads each ticket as it handles it."""
     query = (
-        select(Ticket)
+        select(Ticket.id, Ticket.next_due_at)
         .where(col(Ticket.next_due_at).is_not(None), col(Ticket.next_due_at) <= now)
         .order_by(col(Ticket.next_due_at))
         .limit(limit)
     )
-    return (await session.exec(query)).all()
+    return [(ticket_id, due) for ticket_id, due in (await session.exec(query)).all()]

@@ -23,8 +23,10 @@ def record_event(
     at: datetime,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    to_state: str | None = None,
 ) -> TicketEvent:
-    """Append one event for `ticket`, which must already have an id. `actor` None is the system."""
+    """Append one event for `ticket`, which must already have an id. `actor` None is the system;
+    `to_state` defaults to the ticket's state now (intake records two moves at once)."""
     event = TicketEvent(
         ticket_id=ticket.id,
         at=at,
@@ -32,7 +34,7 @@ def record_event(
         actor_role=actor.role if actor else Role.SYSTEM,
         action=action,
         from_state=from_state,
-        to_state=ticket.state,
+        to_state=to_state or ticket.state,
         note=note,
         data=data or {},
     )

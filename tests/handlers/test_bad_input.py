@@ -63,7 +63,7 @@ async def test_a_button_pressed_twice_acts_once(chat, sessions):
     await chat.press("resident", "提交")
     await chat.press("worker-g1", "接单")
     await chat.press("worker-g1", "接单", on="【新派单】")
-    assert chat.last("worker-g1").startswith("工单 20261123-0001 已有新进展，这个按钮已过期。")
+    assert chat.last("worker-g1").startswith("工单 20261123-000001 已有新进展，这个按钮已过期。")
     async with sessions() as session:
         ticket = (await session.exec(select(Ticket))).one()
     assert ticket.state == "accepted" and ticket.version == 2

@@ -29,7 +29,7 @@ async def test_200_concurrent_tickets_get_200_distinct_numbers(sessions, policy)
 
     numbers = await asyncio.gather(*(one(index) for index in range(200)))
     assert len(set(numbers)) == 200
-    assert sorted(numbers) == [f"20261123-{value:04d}" for value in range(1, 201)]
+    assert sorted(numbers) == [f"20261123-{value:06d}" for value in range(1, 201)]
     async with sessions() as session:
         stored = (await session.exec(select(func.count()).select_from(Ticket))).one()
     assert stored == 200

@@ -85,7 +85,7 @@ async def test_ticket_numbers_follow_the_local_day(sessions, policy, clock, cast
             )
             numbers.append(ticket.number)
             await session.commit()
-    assert numbers == ["20261123-0001", "20261123-0002", "20261123-0003"]
+    assert numbers == ["20261123-000001", "20261123-000002", "20261123-000003"]
 
 
 async def test_a_flood_of_complaints_is_held_back_for_an_hour(sessions, policy, clock, cast):

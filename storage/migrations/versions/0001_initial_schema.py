@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:25:51.054184
+Create Date: 2026-11-22 02:46:07.928876
 """
 
 from collections.abc import Sequence
@@ -18,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Ticket numbers: a sequence on PostgreSQL; SQLite has none and uses ticket_counters.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(sa.schema.CreateSequence(sa.Sequence("ticket_number_seq")))
 
     op.create_table(
         "areas",
@@ -59,9 +62,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "ticket_counters",
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("value", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day"),
+        sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "people",
@@ -208,12 +211,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("number"),
     )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.create_index("ix_tickets_area_created", ["area_id", "created_at"], unique=False)
         batch_op.create_index(
-            "ix_tickets_assignee_created", ["assignee_id", "created_at"], unique=False
+            "ix_tickets_area_created",
+            ["area_id", "created_at", "assigned_at", "accepted_in_time"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_tickets_assignee_created",
+            ["assignee_id", "created_at", "assigned_at", "accepted_in_time"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_tickets_category"), ["category"], unique=False)
-        batch_op.create_index("ix_tickets_created_at", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_created_at", ["created_at", "assigned_at", "accepted_in_time"], unique=False
+        )
         batch_op.create_index(
             "ix_tickets_next_due_at",
             ["next_due_at"],
@@ -221,27 +232,9 @@ def upgrade() -> None:
             postgresql_where=sa.text("next_due_at IS NOT NULL"),
             sqlite_where=sa.text("next_due_at IS NOT NULL"),
         )
+        batch_op.create_index("ix_tickets_open_assignee", ["assignee_id", "state"], unique=False)
         batch_op.create_index(
-            "ix_tickets_open_assignee",
-            ["assignee_id", "state"],
-            unique=False,
-            postgresql_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-            sqlite_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-        )
-        batch_op.create_index(
-            "ix_tickets_open_handling_area",
-            ["handling_area_id", "state"],
-            unique=False,
-            postgresql_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-            sqlite_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
+            "ix_tickets_open_handling_area", ["handling_area_id", "state"], unique=False
         )
         batch_op.create_index("ix_tickets_resident", ["resident_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_state"), ["state"], unique=False)
@@ -295,9 +288,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("ticket_callbacks", schema=None) as batch_op:
-        batch_op.create_index("ix_callbacks_area_at", ["area_id", "at"], unique=False)
-        batch_op.create_index("ix_callbacks_at", ["at"], unique=False)
-        batch_op.create_index("ix_callbacks_worker_at", ["worker_id", "at"], unique=False)
+        batch_op.create_index(
+            "ix_callbacks_area_at", ["area_id", "at", "solved", "satisfaction"], unique=False
+        )
+        batch_op.create_index("ix_callbacks_at", ["at", "solved", "satisfaction"], unique=False)
+        batch_op.create_index(
+            "ix_callbacks_worker_at", ["worker_id", "at", "solved", "satisfaction"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_ticket_callbacks_ticket_id"), ["ticket_id"], unique=False
         )
@@ -329,6 +326,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(sa.schema.DropSequence(sa.Sequence("ticket_number_seq")))
 
     with op.batch_alter_table("ticket_events", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_events_ticket")
@@ -348,24 +347,8 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_state"))
         batch_op.drop_index("ix_tickets_resident")
-        batch_op.drop_index(
-            "ix_tickets_open_handling_area",
-            postgresql_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-            sqlite_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-        )
-        batch_op.drop_index(
-            "ix_tickets_open_assignee",
-            postgresql_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-            sqlite_where=sa.text(
-                "state IN ('submitted', 'assigned', 'accepted', 'resolved', 'returned')"
-            ),
-        )
+        batch_op.drop_index("ix_tickets_open_handling_area")
+        batch_op.drop_index("ix_tickets_open_assignee")
         batch_op.drop_index(
             "ix_tickets_next_due_at",
             postgresql_where=sa.text("next_due_at IS NOT NULL"),
