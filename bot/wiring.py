@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+from handlers.context import Deps
 from storage.engine import SessionFactory, make_engine, make_session_factory
 from storage.schema import upgrade_async
 from tickets.policy import Policy
@@ -21,6 +22,13 @@ class Services:
     engine: AsyncEngine
     sessions: SessionFactory
     policy: Policy
+
+    def deps(self) -> Deps:
+        """What the conversations need; the classifier's rules are loaded once per process."""
+        # Imported here: commands that never classify (db upgrade) need not load jieba.
+        from nlp.classifier import Classifier
+
+        return Deps(sessions=self.sessions, policy=self.policy, classifier=Classifier.default())
 
 
 @asynccontextmanager
