@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from handlers import buttons
 from handlers.context import Turn
 from handlers.events import Button
+from storage.models import Ticket
 from tickets.areas import get_area
 from tickets.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, StaleTicket
 from tickets.lifecycle import Role
@@ -17,6 +21,23 @@ HELP = {
     Role.ADMIN: "help_staff",
 }
 LANGUAGES = ("zh-CN", "en")
+
+
+async def complete_pending(
+    turn: Turn, move: Callable[..., Awaitable[Ticket]], **arguments: Any
+) -> Ticket:
+    """Finish a move that a button started and a text completes (a reason, a reply): the ticket
+    and the version the button showed come from the conversation state."""
+    ticket = await move(
+        turn.session,
+        turn.policy,
+        ticket_id=turn.data["ticket_id"],
+        actor=turn.person,
+        expected_version=turn.data["version"],
+        **arguments,
+    )
+    turn.reset()
+    return ticket
 
 
 def role(turn: Turn) -> Role:

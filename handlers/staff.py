@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, timedelta
 
 from handlers import buttons, notify
+from handlers.common import complete_pending
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import staff_buttons
@@ -162,44 +163,20 @@ async def _last_extension_reason(turn: Turn, ticket_id: int) -> str:
 
 
 async def closed(turn: Turn, note: str) -> None:
-    ticket = await handling.close_ticket(
-        turn.session,
-        turn.policy,
-        ticket_id=turn.data["ticket_id"],
-        actor=turn.person,
-        note=note,
-        expected_version=turn.data["version"],
-    )
-    turn.reset()
+    ticket = await complete_pending(turn, handling.close_ticket, note=note)
     turn.say_key("closed", number=ticket.number)
     await notify.after_close(turn, ticket, note)
 
 
 async def reopened(turn: Turn, reason: str) -> None:
-    ticket = await handling.reopen_ticket(
-        turn.session,
-        turn.policy,
-        ticket_id=turn.data["ticket_id"],
-        actor=turn.person,
-        reason=reason,
-        expected_version=turn.data["version"],
-    )
-    turn.reset()
+    ticket = await complete_pending(turn, handling.reopen_ticket, reason=reason)
     turn.say_key("reopened", number=ticket.number)
     await notify.after_reopen(turn, ticket)
 
 
 async def merged(turn: Turn, original_number: str) -> None:
     original = await find_ticket(turn.session, turn.person, original_number)
-    duplicate = await handling.merge_ticket(
-        turn.session,
-        turn.policy,
-        ticket_id=turn.data["ticket_id"],
-        actor=turn.person,
-        original_id=original.id,
-        expected_version=turn.data["version"],
-    )
-    turn.reset()
+    duplicate = await complete_pending(turn, handling.merge_ticket, original_id=original.id)
     turn.say_key("merged", number=duplicate.number, original=original.number)
     await notify.after_merge(turn, duplicate, original)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from handlers import buttons, notify
+from handlers.common import complete_pending
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import work_buttons
@@ -61,22 +62,8 @@ async def accept(turn: Turn, ticket_id: int, version: int) -> None:
     await notify.after_accept(turn, ticket)
 
 
-def ask(turn: Turn, state: str, key: str, **data: int) -> None:
-    """Wait for a text (a reason, a reply) that completes a move started with a button."""
-    turn.expect(state, **data)
-    turn.say_key(key)
-
-
 async def returned(turn: Turn, reason: str) -> None:
-    ticket = await handling.return_ticket(
-        turn.session,
-        turn.policy,
-        ticket_id=turn.data["ticket_id"],
-        actor=turn.person,
-        reason=reason,
-        expected_version=turn.data["version"],
-    )
-    turn.reset()
+    ticket = await complete_pending(turn, handling.return_ticket, reason=reason)
     turn.say_key("returned", number=ticket.number)
     await notify.after_return(turn, ticket, reason)
 
@@ -98,46 +85,23 @@ async def ask_extension_days(turn: Turn, ticket_id: int, version: int) -> None:
 
 
 async def extension_reason(turn: Turn, reason: str) -> None:
-    data = turn.data
-    ticket = await handling.request_extension(
-        turn.session,
-        turn.policy,
-        ticket_id=data["ticket_id"],
-        actor=turn.person,
-        days=data["days"],
-        reason=reason,
-        expected_version=data["version"],
-    )
-    turn.reset()
+    days = turn.data["days"]
+    ticket = await complete_pending(turn, handling.request_extension, days=days, reason=reason)
     turn.say_key("extension_requested", work_buttons(turn.locale, ticket))
-    await notify.after_extension_request(turn, ticket, data["days"], reason)
+    await notify.after_extension_request(turn, ticket, days, reason)
 
 
 async def escalated(turn: Turn, reason: str) -> None:
-    ticket = await handling.escalate_ticket(
-        turn.session,
-        turn.policy,
-        ticket_id=turn.data["ticket_id"],
-        actor=turn.person,
-        reason=reason,
-        expected_version=turn.data["version"],
-    )
-    turn.reset()
+    ticket = await complete_pending(turn, handling.escalate_ticket, reason=reason)
     area = await area_name(turn.session, ticket.handling_area_id)
     turn.say_key("escalated", number=ticket.number, area=area)
     await notify.after_escalate(turn, ticket, reason)
 
 
 async def resolved(turn: Turn, reply: str, photo: str | None = None) -> None:
-    ticket = await handling.resolve_ticket(
-        turn.session,
-        turn.policy,
-        ticket_id=turn.data["ticket_id"],
-        actor=turn.person,
-        reply=reply,
-        attachments=[{"kind": "photo", "ref": photo, "by": "worker"}] if photo else [],
-        expected_version=turn.data["version"],
+    attachments = [{"kind": "photo", "ref": photo, "by": "worker"}] if photo else []
+    ticket = await complete_pending(
+        turn, handling.resolve_ticket, reply=reply, attachments=attachments
     )
-    turn.reset()
     turn.say_key("resolved", number=ticket.number)
     await notify.after_resolve(turn, ticket)
