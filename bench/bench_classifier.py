@@ -117,7 +117,8 @@ def main(argv: list[str]) -> int:
                 "macro_f1_folds": [round(f["macro_f1"], 4) for f in per_fold],
             }
         entry["ratio_rules_svm"] = round(
-            entry["rules"]["macro_f1"] / entry["svm"]["macro_f1"], 4  # type: ignore[index]
+            entry["rules"]["macro_f1"] / entry["svm"]["macro_f1"],
+            4,  # type: ignore[index]
         )
         entry["n"] = sum(1 for r in rows if r.field(field))
         quality["full_text" if field == "text" else "titles"] = entry

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.events import Button, Incoming, Reply
 from handlers.texts import label, locale_or_default, tr
 from storage.engine import SessionFactory
-from storage.models import Person
+from storage.models import ConversationState, Person
 from storage.outbox import enqueue
 from tickets.policy import Policy
 
@@ -54,6 +54,7 @@ class Turn:
     data: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     state_changed: bool = False
+    saved: ConversationState | None = None  # the stored state row this turn started from
 
     @property
     def locale(self) -> str:

@@ -9,6 +9,7 @@ move leaves nothing behind but the reply.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,7 +21,7 @@ from handlers.buttons import BadButton, Press, parse
 from handlers.context import Deps, Turn
 from handlers.events import Incoming, Kind, Outcome
 from handlers.texts import locale_or_default
-from storage.conversations import clear_state, load_state, save_state
+from storage.conversations import load_state, store_state
 from storage.models import ProcessedUpdate, Ticket
 from storage.updates import claim_update
 from tickets.errors import DomainError, InvalidInput, NotFound, StaleTicket
@@ -124,25 +125,24 @@ async def _begin(deps: Deps, session: AsyncSession, event: Incoming) -> Turn:
         locale=locale_or_default(event.language),
     )
     saved = await load_state(session, event.channel, event.chat_id, event.user_id)
-    state, data = (saved.state, dict(saved.data)) if saved else ("idle", {})
-    return Turn(deps, session, event, person, state, data)
+    # A deep copy: the turn edits drafts in place, the stored row must only change on save.
+    state, data = (saved.state, copy.deepcopy(saved.data)) if saved else ("idle", {})
+    return Turn(deps, session, event, person, state, data, saved=saved)
 
 
 async def _finish(turn: Turn) -> Outcome:
     event = turn.event
     if turn.state_changed:
-        if turn.state == "idle":
-            await clear_state(turn.session, event.channel, event.chat_id, event.user_id)
-        else:
-            await save_state(
-                turn.session,
-                channel=event.channel,
-                chat_id=event.chat_id,
-                user_id=event.user_id,
-                state=turn.state,
-                data=turn.data,
-                now=turn.policy.clock.now(),
-            )
+        await store_state(
+            turn.session,
+            turn.saved,
+            channel=event.channel,
+            chat_id=event.chat_id,
+            user_id=event.user_id,
+            state=turn.state,
+            data=turn.data,
+            now=turn.policy.clock.now(),
+        )
     await turn.session.commit()
     return Outcome(turn.replies)
 

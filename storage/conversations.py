@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationState
@@ -17,8 +18,9 @@ async def load_state(
     return await session.get(ConversationState, (channel, chat_id, user_id))
 
 
-async def save_state(
+async def store_state(
     session: AsyncSession,
+    existing: ConversationState | None,
     *,
     channel: str,
     chat_id: str,
@@ -27,14 +29,14 @@ async def save_state(
     data: dict[str, Any],
     now: datetime,
 ) -> None:
-    row = await session.get(ConversationState, (channel, chat_id, user_id))
-    if row is None:
-        row = ConversationState(channel=channel, chat_id=chat_id, user_id=user_id, state=state)
+    """Write the new state over `existing` (the row `load_state` returned, or None); "idle"
+    removes the row."""
+    if state == "idle":
+        if existing is not None:
+            await session.delete(existing)
+        return
+    row = existing or ConversationState(channel=channel, chat_id=chat_id, user_id=user_id)
     row.state, row.data, row.updated_at = state, dict(data), now
+    # A JSON column changed in place compares equal to itself; say it changed.
+    flag_modified(row, "data")
     session.add(row)
-
-
-async def clear_state(session: AsyncSession, channel: str, chat_id: str, user_id: str) -> None:
-    row = await session.get(ConversationState, (channel, chat_id, user_id))
-    if row is not None:
-        await session.delete(row)

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.orm.session import Session
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -51,6 +52,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class PinningSession(Session):
+    """A session whose identity map holds its objects strongly until the session ends.
+
+    SQLAlchemy's identity map is weak: an area or person loaded in one function and no longer
+    referenced is forgotten, and the next `get` of the same row goes back to the database. Our
+    sessions live for one chat update, so pinning what they load is cheap and saves those trips.
+    """
+
+
+def _pin(session: Session, instance: Any) -> None:
+    session.info.setdefault("pinned", {})[id(instance)] = instance
+
+
+def _unpin(session: Session, instance: Any) -> None:
+    session.info.get("pinned", {}).pop(id(instance), None)
+
+
+for _name in ("pending_to_persistent", "loaded_as_persistent", "detached_to_persistent"):
+    event.listen(PinningSession, _name, _pin)
+for _name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
+    event.listen(PinningSession, _name, _unpin)
+
+
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit (handlers render them afterwards)."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=PinningSession, expire_on_commit=False
+    )
