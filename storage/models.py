@@ -148,7 +148,12 @@ class Ticket(SQLModel, table=True):
     due_accept_at: datetime | None = None
     due_resolve_at: datetime | None = None
     due_close_at: datetime | None = None
-    # The earliest clock still running (accept, resolve or auto-close); NULL when none is.
+    # The running clock's pending reminder and its next escalation (escalation climbs one level
+    # per window until the top); both NULL once spent.
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+    # When a sweep must next look at the ticket: the earliest of the above, or the auto-close
+    # time of a resolved ticket; NULL when no clock runs.
     next_due_at: datetime | None = None
     # Set when the accept clock is settled: True if accepted in time (响应率's numerator).
     accepted_in_time: bool | None = None

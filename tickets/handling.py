@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback
 from tickets.areas import contains, escalation_target, get_area
-from tickets.clocks import next_due, start_auto_close, start_clocks
+from tickets.clocks import arm, start_auto_close, start_clocks
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
 from tickets.people import get_person
@@ -62,8 +62,13 @@ async def load_ticket(
     return ticket
 
 
+# Moves that set a deadline anew without changing the state.
+_RESTART_CLOCKS = frozenset({Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION})
+
+
 def _finish(
     session: AsyncSession,
+    policy: Policy,
     ticket: Ticket,
     actor: Person | None,
     transition: Transition,
@@ -72,10 +77,11 @@ def _finish(
     note: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Apply the transition's target state, refresh the sweep column, append the one event."""
+    """Apply the transition's target state, re-arm the clocks, append the one event."""
     from_state = ticket.state
     ticket.state = transition.target_from(State(from_state))
-    ticket.next_due_at = next_due(ticket)
+    if ticket.state != from_state or transition.action in _RESTART_CLOCKS:
+        arm(ticket, policy, now)
     ticket.version += 1
     session.add(ticket)
     record_event(
@@ -151,7 +157,7 @@ async def assign_ticket(
     previous = ticket.assignee_id
     assign_to(ticket, worker, worker_area, policy, now)
     data = {"assignee_id": worker.id, "previous_assignee_id": previous}
-    return _finish(session, ticket, actor, transition, now, note=note, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
 
 
 async def accept_ticket(
@@ -168,7 +174,7 @@ async def accept_ticket(
     now = policy.clock.now()
     ticket.accepted_at = now
     ticket.accepted_in_time = ticket.due_accept_at is None or now <= ticket.due_accept_at
-    return _finish(session, ticket, actor, transition, now)
+    return _finish(session, policy, ticket, actor, transition, now)
 
 
 async def return_ticket(
@@ -192,7 +198,7 @@ async def return_ticket(
     ticket.handling_area_id, ticket.handling_level = triage.id, triage.level
     ticket.due_accept_at = None
     data = {"previous_assignee_id": previous}
-    return _finish(session, ticket, actor, transition, now, note=reason, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 def check_return_window(ticket: Ticket, policy: Policy) -> None:
@@ -219,7 +225,7 @@ async def add_note(
     ticket = await load_ticket(session, ticket_id)
     transition = await authorize(session, actor, ticket, Action.NOTE)
     note = _required_text(note, "note", policy)
-    return _finish(session, ticket, actor, transition, policy.clock.now(), note=note)
+    return _finish(session, policy, ticket, actor, transition, policy.clock.now(), note=note)
 
 
 async def add_information(
@@ -239,7 +245,7 @@ async def add_information(
     if attachments:
         ticket.attachments = [*ticket.attachments, *attachments]
     data = {"attachments": list(attachments)} if attachments else None
-    return _finish(session, ticket, actor, transition, now, note=note, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
 
 
 async def request_extension(
@@ -270,7 +276,9 @@ async def request_extension(
         )
     ticket.pending_extension_days = days
     now = policy.clock.now()
-    return _finish(session, ticket, actor, transition, now, note=reason, data={"days": days})
+    return _finish(
+        session, policy, ticket, actor, transition, now, note=reason, data={"days": days}
+    )
 
 
 async def decide_extension(
@@ -298,7 +306,7 @@ async def decide_extension(
         ticket.extension_days += days
     ticket.pending_extension_days = None
     data = {"days": days, "due_resolve_at": _iso(ticket.due_resolve_at)}
-    return _finish(session, ticket, actor, transition, now, note=note, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
 
 
 async def escalate_ticket(
@@ -321,30 +329,7 @@ async def escalate_ticket(
     ticket.assignee_id, ticket.escalated_at, ticket.due_accept_at = None, now, None
     ticket.handling_area_id, ticket.handling_level = handler.id, handler.level
     data = {"to_area_id": handler.id, "previous_assignee_id": previous}
-    return _finish(session, ticket, actor, transition, now, note=reason, data=data)
-
-
-async def escalate_overdue(
-    session: AsyncSession, policy: Policy, *, ticket_id: int, clock_name: str
-) -> Ticket:
-    """A clock ran out: the level above takes over supervision; the assignee keeps the work."""
-    ticket = await load_ticket(session, ticket_id)
-    transition = await authorize(session, None, ticket, Action.ESCALATE_OVERDUE)
-    target = await escalation_target(session, await get_area(session, ticket.handling_area_id))
-    now = policy.clock.now()
-    ticket.handling_area_id, ticket.handling_level, ticket.escalated_at = (
-        target.id,
-        target.level,
-        now,
-    )
-    if clock_name == "accept" and ticket.accepted_in_time is None:
-        ticket.accepted_in_time = False
-    data = {"clock": clock_name, "to_area_id": target.id}
-    _finish(session, ticket, None, transition, now, data=data)
-    # The clock that fired has done its work; the sweep must not fire it again every minute.
-    if ticket.next_due_at is not None and ticket.next_due_at <= now:
-        ticket.next_due_at = None
-    return ticket
+    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 async def resolve_ticket(
@@ -366,7 +351,7 @@ async def resolve_ticket(
     if attachments:
         ticket.attachments = [*ticket.attachments, *attachments]
     start_auto_close(ticket, policy, now)
-    return _finish(session, ticket, actor, transition, now, note=reply)
+    return _finish(session, policy, ticket, actor, transition, now, note=reply)
 
 
 async def answer_callback(
@@ -418,7 +403,7 @@ async def answer_callback(
     else:
         _reopen(ticket, policy, now)
     data = {"solved": solved, "satisfaction": satisfaction}
-    return _finish(session, ticket, actor, transition, now, note=comment, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, note=comment, data=data)
 
 
 def _check_reopenable(ticket: Ticket) -> None:
@@ -458,7 +443,7 @@ async def close_ticket(
         note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     ticket.closed_at, ticket.due_close_at = now, None
-    return _finish(session, ticket, actor, transition, now, note=note)
+    return _finish(session, policy, ticket, actor, transition, now, note=note)
 
 
 async def reopen_ticket(
@@ -477,7 +462,7 @@ async def reopen_ticket(
     _check_reopenable(ticket)
     now = policy.clock.now()
     _reopen(ticket, policy, now)
-    return _finish(session, ticket, actor, transition, now, note=reason)
+    return _finish(session, policy, ticket, actor, transition, now, note=reason)
 
 
 async def cancel_ticket(
@@ -495,7 +480,7 @@ async def cancel_ticket(
     reason = _optional_text(reason, "reason", policy)
     now = policy.clock.now()
     ticket.cancelled_at = now
-    return _finish(session, ticket, actor, transition, now, note=reason)
+    return _finish(session, policy, ticket, actor, transition, now, note=reason)
 
 
 async def merge_ticket(
@@ -527,7 +512,7 @@ async def merge_ticket(
     now = policy.clock.now()
     ticket.merged_into_id, ticket.closed_at = original.id, now
     data = {"original_id": original.id, "original_number": original.number}
-    return _finish(session, ticket, actor, transition, now, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, data=data)
 
 
 async def recategorise_ticket(
@@ -562,7 +547,7 @@ async def recategorise_ticket(
     )
     ticket.category, ticket.subcategory, ticket.category_confidence = category, subcategory, 1.0
     data = {"old": old, "new": category, "subcategory": subcategory}
-    return _finish(session, ticket, actor, transition, now, data=data)
+    return _finish(session, policy, ticket, actor, transition, now, data=data)
 
 
 def _iso(moment: datetime | None) -> str | None:

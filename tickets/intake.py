@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Person, Ticket
 from tickets.areas import Level, get_area
-from tickets.clocks import next_due
+from tickets.clocks import arm
 from tickets.errors import InvalidInput, PermissionDenied, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
@@ -98,7 +98,7 @@ async def submit_complaint(
     if destination.worker is not None:
         assign_to(ticket, destination.worker, destination.area, policy, now)
         ticket.state = State.ASSIGNED
-    ticket.next_due_at = next_due(ticket)
+    arm(ticket, policy, now)
     session.add(ticket)
     await session.flush()
     record_event(

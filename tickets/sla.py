@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from tickets.calendar import WorkingCalendar
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|wd)\s*$")
+_UNIT_NAMES = {"m": "minutes", "h": "hours", "d": "days", "wd": "days"}
 
 
 class Urgency(StrEnum):
@@ -42,8 +43,7 @@ class Duration:
     def after(self, start: datetime, calendar: WorkingCalendar) -> datetime:
         if self.unit == "wd":
             return calendar.add_working_days(start, self.amount)
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[self.unit]
-        return start + timedelta(**{unit: self.amount})
+        return start + timedelta(**{_UNIT_NAMES[self.unit]: self.amount})
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -83,6 +83,11 @@ class SlaPolicy(BaseModel):
     )
     # Category-specific limits, e.g. {"城乡建设": {"resolve": {"normal": "10wd"}}}.
     categories: dict[str, dict[str, ClockSpec]] = Field(default_factory=dict)
+    # A reminder goes to whoever holds the clock: once this share of a wall-clock window (15m,
+    # 24h) has passed; this long before a working-day deadline, which keeps the reminder inside
+    # working hours instead of in the small hours or on a holiday.
+    remind_after: float = Field(default=0.8, gt=0, lt=1)
+    remind_before_working_deadline: str = "2h"
     return_window: str = "1wd"
     max_extension_days: int = Field(default=10, ge=0, le=60)
     auto_close_after: str = "7d"
@@ -97,7 +102,7 @@ class SlaPolicy(BaseModel):
             raise ValueError(f"missing urgencies: {sorted(missing)}")
         return value
 
-    @field_validator("return_window", "auto_close_after")
+    @field_validator("return_window", "auto_close_after", "remind_before_working_deadline")
     @classmethod
     def _duration(cls, value: str) -> str:
         Duration.parse(value)
@@ -120,6 +125,15 @@ class SlaPolicy(BaseModel):
         text = getattr(override, urgency.value, None) if override else None
         table = self.accept if clock == "accept" else self.resolve
         return Duration.parse(text or table[urgency])
+
+    def reminder(
+        self, clock: str, start: datetime, due: datetime, urgency: str, category: str | None
+    ) -> datetime:
+        """When to remind about a clock that started at `start` and ends at `due`."""
+        if self.limit(clock, urgency, category).unit == "wd":
+            lead = Duration.parse(self.remind_before_working_deadline)
+            return due - timedelta(**{_UNIT_NAMES[lead.unit]: lead.amount})
+        return start + (due - start) * self.remind_after
 
     def due_accept(
         self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar

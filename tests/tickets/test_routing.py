@@ -13,6 +13,7 @@ from tickets.areas import escalation_target
 from tickets.errors import RuleViolation
 from tickets.lifecycle import State
 from tickets.people import register_person
+from tickets.sweeps import sweep
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ async def test_a_classified_complaint_goes_to_the_grid_worker(sessions, policy, 
     assert ticket.state == State.ASSIGNED
     assert ticket.assignee_id == cast["worker-g1"].id
     assert ticket.handling_area_id == cast.areas["g1"].id and ticket.handling_level == "grid"
-    assert ticket.assigned_at == clock.now() and ticket.next_due_at == ticket.due_accept_at
+    assert ticket.assigned_at == clock.now() and ticket.escalate_at == ticket.due_accept_at
 
 
 async def test_the_least_loaded_worker_of_the_grid_gets_the_ticket(sessions, policy, cast):
@@ -102,10 +103,10 @@ async def test_an_overdue_clock_raises_supervision_one_level(sessions, policy, c
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
     clock.advance(timedelta(days=3))
     async with sessions() as session:
-        ticket = await handling.escalate_overdue(
-            session, policy, ticket_id=ticket_id, clock_name="accept"
-        )
+        fired = await sweep(session, policy)
         await session.commit()
+        ticket = await session.get(Ticket, ticket_id)
+    assert [event.kind for event in fired] == ["escalate_accept"]
     assert ticket.state == State.ASSIGNED and ticket.assignee_id == cast["worker-g1"].id
     assert ticket.handling_area_id == cast.areas["c1"].id and ticket.handling_level == "community"
-    assert ticket.accepted_in_time is False and ticket.next_due_at is None
+    assert ticket.accepted_in_time is False

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:46:07.928876
+Create Date: 2026-11-22 03:08:47.681069
 """
 
 from collections.abc import Sequence
@@ -175,6 +175,8 @@ def upgrade() -> None:
         sa.Column("due_accept_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("due_resolve_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("due_close_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("remind_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("escalate_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("next_due_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("accepted_in_time", sa.Boolean(), nullable=True),
         sa.Column("extension_days", sa.Integer(), nullable=False),
