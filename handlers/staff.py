@@ -16,6 +16,7 @@ from storage.models import Person, Ticket
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES
+from tickets.clocks import deadline
 from tickets.lifecycle import Role
 from tickets.people import assignable_workers, create_invite
 from tickets.queries import find_ticket, triage_queue
@@ -78,7 +79,7 @@ async def _ticket_list(turn: Turn, tickets: Sequence[Ticket], key: str) -> None:
                     "task_line",
                     number=ticket.number,
                     state=turn.label("state", ticket.state),
-                    left=time_left(turn.locale, ticket.due_resolve_at or ticket.next_due_at, now),
+                    left=time_left(turn.locale, deadline(ticket), now),
                 ),
                 buttons.make("v", ticket.id),
             )

@@ -11,6 +11,7 @@ from handlers.keyboards import work_buttons
 from handlers.render import area_name, local_time, ticket_card, time_left, timeline_text
 from storage.models import Ticket
 from tickets import handling
+from tickets.clocks import deadline
 from tickets.queries import open_tasks
 from tickets.timeline import ticket_timeline
 
@@ -30,7 +31,7 @@ async def tasks(turn: Turn) -> None:
                     "task_line",
                     number=ticket.number,
                     state=turn.label("state", ticket.state),
-                    left=time_left(turn.locale, ticket.next_due_at, now),
+                    left=time_left(turn.locale, deadline(ticket), now),
                 ),
                 buttons.make("v", ticket.id),
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import case
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +44,12 @@ async def tickets_of_resident(
     return (await session.exec(query)).all()
 
 
+# The running clock's deadline in SQL (tickets.clocks.deadline in Python).
+_deadline = case(
+    (Ticket.state == State.ASSIGNED, col(Ticket.due_accept_at)), else_=col(Ticket.due_resolve_at)
+)
+
+
 async def open_tasks(session: AsyncSession, worker: Person, *, limit: int = 50) -> Sequence[Ticket]:
     """The worker's assigned and accepted tickets, the most pressing (overdue) first."""
     query = (
@@ -51,7 +58,7 @@ async def open_tasks(session: AsyncSession, worker: Person, *, limit: int = 50) 
             Ticket.assignee_id == worker.id,
             col(Ticket.state).in_([State.ASSIGNED, State.ACCEPTED]),
         )
-        .order_by(col(Ticket.next_due_at).asc().nulls_last(), col(Ticket.id))
+        .order_by(_deadline.asc().nulls_last(), col(Ticket.id))
         .limit(limit)
     )
     return (await session.exec(query)).all()
