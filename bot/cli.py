@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from bot.clocks import build_scheduler, run_due_clocks
 from bot.demo import seed_demo
 from bot.settings import Settings
 from bot.wiring import Services, open_services
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     commands.add_parser("run", help="serve the configured channels").set_defaults(handler=_run)
+    worker = commands.add_parser("worker", help="run the SLA clocks as their own process")
+    worker.add_argument("--once", action="store_true", help="sweep what is due now, then exit")
+    worker.set_defaults(handler=_worker)
     _add_nlp(commands)
     return parser
 
@@ -175,6 +180,31 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print("minhu run: MINHU_TELEGRAM_TOKEN is set, but the Telegram adapter is not built yet.")
     return EXIT_FAILED
+
+
+async def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        if args.once:
+            fired = await run_due_clocks(services)
+            print(f"clocks: {fired} reminders, escalations and auto-closes")
+            return EXIT_OK
+        scheduler = build_scheduler(services)
+        scheduler.start()
+        print(f"minhu worker: sweeping the clocks every {settings.sweep_seconds} s (Ctrl-C stops)")
+        try:
+            await _until_stopped()
+        finally:
+            scheduler.shutdown(wait=False)
+    return EXIT_OK
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    await stop.wait()
 
 
 async def _status(services: Services) -> str:

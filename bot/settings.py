@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
     max_new_tickets_per_hour: int = Field(default=5, ge=1, le=10_000)
+    sweep_seconds: int = Field(default=30, ge=1, le=3600, description="clock sweep interval")
     telegram_token: SecretStr | None = None
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

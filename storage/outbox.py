@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage
@@ -32,3 +33,14 @@ def enqueue(
     )
     session.add(message)
     return message
+
+
+async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
+    """Queue many messages in one statement (the clock sweeps); a message whose dedupe key is
+    already queued is skipped, never sent twice."""
+    if not messages:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    await session.exec(statement, params=messages)

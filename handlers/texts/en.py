@@ -200,6 +200,19 @@ TEXTS: dict[str, str] = {
     "sends /join {code}",
     "invite_usage": "Usage: /invite AREA-CODE (e.g. /invite {example})",
     "ticket_usage": "Usage: /ticket NUMBER",
+    # --- clocks
+    "n_remind_accept": "[Reminder] Ticket {number}: accept it by {deadline}.",
+    "n_remind_resolve": "[Reminder] Ticket {number}: resolve it by {deadline}.",
+    "n_overdue_worker": "Ticket {number} is past its {clock} deadline; {area} now supervises it. "
+    "Please handle it soon.",
+    "n_overdue_staff": "[Overdue] Ticket {number} is past its {clock} deadline ({deadline}); "
+    "please follow it up.",
+    "n_overdue_resident": "Your ticket {number} is now followed up by {area}; we will handle it "
+    "as soon as we can.",
+    "n_auto_closed_resident": "Ticket {number} was resolved and you did not rate it, so it has "
+    "been closed. If the problem is still there, just tell us again.",
+    "n_auto_closed_worker": "Ticket {number} closed by itself: the resident did not rate it.",
+    "btn_view": "View",
     "none": "none",
 }
 
@@ -214,6 +227,7 @@ LABELS: dict[str, dict[str, str]] = {
         "cancelled": "withdrawn",
     },
     "urgency": {"emergency": "emergency", "urgent": "urgent", "normal": "normal"},
+    "clock": {"accept": "accept", "resolve": "resolve"},
     "satisfaction": {
         "satisfied": "satisfied",
         "basic": "mostly satisfied",

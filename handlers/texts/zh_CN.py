@@ -183,6 +183,15 @@ TEXTS: dict[str, str] = {
     "invite_created": "邀请码：{code}\n区域：{area}\n有效期至 {expires}。请网格员发送 /join {code}",
     "invite_usage": "用法：/invite 区域代码（如 /invite {example}）",
     "ticket_usage": "用法：/ticket 工单号",
+    # --- clocks
+    "n_remind_accept": "【签收提醒】工单 {number} 请于 {deadline} 前签收。",
+    "n_remind_resolve": "【办结提醒】工单 {number} 请于 {deadline} 前办结。",
+    "n_overdue_worker": "工单 {number} 已超过{clock}时限，已上报{area}督办，请尽快办理。",
+    "n_overdue_staff": "【超时督办】工单 {number} 已超过{clock}时限（{deadline}），请督办。",
+    "n_overdue_resident": "您的工单 {number} 已由{area}督办，我们会尽快为您处理。",
+    "n_auto_closed_resident": "工单 {number} 办结后一直未收到您的评价，已自动归档。如问题仍未解决，欢迎再次反映。",
+    "n_auto_closed_worker": "工单 {number} 居民未评价，已自动归档。",
+    "btn_view": "查看",
     "none": "无",
 }
 
@@ -197,6 +206,7 @@ LABELS: dict[str, dict[str, str]] = {
         "cancelled": "已撤回",
     },
     "urgency": {"emergency": "紧急", "urgent": "较急", "normal": "一般"},
+    "clock": {"accept": "签收", "resolve": "办结"},
     "satisfaction": {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"},
     "solved": {"1": "已解决", "0": "未解决"},
     "role": {"worker": "网格员", "staff": "工作人员", "admin": "管理员", "resident": "居民"},

@@ -1,0 +1,32 @@
+"""The clocks as the application runs them: `minhu worker` and the scheduler's job."""
+
+from __future__ import annotations
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.cli import main
+from bot.clocks import build_scheduler
+from bot.settings import Settings
+from bot.wiring import open_services
+from tests.bot.test_cli import scratch_database  # noqa: F401  (the same scratch database)
+
+
+def test_worker_once_catches_up_once(capsys):
+    assert main(["demo", "--tickets", "60", "--days", "20"]) == 0
+    assert main(["worker", "--once"]) == 0
+    first = capsys.readouterr().out
+    fired = int(first.split("clocks: ")[1].split()[0])
+    assert fired > 0  # two months of history: overdue tickets, unrated resolved ones
+    assert main(["worker", "--once"]) == 0
+    assert "clocks: 0 " in capsys.readouterr().out
+
+
+async def test_the_scheduler_sweeps_at_start_and_then_periodically(monkeypatch):
+    monkeypatch.setenv("MINHU_SWEEP_SECONDS", "45")
+    async with open_services(Settings()) as services:
+        scheduler = build_scheduler(services)
+        job = scheduler.get_job("clocks")
+        assert isinstance(job.trigger, IntervalTrigger)
+        assert job.trigger.interval.total_seconds() == 45
+        assert job.coalesce and job.max_instances == 1
+        assert job.next_run_time is not None  # the catch-up sweep at start
