@@ -75,7 +75,9 @@ async def submit_complaint(
     area = await _complaint_area(session, area_id or resident.area_id)
     now = policy.clock.now()
     await _check_flood(session, policy, resident, now)
-    destination = await route(session, area, classified=category is not None)
+    # An emergency goes to the grid at once even when the classifier could not place it.
+    dispatchable = category is not None or urgency is Urgency.EMERGENCY
+    destination = await route(session, area, classified=dispatchable)
     ticket = Ticket(
         number=await next_ticket_number(session, policy.calendar.local_date(now)),
         resident_id=resident.id,

@@ -110,3 +110,11 @@ async def test_an_overdue_clock_raises_supervision_one_level(sessions, policy, c
     assert ticket.state == State.ASSIGNED and ticket.assignee_id == cast["worker-g1"].id
     assert ticket.handling_area_id == cast.areas["c1"].id and ticket.handling_level == "community"
     assert ticket.accepted_in_time is False
+
+
+async def test_an_unclassified_emergency_still_goes_to_the_grid_at_once(sessions, policy, cast):
+    ticket_id = await new_ticket(
+        sessions, policy, cast["resident"], category=None, urgency="emergency"
+    )
+    ticket = await _ticket(sessions, ticket_id)
+    assert ticket.state == State.ASSIGNED and ticket.assignee_id == cast["worker-g1"].id
