@@ -1,19 +1,21 @@
 """Running the clocks: APScheduler's AsyncIOScheduler fires a short periodic sweep (not one job
 per ticket); each sweep claims what is due, moves it on and queues the notices, batch by batch,
 in one transaction per batch. The first sweep runs at start, so whatever fell due while the
-process was down is done then, once.
+process was down is done then, once. Staff get a morning digest and, on the first of the month,
+the 三率 ranking; a start after their time sends a missed one (never a second one).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.wiring import Services
 from handlers.clock_notices import announce
+from handlers.digests import monthly_ranking, morning_digest
 from tickets.sweeps import sweep
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,57 @@ async def run_due_clocks(services: Services, *, batch: int = BATCH) -> int:
     return fired
 
 
+async def send_digest(services: Services) -> int:
+    async with services.sessions() as session:
+        queued = await morning_digest(session, services.policy)
+        await session.commit()
+    return queued
+
+
+async def send_ranking(services: Services) -> int:
+    async with services.sessions() as session:
+        queued = await monthly_ranking(session, services.policy)
+        await session.commit()
+    return queued
+
+
 def build_scheduler(services: Services) -> AsyncIOScheduler:
-    """The scheduler with the clock sweep every `MINHU_SWEEP_SECONDS`, first run at once."""
-    scheduler = AsyncIOScheduler(timezone=services.settings.timezone)
+    """The clock sweep every `MINHU_SWEEP_SECONDS` (first run at once), the morning digest at
+    `MINHU_DIGEST_TIME` and the ranking on the first of the month, in local time."""
+    settings, now = services.settings, services.policy.clock.now()
+    zone = services.policy.calendar.timezone
+    scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(
         run_due_clocks,
         IntervalTrigger(seconds=services.settings.sweep_seconds),
         args=[services],
         id="clocks",
         name="SLA clock sweep",
-        next_run_time=datetime.now(UTC),
+        next_run_time=now,
         coalesce=True,  # after a pause, one sweep catches up; not one per missed interval
         max_instances=1,
+    )
+    hour, minute = (int(part) for part in settings.digest_time.split(":"))
+    local_now = now.astimezone(zone)
+    missed_digest = (local_now.hour, local_now.minute) >= (hour, minute)
+    scheduler.add_job(
+        send_digest,
+        CronTrigger(hour=hour, minute=minute, timezone=zone),
+        args=[services],
+        id="digest",
+        name="morning digest",
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
+        **({"next_run_time": now} if missed_digest else {}),
+    )
+    scheduler.add_job(
+        send_ranking,
+        CronTrigger(day=1, hour=hour, minute=minute, timezone=zone),
+        args=[services],
+        id="ranking",
+        name="monthly 三率 ranking",
+        coalesce=True,
+        misfire_grace_time=24 * 3600,
+        **({"next_run_time": now} if missed_digest or local_now.day > 1 else {}),
     )
     return scheduler

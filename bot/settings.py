@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
     max_new_tickets_per_hour: int = Field(default=5, ge=1, le=10_000)
     sweep_seconds: int = Field(default=30, ge=1, le=3600, description="clock sweep interval")
+    digest_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     telegram_token: SecretStr | None = None
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

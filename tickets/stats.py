@@ -262,3 +262,28 @@ async def ticket_counts_by(
     if limit is not None:
         query = query.limit(limit)
     return [(row[0], row[1]) for row in (await session.exec(query)).all()]
+
+
+async def created_count(
+    session: AsyncSession, *, area: Area | None = None, period: Period | None = None
+) -> int:
+    """Tickets about `area`'s subtree created in `period`."""
+    query = select(func.count()).where(
+        *await _area_filter(session, Ticket.area_id, area), *_in_period(Ticket.created_at, period)
+    )
+    return (await session.exec(query)).one()
+
+
+async def deadlines_in(session: AsyncSession, period: Period, *, area: Area | None = None) -> int:
+    """Open tickets handled in `area`'s subtree whose running clock ends within `period`."""
+    query = select(func.count()).where(
+        or_(
+            and_(Ticket.state == State.ASSIGNED, *_in_period(Ticket.due_accept_at, period)),
+            and_(
+                col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
+                *_in_period(Ticket.due_resolve_at, period),
+            ),
+        ),
+        *await _area_filter(session, Ticket.handling_area_id, area),
+    )
+    return (await session.exec(query)).one()

@@ -213,6 +213,11 @@ TEXTS: dict[str, str] = {
     "been closed. If the problem is still there, just tell us again.",
     "n_auto_closed_worker": "Ticket {number} closed by itself: the resident did not rate it.",
     "btn_view": "View",
+    "digest": "[Morning] {area} · {date}\n{new} new since yesterday, {overdue} overdue, "
+    "{due_today} due today.",
+    "ranking": "[{month} ranking · {area}]\nGrids:\n{grids}\nGrid workers:\n{workers}",
+    "ranking_line": "{place}. {name}  response {response}  solved {solve}  satisfied "
+    "{satisfaction}",
     "none": "none",
 }
 

@@ -192,6 +192,9 @@ TEXTS: dict[str, str] = {
     "n_auto_closed_resident": "工单 {number} 办结后一直未收到您的评价，已自动归档。如问题仍未解决，欢迎再次反映。",
     "n_auto_closed_worker": "工单 {number} 居民未评价，已自动归档。",
     "btn_view": "查看",
+    "digest": "【早报】{area}·{date}\n昨日以来新增 {new} 件，超时 {overdue} 件，今日到期 {due_today} 件。",
+    "ranking": "【{month} 三率排名·{area}】\n网格：\n{grids}\n网格员：\n{workers}",
+    "ranking_line": "{place}. {name}　响应率 {response}　解决率 {solve}　满意率 {satisfaction}",
     "none": "无",
 }
 

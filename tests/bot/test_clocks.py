@@ -30,3 +30,20 @@ async def test_the_scheduler_sweeps_at_start_and_then_periodically(monkeypatch):
         assert job.trigger.interval.total_seconds() == 45
         assert job.coalesce and job.max_instances == 1
         assert job.next_run_time is not None  # the catch-up sweep at start
+
+
+async def test_digest_and_ranking_are_scheduled_in_local_time(monkeypatch):
+    monkeypatch.setenv("MINHU_DIGEST_TIME", "07:30")
+    async with open_services(Settings()) as services:
+        scheduler = build_scheduler(services)
+        digest, ranking = scheduler.get_job("digest"), scheduler.get_job("ranking")
+        assert str(digest.trigger.timezone) == "Asia/Shanghai"
+        fields = {field.name: str(field) for field in digest.trigger.fields}
+        assert (fields["hour"], fields["minute"]) == ("7", "30")
+        assert {field.name: str(field) for field in ranking.trigger.fields}["day"] == "1"
+
+
+def test_a_bad_digest_time_is_refused(monkeypatch, capsys):
+    monkeypatch.setenv("MINHU_DIGEST_TIME", "25:00")
+    assert main(["worker", "--once"]) == 2
+    assert "MINHU_DIGEST_TIME" in capsys.readouterr().err
