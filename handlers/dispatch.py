@@ -19,8 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import common, resident, staff, worker
 from handlers.buttons import BadButton, Press, parse
 from handlers.context import Deps, Turn
-from handlers.events import Incoming, Kind, Outcome
-from handlers.texts import locale_or_default
+from handlers.events import Incoming, Kind, Outcome, Reply
+from handlers.texts import locale_or_default, tr
 from storage.conversations import load_state, store_state
 from storage.models import ProcessedUpdate, Ticket
 from storage.updates import claim_update
@@ -101,7 +101,16 @@ async def handle(deps: Deps, event: Incoming) -> Outcome:
         # has been handled, and everything this attempt did is rolled back.
         if await _handled_before(deps, event):
             return Outcome(duplicate=True)
-        raise
+        return _failed(event)
+    except Exception:
+        return _failed(event)
+
+
+def _failed(event: Incoming) -> Outcome:
+    """A fault of ours (or of the database): nothing was committed; say so politely and log
+    what happened — the kind of event, never what the person wrote."""
+    log.exception("handling a %s (update %s) failed", event.kind, event.update_id)
+    return Outcome([Reply(tr(locale_or_default(event.language), "failed"))])
 
 
 async def _handled_before(deps: Deps, event: Incoming) -> bool:

@@ -78,3 +78,16 @@ async def test_a_flood_of_complaints_is_held_back(deps, cast, sessions):  # cast
         await chat.press("resident", "提交")
     assert chat.last("resident").startswith("您一小时内已提交 2 件诉求")
     assert await _count(sessions) == 2
+
+
+async def test_a_fault_of_ours_gets_a_polite_answer_and_a_log_line(chat, deps, caplog):
+    class Broken:
+        def classify(self, text):
+            raise RuntimeError("classifier crashed")
+
+    broken = Chat(replace(deps, classifier=Broken()))
+    broken.next_update = 1000
+    replies = await broken.text("resident", "我家电话13800138000，路灯坏了")
+    assert [reply.text for reply in replies] == ["操作未完成，请稍后再试。"]
+    assert "handling a text (update 1000) failed" in caplog.text
+    assert "13800138000" not in caplog.text
