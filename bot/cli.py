@@ -171,15 +171,14 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     async with open_services(settings) as services:
         print(await _status(services))
-    if settings.telegram_token is None:
+        # Say plainly what is missing; the clocks run regardless, so nothing is forgotten.
         print(
-            "minhu run: no channel to serve yet. The Telegram adapter (MINHU_TELEGRAM_TOKEN) and "
-            "the local web console are not built yet; the database above is ready for them.",
+            "minhu run: no chat channel yet — the Telegram adapter (MINHU_TELEGRAM_TOKEN) and the "
+            "local web console are not built yet; residents cannot reach this instance.",
             file=sys.stderr,
         )
-        return EXIT_FAILED
-    print("minhu run: MINHU_TELEGRAM_TOKEN is set, but the Telegram adapter is not built yet.")
-    return EXIT_FAILED
+        await _clocks_until_stopped(services, "minhu run")
+    return EXIT_OK
 
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -188,23 +187,26 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
             fired = await run_due_clocks(services)
             print(f"clocks: {fired} reminders, escalations and auto-closes")
             return EXIT_OK
-        scheduler = build_scheduler(services)
-        scheduler.start()
-        print(f"minhu worker: sweeping the clocks every {settings.sweep_seconds} s (Ctrl-C stops)")
-        try:
-            await _until_stopped()
-        finally:
-            scheduler.shutdown(wait=False)
+        await _clocks_until_stopped(services, "minhu worker")
     return EXIT_OK
 
 
-async def _until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM."""
+async def _clocks_until_stopped(services: Services, who: str) -> None:
+    """Run the scheduler until SIGINT or SIGTERM (the handlers are in place before we say so)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    await stop.wait()
+    scheduler = build_scheduler(services)
+    scheduler.start()
+    seconds = services.settings.sweep_seconds
+    print(
+        f"{who}: the SLA clocks are running (a sweep every {seconds} s); Ctrl-C stops", flush=True
+    )
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 async def _status(services: Services) -> str:

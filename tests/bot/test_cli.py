@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -67,8 +68,9 @@ def test_a_bad_directory_file_is_explained_and_loads_nothing(tmp_path, capsys, c
         path.write_text(content, encoding="utf-8")
     assert main(["areas", "load", str(path)]) == 2
     assert words in capsys.readouterr().err
-    assert main(["run"]) == 1
-    assert " 0 areas, 0 people" in capsys.readouterr().out
+    assert main(["worker", "--once"]) == 0
+    assert main(["demo", "--tickets", "1"]) == 0  # the demo district is not "already there"
+    assert "already" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -90,15 +92,44 @@ def test_bad_configuration_is_named(monkeypatch, capsys, variable, value, words)
     assert words in capsys.readouterr().err
 
 
-def test_demo_seeds_once_and_run_reports_what_is_missing(capsys):
+def test_demo_seeds_once(capsys):
     assert main(["demo", "--tickets", "40", "--days", "10"]) == 0
     assert "40 tickets" in capsys.readouterr().out
     assert main(["demo"]) == 0
     assert "already" in capsys.readouterr().out
-    assert main(["run"]) == 1
-    captured = capsys.readouterr()
-    assert "15 areas, 55 people" in captured.out and "响应率" in captured.out
-    assert "no channel to serve yet" in captured.err
+
+
+def test_run_reports_what_is_missing_runs_the_clocks_and_stops_cleanly(tmp_path):
+    """The real command in a process of its own, stopped the way a service manager stops it."""
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "bot", "demo", "--tickets", "30"],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            timeout=120,
+        ).returncode
+        == 0
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        status = process.stdout.readline()
+        running = process.stdout.readline()
+        assert "15 areas, 55 people" in status and "响应率" in status
+        assert "the SLA clocks are running" in running
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert "no chat channel yet" in process.stderr.read()
+    finally:
+        process.kill()
 
 
 @pytest.mark.parametrize("arguments", [["demo", "--tickets", "0"], ["areas"], ["fly"]])
