@@ -111,6 +111,13 @@ class Ticket(SQLModel, table=True):
         Index("ix_tickets_open_assignee", "assignee_id", "state"),
         Index("ix_tickets_open_handling_area", "handling_area_id", "state"),
         Index("ix_tickets_resident", "resident_id", "created_at"),
+        # The residents following an original through their merged duplicates.
+        Index(
+            "ix_tickets_merged_into",
+            "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -121,13 +128,13 @@ class Ticket(SQLModel, table=True):
     latitude: float | None = Field(default=None, repr=False)
     longitude: float | None = Field(default=None, repr=False)
 
-    category: str | None = Field(default=None, max_length=64, index=True)
+    category: str | None = Field(default=None, max_length=64)
     subcategory: str | None = Field(default=None, max_length=64)
     category_confidence: float | None = None
     category_keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     urgency: str = Field(default="normal", max_length=16)
 
-    state: str = Field(max_length=16, index=True)
+    state: str = Field(max_length=16)
     # Where the problem is (the resident's grid or the nearest known area) ...
     area_id: int = Field(foreign_key="areas.id")
     # ... and which level of the tree handles it now; escalation moves this one up.

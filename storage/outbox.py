@@ -42,5 +42,6 @@ async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) ->
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    table = OutboxMessage.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.exec(statement, params=messages)

@@ -16,7 +16,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,6 +45,8 @@ _COLUMNS = (
     Ticket.remind_at,
     Ticket.escalate_at,
     Ticket.accepted_in_time,
+    Ticket.escalated_at,
+    Ticket.closed_at,
     Ticket.version,
 )
 
@@ -84,10 +86,12 @@ async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> 
             fired.append(clock_event)
         if timeline_event is not None:
             events.append(timeline_event)
+    # Core statements with many parameter sets: the ORM's per-row bookkeeping is not needed
+    # for rows nobody holds as objects, and costs more than the database's work.
     if changes:
-        await session.exec(update(Ticket), params=changes)
+        await session.exec(_UPDATE, params=changes)
     if events:
-        await session.exec(insert(TicketEvent), params=events)
+        await session.exec(insert(TicketEvent.__table__), params=events)
     return fired
 
 
@@ -220,13 +224,19 @@ _WRITTEN = (
     "remind_at",
     "escalate_at",
     "next_due_at",
+    "escalated_at",
+    "closed_at",
     "version",
 )
 
 
+_TICKETS = Ticket.__table__
+_UPDATE = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
+    .values({name: bindparam(name) for name in _WRITTEN})
+)
+
+
 def _changed_columns(ticket: SimpleNamespace) -> dict[str, Any]:
-    values = {"id": ticket.id, **{name: getattr(ticket, name) for name in _WRITTEN}}
-    for name in ("escalated_at", "closed_at"):
-        if hasattr(ticket, name):
-            values[name] = getattr(ticket, name)
-    return values
+    return {"ticket_id": ticket.id, **{name: getattr(ticket, name) for name in _WRITTEN}}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:08:47.681069
+Create Date: 2026-11-22 03:19:18.628795
 """
 
 from collections.abc import Sequence
@@ -223,9 +223,15 @@ def upgrade() -> None:
             ["assignee_id", "created_at", "assigned_at", "accepted_in_time"],
             unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_tickets_category"), ["category"], unique=False)
         batch_op.create_index(
             "ix_tickets_created_at", ["created_at", "assigned_at", "accepted_in_time"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_merged_into",
+            ["merged_into_id"],
+            unique=False,
+            postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+            sqlite_where=sa.text("merged_into_id IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_tickets_next_due_at",
@@ -239,7 +245,6 @@ def upgrade() -> None:
             "ix_tickets_open_handling_area", ["handling_area_id", "state"], unique=False
         )
         batch_op.create_index("ix_tickets_resident", ["resident_id", "created_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_tickets_state"), ["state"], unique=False)
 
     op.create_table(
         "category_corrections",
@@ -347,7 +352,6 @@ def downgrade() -> None:
 
     op.drop_table("category_corrections")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tickets_state"))
         batch_op.drop_index("ix_tickets_resident")
         batch_op.drop_index("ix_tickets_open_handling_area")
         batch_op.drop_index("ix_tickets_open_assignee")
@@ -356,8 +360,12 @@ def downgrade() -> None:
             postgresql_where=sa.text("next_due_at IS NOT NULL"),
             sqlite_where=sa.text("next_due_at IS NOT NULL"),
         )
+        batch_op.drop_index(
+            "ix_tickets_merged_into",
+            postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+            sqlite_where=sa.text("merged_into_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_tickets_created_at")
-        batch_op.drop_index(batch_op.f("ix_tickets_category"))
         batch_op.drop_index("ix_tickets_assignee_created")
         batch_op.drop_index("ix_tickets_area_created")
 
