@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from handlers import buttons
 from handlers.context import Turn
 from handlers.events import Button
+from handlers.render import time_left
 from storage.models import Ticket
 from tickets.areas import get_area
+from tickets.clocks import deadline
 from tickets.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, StaleTicket
 from tickets.lifecycle import Role
 from tickets.people import redeem_invite, set_locale
@@ -38,6 +40,27 @@ async def complete_pending(
     )
     turn.reset()
     return ticket
+
+
+async def say_ticket_list(turn: Turn, tickets: Sequence[Ticket], key: str) -> None:
+    """A list of tickets as buttons (number, state, time left on the running clock) that open
+    each ticket."""
+    now = turn.policy.clock.now()
+    rows = [
+        [
+            Button(
+                turn.t(
+                    "task_line",
+                    number=ticket.number,
+                    state=turn.label("state", ticket.state),
+                    left=time_left(turn.locale, deadline(ticket), now),
+                ),
+                buttons.make("v", ticket.id),
+            )
+        ]
+        for ticket in tickets
+    ]
+    turn.say_key(key, rows, count=len(tickets))
 
 
 def role(turn: Turn) -> Role:

@@ -3,20 +3,18 @@ reopen, merge, the overdue list, /stats and invite codes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, timedelta
 
 from handlers import buttons, notify
-from handlers.common import complete_pending
+from handlers.common import complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import staff_buttons
-from handlers.render import local_time, ticket_card, time_left, timeline_text
+from handlers.render import local_time, ticket_card, timeline_text
 from storage.models import Person, Ticket
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES
-from tickets.clocks import deadline
 from tickets.lifecycle import Role
 from tickets.people import assignable_workers, create_invite
 from tickets.queries import find_ticket, triage_queue
@@ -58,7 +56,7 @@ async def triage(turn: Turn) -> None:
     if not queue:
         turn.say_key("triage_none")
         return
-    await _ticket_list(turn, queue, "triage_list")
+    await say_ticket_list(turn, queue, "triage_list")
 
 
 async def overdue(turn: Turn) -> None:
@@ -67,26 +65,7 @@ async def overdue(turn: Turn) -> None:
     if not late:
         turn.say_key("overdue_none")
         return
-    await _ticket_list(turn, late, "overdue_list")
-
-
-async def _ticket_list(turn: Turn, tickets: Sequence[Ticket], key: str) -> None:
-    now = turn.policy.clock.now()
-    rows = [
-        [
-            Button(
-                turn.t(
-                    "task_line",
-                    number=ticket.number,
-                    state=turn.label("state", ticket.state),
-                    left=time_left(turn.locale, deadline(ticket), now),
-                ),
-                buttons.make("v", ticket.id),
-            )
-        ]
-        for ticket in tickets
-    ]
-    turn.say_key(key, rows, count=len(tickets))
+    await say_ticket_list(turn, late, "overdue_list")
 
 
 async def choose_worker(turn: Turn, ticket_id: int, version: int) -> None:

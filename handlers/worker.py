@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from handlers import buttons, notify
-from handlers.common import complete_pending
+from handlers.common import complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import work_buttons
-from handlers.render import area_name, local_time, ticket_card, time_left, timeline_text
+from handlers.render import area_name, local_time, ticket_card, timeline_text
 from storage.models import Ticket
 from tickets import handling
-from tickets.clocks import deadline
 from tickets.queries import open_tasks
 from tickets.timeline import ticket_timeline
 
@@ -23,22 +22,7 @@ async def tasks(turn: Turn) -> None:
     if not work:
         turn.say_key("tasks_none")
         return
-    now = turn.policy.clock.now()
-    rows = [
-        [
-            Button(
-                turn.t(
-                    "task_line",
-                    number=ticket.number,
-                    state=turn.label("state", ticket.state),
-                    left=time_left(turn.locale, deadline(ticket), now),
-                ),
-                buttons.make("v", ticket.id),
-            )
-        ]
-        for ticket in work
-    ]
-    turn.say_key("tasks_list", rows, count=len(work))
+    await say_ticket_list(turn, work, "tasks_list")
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
