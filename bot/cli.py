@@ -30,6 +30,7 @@ from bot.demo import seed_demo
 from bot.settings import Settings
 from bot.wiring import Services, open_services
 from storage.models import Area, Person, Ticket
+from tickets.corrections import category_corrections
 from tickets.directory import load_directory, parse_directory
 from tickets.errors import DomainError
 from tickets.lifecycle import OPEN_STATES
@@ -76,11 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_nlp(commands: Any) -> None:
-    try:
-        from nlp.cli import add_nlp_parser
-    except ImportError:  # the classifier package is optional while it is being built
-        return
-    add_nlp_parser(commands, corrections_loader=None)
+    from nlp.cli import add_nlp_parser
+
+    add_nlp_parser(commands, corrections_loader=_load_corrections)
+
+
+def _load_corrections() -> list[tuple[str, str]]:
+    """Staff's category corrections from the configured database, for `nlp mine --from-db`."""
+
+    async def load() -> list[tuple[str, str]]:
+        async with open_services(Settings()) as services, services.sessions() as session:
+            return await category_corrections(session)
+
+    return asyncio.run(load())
 
 
 def _positive(text: str) -> int:
