@@ -2,7 +2,8 @@
 
 Each move follows the same steps: lock the ticket, check the lifecycle table and the actor's scope,
 check the move's own rules, and only then change the ticket and append one timeline event. A
-refusal therefore changes nothing. `actor` None means the system (the clocks).
+refusal therefore changes nothing. `actor` None means the system. (The clocks' own moves,
+escalation and auto-close, are made in bulk by `tickets.sweeps` from the same table.)
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def _required_text(value: str | None, what: str, policy: Policy) -> str:
             f"{what} is too long (at most {policy.max_note_chars} characters)",
             field=what,
             reason="too_long",
+            length=len(text),
             limit=policy.max_note_chars,
         )
     return text

@@ -91,3 +91,13 @@ async def test_a_fault_of_ours_gets_a_polite_answer_and_a_log_line(chat, deps, c
     assert [reply.text for reply in replies] == ["操作未完成，请稍后再试。"]
     assert "handling a text (update 1000) failed" in caplog.text
     assert "13800138000" not in caplog.text
+
+
+async def test_an_over_long_reason_is_explained_and_the_question_stays_open(chat, sessions):
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    await chat.press("worker-g1", "退单")
+    await chat.text("worker-g1", "理" * 2001)
+    assert chat.last("worker-g1") == "内容太长（2001 字），请精简到 2000 字以内。"
+    await chat.text("worker-g1", "不是本网格的")
+    assert chat.last("worker-g1").endswith("已退回待重新派单。")

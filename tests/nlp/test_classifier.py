@@ -103,9 +103,13 @@ def test_urgency_even_when_unclassified(small_classifier: Classifier) -> None:
         ("出租车司机拒载还绕路", "交通运输"),
         ("景区门票太贵，导游强制购物", "商贸旅游"),
         ("派出所不给办理户口迁移", "政法"),
-        ("村干部贪污扶贫款，纪委不管", "纪检监察"),
+        ("举报镇干部贪污受贿", "纪检监察"),
         ("宽带网速太慢，运营商乱扣话费", "科技与信息产业"),
         ("申请低保被拒，民政局不给说法", "民政"),
+        ("党员组织关系转接", "党务政务"),
+        ("矿山非法开采", "国土资源"),
+        ("银行信用卡乱扣费", "经济管理"),
+        ("扶贫款被村干部截留", "农村农业"),
     ],
 )
 def test_default_rules_examples(default_classifier: Classifier, text: str, category: str) -> None:
