@@ -7,7 +7,7 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
     max_new_tickets_per_hour: int = Field(default=5, ge=1, le=10_000)
+    rules_file: FilePath | None = Field(
+        default=None, description="classifier rules YAML (e.g. after `minhu nlp mine --from-db`)"
+    )
     sweep_seconds: int = Field(default=30, ge=1, le=3600, description="clock sweep interval")
     digest_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     telegram_token: SecretStr | None = None

@@ -28,7 +28,9 @@ class Services:
         # Imported here: commands that never classify (db upgrade) need not load jieba.
         from nlp.classifier import Classifier
 
-        return Deps(sessions=self.sessions, policy=self.policy, classifier=Classifier.default())
+        rules = self.settings.rules_file
+        classifier = Classifier.from_file(rules) if rules else Classifier.default()
+        return Deps(sessions=self.sessions, policy=self.policy, classifier=classifier)
 
 
 @asynccontextmanager

@@ -58,6 +58,9 @@ def test_threshold_is_configurable(small_rules: RuleSet) -> None:
         ("小区路灯不亮", "normal", None),
         ("楼道堆放杂物，容易着火", "normal", None),
         ("去年没有着火，但消防通道被堵", "normal", None),
+        ("电动车在楼道里充电，存在火灾隐患", "normal", None),
+        ("老房子有坍塌风险，请来看看", "normal", None),
+        ("有火灾隐患的那栋楼现在着火了", "emergency", "着火"),
     ],
 )
 def test_urgency(small_classifier: Classifier, text: str, urgency: str, word: str | None) -> None:

@@ -1,0 +1,271 @@
+"""Classification rules (分类规则) as data: a YAML file staff can read and edit.
+
+Layout (see ``nlp/data/domain_rules.yaml`` for a commented example)::
+
+    version: 1
+    settings: {min_confidence: 0.6, max_chars: 2000, confidence_scale: 1.5}
+    urgency:
+      negations: [没有, 未, 预防]          # "没有着火" is not a fire
+      emergency: {keywords: [煤气泄漏, 着火], all_of: [[电线, 掉落]]}
+      urgent:    {keywords: [停水, 停电]}
+    categories:
+      城乡建设:                           # 一级分类
+        keywords: {物业: 1.2, 小区: 0.8}  # word: weight added when the word occurs
+        negative: {学校: 0.5}             # word: weight taken away when it occurs
+        combos:                           # weight added only when all words occur together
+          - {all: [电动车, 充电], weight: 1.0}
+        subcategories:                    # 二级分类, chosen within the 一级 class
+          住房保障与房地产: {keywords: {物业费: 1.0, 公积金: 1.0}}
+
+A keyword list instead of a mapping gives every word weight 1.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RULES_VERSION = 1
+DEFAULT_RULES = "default_rules.yaml"
+DOMAIN_RULES = "domain_rules.yaml"
+URGENCY_LEVELS = ("emergency", "urgent")
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used (bad YAML, wrong shape, bad weight)."""
+
+
+@dataclass(frozen=True)
+class Combo:
+    """共现规则: ``weight`` counts only when every word in ``words`` occurs."""
+
+    words: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    """Rules of one category (一级 or 二级)."""
+
+    keywords: Mapping[str, float] = field(default_factory=dict)
+    negative: Mapping[str, float] = field(default_factory=dict)
+    combos: tuple[Combo, ...] = ()
+    subcategories: Mapping[str, CategoryRules] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UrgencyRules:
+    """紧急程度: words or word sets that make a complaint an emergency or urgent."""
+
+    keywords: tuple[str, ...] = ()
+    all_of: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Classifier knobs stored with the rules so a rules file is self-contained."""
+
+    min_confidence: float = 0.6
+    max_chars: int = 2000
+    # Confidence is softmax(scale × score ÷ evidence): bigger scale, sharper confidence.
+    confidence_scale: float = 1.5
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All rules: categories keyed by 一级 name, urgency rules and settings."""
+
+    categories: Mapping[str, CategoryRules]
+    urgency: Mapping[str, UrgencyRules] = field(default_factory=dict)
+    negations: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
+
+    def with_categories(self, categories: Mapping[str, CategoryRules]) -> RuleSet:
+        """A copy with other category rules (urgency and settings kept)."""
+        return replace(self, categories=dict(categories))
+
+
+def _data_file(name: str) -> Path:
+    return Path(str(resources.files("nlp").joinpath("data").joinpath(name)))
+
+
+def default_rules_path() -> Path:
+    """The shipped rules: domain rules plus keywords mined from labelled messages."""
+    return _data_file(DEFAULT_RULES)
+
+
+def domain_rules_path() -> Path:
+    """The hand-written rules only (no data mined); the base for mining and cross-validation."""
+    return _data_file(DOMAIN_RULES)
+
+
+def _weights(value: Any, where: str) -> dict[str, float]:
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        value = {word: 1.0 for word in value}
+    if not isinstance(value, dict):
+        raise RulesError(f"{where}: expected a mapping word: weight or a list of words")
+    out: dict[str, float] = {}
+    for word, weight in value.items():
+        if isinstance(word, int) and not isinstance(word, bool):
+            word = str(word)  # YAML reads 110 or 5 as numbers
+        if not isinstance(word, str) or not word.strip():
+            raise RulesError(f"{where}: keyword {word!r} is not a non-empty string")
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise RulesError(f"{where}: weight of {word!r} is not a number")
+        out[word.strip().lower()] = float(weight)
+    return out
+
+
+def _words(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RulesError(f"{where}: expected a list of words")
+    words = [str(w) if isinstance(w, int) and not isinstance(w, bool) else w for w in value]
+    if not all(isinstance(w, str) and w.strip() for w in words):
+        raise RulesError(f"{where}: expected a list of words")
+    return tuple(w.strip().lower() for w in words)
+
+
+_CATEGORY_FIELDS = frozenset({"keywords", "negative", "combos", "subcategories"})
+
+
+def _category(name: str, raw: Any) -> CategoryRules:
+    if raw is None:
+        raw = {}
+    # Shorthand: a bare list or word: weight mapping is the category's keywords.
+    if isinstance(raw, list) or (isinstance(raw, dict) and raw and not _CATEGORY_FIELDS & set(raw)):
+        raw = {"keywords": raw}
+    if not isinstance(raw, dict):
+        raise RulesError(f"category {name!r}: expected a mapping")
+    combos = []
+    for i, combo in enumerate(raw.get("combos") or []):
+        if not isinstance(combo, dict):
+            raise RulesError(f"category {name!r}: combo {i} must be a mapping")
+        words = _words(combo.get("all"), f"category {name!r} combo {i}")
+        weight = combo.get("weight", 1.0)
+        if not words or isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise RulesError(f"category {name!r}: combo {i} needs words and a numeric weight")
+        combos.append(Combo(words, float(weight)))
+    subs = raw.get("subcategories") or {}
+    if not isinstance(subs, dict):
+        raise RulesError(f"category {name!r}: subcategories must be a mapping")
+    return CategoryRules(
+        keywords=_weights(raw.get("keywords"), f"category {name!r} keywords"),
+        negative=_weights(raw.get("negative"), f"category {name!r} negative"),
+        combos=tuple(combos),
+        subcategories={str(k): _category(f"{name}/{k}", v) for k, v in subs.items()},
+    )
+
+
+def parse_rules(data: Any) -> RuleSet:
+    """Build a ``RuleSet`` from parsed YAML; raises ``RulesError`` with the faulty place."""
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
+        raise RulesError("rules need a 'categories' mapping")
+    version = data.get("version", RULES_VERSION)
+    if version != RULES_VERSION:
+        raise RulesError(f"unsupported rules version {version!r}")
+    raw_urgency = data.get("urgency") or {}
+    if not isinstance(raw_urgency, dict):
+        raise RulesError("'urgency' must be a mapping")
+    urgency = {}
+    for level in URGENCY_LEVELS:
+        raw = raw_urgency.get(level) or {}
+        if not isinstance(raw, dict):
+            raise RulesError(f"urgency {level!r} must be a mapping")
+        all_of = raw.get("all_of") or []
+        if not isinstance(all_of, list):
+            raise RulesError(f"urgency {level!r}: all_of must be a list of word lists")
+        urgency[level] = UrgencyRules(
+            keywords=_words(raw.get("keywords"), f"urgency {level!r} keywords"),
+            all_of=tuple(_words(group, f"urgency {level!r} all_of") for group in all_of),
+        )
+    raw_settings = data.get("settings") or {}
+    if not isinstance(raw_settings, dict):
+        raise RulesError("'settings' must be a mapping")
+    try:
+        settings = Settings(
+            min_confidence=float(raw_settings.get("min_confidence", Settings.min_confidence)),
+            max_chars=int(raw_settings.get("max_chars", Settings.max_chars)),
+            confidence_scale=float(raw_settings.get("confidence_scale", Settings.confidence_scale)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise RulesError(f"bad settings: {exc}") from exc
+    return RuleSet(
+        categories={str(k): _category(str(k), v) for k, v in data["categories"].items()},
+        urgency=urgency,
+        negations=_words(raw_urgency.get("negations"), "urgency negations"),
+        settings=settings,
+    )
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read a rules YAML file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_rules(data)
+
+
+def _round(weights: Mapping[str, float]) -> dict[str, float]:
+    # Sorted by weight so the words that matter most come first for a reader.
+    items = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {word: round(weight, 4) for word, weight in items}
+
+
+def _category_data(rules: CategoryRules) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if rules.keywords:
+        out["keywords"] = _round(rules.keywords)
+    if rules.negative:
+        out["negative"] = _round(rules.negative)
+    if rules.combos:
+        out["combos"] = [{"all": list(c.words), "weight": c.weight} for c in rules.combos]
+    if rules.subcategories:
+        out["subcategories"] = {k: _category_data(v) for k, v in rules.subcategories.items()}
+    return out
+
+
+def rules_to_data(ruleset: RuleSet) -> dict[str, Any]:
+    """Plain data for YAML (the inverse of ``parse_rules``)."""
+    urgency: dict[str, Any] = {"negations": list(ruleset.negations)}
+    for level, rules in ruleset.urgency.items():
+        urgency[level] = {
+            "keywords": list(rules.keywords),
+            "all_of": [list(g) for g in rules.all_of],
+        }
+    s = ruleset.settings
+    return {
+        "version": RULES_VERSION,
+        "settings": {
+            "min_confidence": s.min_confidence,
+            "max_chars": s.max_chars,
+            "confidence_scale": s.confidence_scale,
+        },
+        "urgency": urgency,
+        "categories": {k: _category_data(v) for k, v in ruleset.categories.items()},
+    }
+
+
+def dump_rules(ruleset: RuleSet, path: str | Path, header: Iterable[str] = ()) -> None:
+    """Write ``ruleset`` as YAML (UTF-8, Chinese kept readable), with optional comment lines."""
+    body = yaml.dump(
+        rules_to_data(ruleset), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000
+    )
+    comments = "".join(f"# {line}\n" for line in header)
+    Path(path).write_text(comments + body, encoding="utf-8")
