@@ -36,11 +36,14 @@ async def announce(session: AsyncSession, policy: Policy, events: Sequence[Clock
     areas = await _area_names(session, supervising)
     followers = await _followers(session, [event.ticket_id for event in events])
     messages: list[dict[str, Any]] = []
+    locales: dict[str, str] = {}
 
     def send(person: Person | None, event: ClockEvent, key: str, **params: Any) -> None:
         if person is None:
             return
-        locale = locale_or_default(person.locale)
+        locale = locales.get(person.locale) or locales.setdefault(
+            person.locale, locale_or_default(person.locale)
+        )
         params = {
             name: label(locale, "clock", value) if name == "clock" else value
             for name, value in params.items()

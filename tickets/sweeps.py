@@ -75,12 +75,13 @@ async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> 
         return []
     rows = (await session.exec(select(*_COLUMNS).where(col(Ticket.id).in_(ids)))).all()
     parents = await _parents(session)
+    rungs = _Rungs(policy, now)
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     fired: list[ClockEvent] = []
     for row in rows:
         ticket = SimpleNamespace(**row._asdict())
-        clock_event, timeline_event = _fire(ticket, policy, now, parents)
+        clock_event, timeline_event = _fire(ticket, rungs, now, parents)
         changes.append(_changed_columns(ticket))
         if clock_event is not None:
             fired.append(clock_event)
@@ -127,9 +128,25 @@ async def _parents(session: AsyncSession) -> dict[int, tuple[int | None, str | N
     }
 
 
+class _Rungs:
+    """The next escalation time per (clock, urgency, category): the same for every ticket of a
+    sweep, so the working-day arithmetic is done once per kind, not once per ticket."""
+
+    def __init__(self, policy: Policy, now: datetime) -> None:
+        self.policy, self.now = policy, now
+        self._cache: dict[tuple[str, str, str | None], datetime] = {}
+
+    def next(self, clock: str, urgency: str, category: str | None) -> datetime:
+        key = (clock, urgency, category)
+        if key not in self._cache:
+            window = self.policy.sla.limit(clock, urgency, category)
+            self._cache[key] = window.after(self.now, self.policy.calendar)
+        return self._cache[key]
+
+
 def _fire(
     ticket: SimpleNamespace,
-    policy: Policy,
+    rungs: _Rungs,
     now: datetime,
     parents: dict[int, tuple[int | None, str | None]],
 ) -> tuple[ClockEvent | None, dict[str, Any] | None]:
@@ -138,7 +155,7 @@ def _fire(
         return _auto_close(ticket, now)
     clock = running_clock(ticket)
     if clock is not None and ticket.escalate_at is not None and ticket.escalate_at <= now:
-        return _escalate(ticket, clock, policy, now, parents)
+        return _escalate(ticket, clock, rungs, now, parents)
     if clock is not None and ticket.remind_at is not None and ticket.remind_at <= now:
         ticket.remind_at = None
         ticket.next_due_at = next_due(ticket)
@@ -160,7 +177,7 @@ def _auto_close(ticket: SimpleNamespace, now: datetime) -> tuple[ClockEvent, dic
 def _escalate(
     ticket: SimpleNamespace,
     clock: str,
-    policy: Policy,
+    rungs: _Rungs,
     now: datetime,
     parents: dict[int, tuple[int | None, str | None]],
 ) -> tuple[ClockEvent, dict[str, Any]]:
@@ -175,8 +192,8 @@ def _escalate(
     if clock == "accept" and ticket.accepted_in_time is None:
         ticket.accepted_in_time = False
     can_climb = not at_top and parents.get(parent, (None, None))[0] is not None
-    window = policy.sla.limit(clock, ticket.urgency, ticket.category)
-    ticket.escalate_at = window.after(now, policy.calendar) if can_climb else None
+    climb_at = rungs.next(clock, ticket.urgency, ticket.category) if can_climb else None
+    ticket.escalate_at = climb_at
     ticket.remind_at = None
     ticket.next_due_at = next_due(ticket)
     ticket.version += 1
