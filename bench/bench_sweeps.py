@@ -34,29 +34,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_domain import build_world, bulk_load, drop_postgres, log, prepare_postgres
 from sqlalchemy import text
 
-from handlers.clock_notices import announce
+from bot.clocks import PARALLEL_SWEEPERS, sweep_until_done
 from storage.engine import make_engine, make_session_factory
 from storage.schema import create_all, drop_all
 from tickets.clock import ManualClock
 from tickets.policy import Policy
-from tickets.sweeps import sweep
 
 TARGET_FULL_S = 2.0
 TARGET_EMPTY_MS = 10.0
-BATCH = 5000
 
 
 async def full_sweep(sessions: Any, policy: Policy) -> tuple[int, int]:
-    """Sweep until nothing is due, as the scheduler's job does; (events, messages queued)."""
-    events = messages = 0
-    while True:
-        async with sessions() as session:
-            fired = await sweep(session, policy, limit=BATCH)
-            messages += await announce(session, policy, fired)
-            await session.commit()
-        events += len(fired)
-        if len(fired) < BATCH:
-            return events, messages
+    """Sweep until nothing is due exactly as the scheduler's job does on PostgreSQL;
+    (events fired, messages queued)."""
+    async with sessions() as session:
+        before = (await session.exec(text("SELECT count(*) FROM outbox"))).scalar_one()
+    events = await sweep_until_done(sessions, policy, sweepers=PARALLEL_SWEEPERS)
+    async with sessions() as session:
+        after = (await session.exec(text("SELECT count(*) FROM outbox"))).scalar_one()
+    return events, after - before
 
 
 async def bench(url: str, rows: int) -> dict[str, Any]:
@@ -101,7 +97,7 @@ async def bench(url: str, rows: int) -> dict[str, Any]:
         empty, counts = [], []
         for _ in range(25):
             started = time.perf_counter()
-            found, _ = await full_sweep(sessions, policy)
+            found = await sweep_until_done(sessions, policy, sweepers=PARALLEL_SWEEPERS)
             empty.append((time.perf_counter() - started) * 1000)
             assert found == 0
             started = time.perf_counter()

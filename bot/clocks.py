@@ -7,6 +7,7 @@ the 三率 ranking; a start after their time sends a missed one (never a second 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,24 +17,41 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.wiring import Services
 from handlers.clock_notices import announce
 from handlers.digests import monthly_ranking, morning_digest
+from storage.engine import SessionFactory, is_sqlite
+from tickets.policy import Policy
 from tickets.sweeps import sweep
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000
+BATCH = 2500
+# Sweepers working side by side on PostgreSQL: SKIP LOCKED gives each its own tickets, and one
+# decides in Python while another waits on the database. SQLite has a single writer.
+PARALLEL_SWEEPERS = 4
 
 
-async def run_due_clocks(services: Services, *, batch: int = BATCH) -> int:
-    """Sweep until nothing is due; returns how many clock events fired."""
-    fired = 0
-    while True:
-        async with services.sessions() as session:
-            events = await sweep(session, services.policy, limit=batch)
-            await announce(session, services.policy, events)
-            await session.commit()
-        fired += len(events)
-        if len(events) < batch:
-            break
+async def sweep_until_done(
+    sessions: SessionFactory, policy: Policy, *, batch: int = BATCH, sweepers: int = 1
+) -> int:
+    """Sweep until nothing is due, with `sweepers` side by side; returns the events fired."""
+
+    async def sweeper() -> int:
+        fired = 0
+        while True:
+            async with sessions() as session:
+                events = await sweep(session, policy, limit=batch)
+                await announce(session, policy, events)
+                await session.commit()
+            fired += len(events)
+            if len(events) < batch:
+                return fired
+
+    return sum(await asyncio.gather(*(sweeper() for _ in range(sweepers))))
+
+
+async def run_due_clocks(services: Services) -> int:
+    """The scheduler's job: every reminder, escalation and auto-close that is due now."""
+    sweepers = 1 if is_sqlite(services.settings.database_url) else PARALLEL_SWEEPERS
+    fired = await sweep_until_done(services.sessions, services.policy, sweepers=sweepers)
     if fired:
         log.info("clocks: %d reminders, escalations and auto-closes", fired)
     return fired
