@@ -20,7 +20,7 @@ from handlers.events import Button, Reply
 from handlers.render import local_time
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Area, Person, Ticket
-from storage.outbox import enqueue_many
+from storage.outbox import enqueue_many, outbox_row
 from tickets.lifecycle import Role
 from tickets.policy import Policy
 from tickets.sweeps import ClockEvent
@@ -78,17 +78,14 @@ async def announce(session: AsyncSession, policy: Policy, events: Sequence[Clock
 def _message(
     person: Person, event: ClockEvent, key: str, reply: Reply, policy: Policy
 ) -> dict[str, Any]:
-    now = policy.clock.now()
-    return {
-        "dedupe_key": f"t{event.ticket_id}:v{event.version}:{key}:p{person.id}"[:128],
-        "person_id": person.id,
-        "channel": person.channel,
-        "chat_id": person.chat_id,
-        "body": reply.to_body(),
-        "created_at": now,
-        "next_attempt_at": now,
-        "attempts": 0,
-    }
+    return outbox_row(
+        dedupe_key=f"t{event.ticket_id}:v{event.version}:{key}:p{person.id}",
+        person_id=person.id,
+        channel=person.channel,
+        chat_id=person.chat_id,
+        body=reply.to_body(),
+        now=policy.clock.now(),
+    )
 
 
 async def _people(session: AsyncSession, events: Sequence[ClockEvent]) -> dict[int, Person]:

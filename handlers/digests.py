@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.events import Reply
 from handlers.texts import locale_or_default, tr
 from storage.models import Area, Person
-from storage.outbox import enqueue_many
+from storage.outbox import enqueue_many, outbox_row
 from tickets.areas import subtree_ids
 from tickets.lifecycle import Role
 from tickets.policy import Policy
@@ -138,13 +138,11 @@ def _percent(value: float | None) -> str:
 
 
 def _message(person: Person, key: str, text: str, now: datetime) -> dict[str, Any]:
-    return {
-        "dedupe_key": f"{key}:p{person.id}",
-        "person_id": person.id,
-        "channel": person.channel,
-        "chat_id": person.chat_id,
-        "body": Reply(text).to_body(),
-        "created_at": now,
-        "next_attempt_at": now,
-        "attempts": 0,
-    }
+    return outbox_row(
+        dedupe_key=f"{key}:p{person.id}",
+        person_id=person.id,
+        channel=person.channel,
+        chat_id=person.chat_id,
+        body=Reply(text).to_body(),
+        now=now,
+    )

@@ -23,16 +23,39 @@ def enqueue(
 ) -> OutboxMessage:
     """Queue one message; it is sent only if the caller's transaction commits."""
     message = OutboxMessage(
-        dedupe_key=dedupe_key[:128],
-        person_id=person_id,
-        channel=channel,
-        chat_id=chat_id,
-        body=body,
-        created_at=now,
-        next_attempt_at=now,
+        **outbox_row(
+            dedupe_key=dedupe_key,
+            person_id=person_id,
+            channel=channel,
+            chat_id=chat_id,
+            body=body,
+            now=now,
+        )
     )
     session.add(message)
     return message
+
+
+def outbox_row(
+    *,
+    dedupe_key: str,
+    person_id: int | None,
+    channel: str,
+    chat_id: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """One message as a row for `enqueue_many`."""
+    return {
+        "dedupe_key": dedupe_key[:128],
+        "person_id": person_id,
+        "channel": channel,
+        "chat_id": chat_id,
+        "body": body,
+        "created_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+    }
 
 
 async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
