@@ -117,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"minhu: configuration {name}{problem['msg']}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    # Their routine chatter (a line per migration, three per scheduler run) drowns ours.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     handler: Callable[[Settings, argparse.Namespace], Any] = args.handler
     try:
         return asyncio.run(handler(settings, args))
