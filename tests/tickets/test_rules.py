@@ -25,11 +25,11 @@ async def cast(sessions, policy):
     return await cast_in(sessions, policy)
 
 
-async def act(sessions, move, **arguments):
+async def act(sessions, function, **arguments):
     """One move in its own transaction, as one chat message or button press would be."""
     async with sessions() as session:
         try:
-            result = await move(session, **arguments)
+            result = await function(session, **arguments)
         except Exception:
             await session.rollback()
             raise
@@ -37,126 +37,112 @@ async def act(sessions, move, **arguments):
         return result
 
 
-async def accepted_ticket(sessions, policy, cast) -> int:
+@pytest.fixture
+def move(sessions, policy, cast):
+    """A move by one of the cast, named by key, on a ticket, in its own transaction."""
+
+    async def run(function, ticket_id: int, actor: str, **arguments):
+        return await act(
+            sessions, function, policy=policy, ticket_id=ticket_id, actor=cast[actor], **arguments
+        )
+
+    return run
+
+
+async def accepted_ticket(sessions, policy, cast, move) -> int:
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
-    await act(
-        sessions,
-        handling.accept_ticket,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["worker-g1"],
-    )
+    await move(handling.accept_ticket, ticket_id, "worker-g1")
     return ticket_id
 
 
-async def test_return_is_allowed_only_within_one_working_day(sessions, policy, clock, cast):
+async def test_return_is_allowed_only_within_one_working_day(sessions, policy, clock, cast, move):
     ticket_id = await new_ticket(sessions, policy, cast["resident"])  # Monday 10:00
     clock.advance(timedelta(days=1, minutes=1))
     with pytest.raises(RuleViolation, match="within 1wd"):
-        await act(
-            sessions,
+        await move(
             handling.return_ticket,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["worker-g1"],
+            ticket_id,
+            "worker-g1",
             reason="不归我管",
         )
     early = await new_ticket(sessions, policy, cast["resident"])
     clock.advance(timedelta(hours=23))
-    ticket = await act(
-        sessions,
+    ticket = await move(
         handling.return_ticket,
-        policy=policy,
-        ticket_id=early,
-        actor=cast["worker-g1"],
+        early,
+        "worker-g1",
         reason="不归我管",
     )
     assert ticket.state == State.RETURNED and ticket.handling_area_id == cast.areas["c1"].id
 
 
-async def test_a_return_needs_a_reason(sessions, policy, cast):
+async def test_a_return_needs_a_reason(sessions, policy, cast, move):
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
     with pytest.raises(InvalidInput, match="reason is required"):
-        await act(
-            sessions,
+        await move(
             handling.return_ticket,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["worker-g1"],
+            ticket_id,
+            "worker-g1",
             reason="   ",
         )
 
 
-async def test_an_approved_extension_moves_the_resolve_clock(sessions, policy, cast):
-    ticket_id = await accepted_ticket(sessions, policy, cast)
+async def test_an_approved_extension_moves_the_resolve_clock(sessions, policy, cast, move):
+    ticket_id = await accepted_ticket(sessions, policy, cast, move)
     before = (await act(sessions, _get, ticket_id=ticket_id)).due_resolve_at
     with pytest.raises(RuleViolation, match="between 1 and 10"):
-        await act(
-            sessions,
+        await move(
             handling.request_extension,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["worker-g1"],
+            ticket_id,
+            "worker-g1",
             days=11,
             reason="等配件",
         )
-    await act(
-        sessions,
+    await move(
         handling.request_extension,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["worker-g1"],
+        ticket_id,
+        "worker-g1",
         days=3,
         reason="等配件",
     )
     with pytest.raises(RuleViolation, match="already waiting"):
-        await act(
-            sessions,
+        await move(
             handling.request_extension,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["worker-g1"],
+            ticket_id,
+            "worker-g1",
             days=2,
             reason="再等等",
         )
-    ticket = await act(
-        sessions,
+    ticket = await move(
         handling.decide_extension,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["staff-c1"],
+        ticket_id,
+        "staff-c1",
         approve=True,
     )
     assert ticket.due_resolve_at == policy.calendar.add_working_days(before, 3)
     assert ticket.extension_days == 3 and ticket.pending_extension_days is None
     with pytest.raises(RuleViolation, match="no extension request"):
-        await act(
-            sessions,
+        await move(
             handling.decide_extension,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["staff-c1"],
+            ticket_id,
+            "staff-c1",
             approve=True,
         )
 
 
-async def test_an_unsatisfied_callback_reopens_and_counts(sessions, policy, clock, cast):
-    ticket_id = await accepted_ticket(sessions, policy, cast)
-    await act(
-        sessions,
+async def test_an_unsatisfied_callback_reopens_and_counts(sessions, policy, clock, cast, move):
+    ticket_id = await accepted_ticket(sessions, policy, cast, move)
+    await move(
         handling.resolve_ticket,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["worker-g1"],
+        ticket_id,
+        "worker-g1",
         reply="已修好",
     )
     clock.advance(timedelta(hours=5))
-    ticket = await act(
-        sessions,
+    ticket = await move(
         handling.answer_callback,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["resident"],
+        ticket_id,
+        "resident",
         solved=False,
         satisfaction="unsatisfied",
         comment="灯还是不亮",
@@ -169,70 +155,58 @@ async def test_an_unsatisfied_callback_reopens_and_counts(sessions, policy, cloc
     assert [(c.solved, c.satisfaction) for c in callbacks] == [(False, "unsatisfied")]
 
 
-async def test_a_satisfied_callback_closes(sessions, policy, cast):
-    ticket_id = await accepted_ticket(sessions, policy, cast)
-    await act(
-        sessions,
+async def test_a_satisfied_callback_closes(sessions, policy, cast, move):
+    ticket_id = await accepted_ticket(sessions, policy, cast, move)
+    await move(
         handling.resolve_ticket,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["worker-g1"],
+        ticket_id,
+        "worker-g1",
         reply="已修好",
     )
-    ticket = await act(
-        sessions,
+    ticket = await move(
         handling.answer_callback,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["resident"],
+        ticket_id,
+        "resident",
         solved=True,
         satisfaction="basic",
     )
     assert ticket.state == State.CLOSED and ticket.next_due_at is None
     with pytest.raises(InvalidInput, match="unknown satisfaction"):
-        await act(
-            sessions,
+        await move(
             handling.answer_callback,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["resident"],
+            ticket_id,
+            "resident",
             solved=True,
             satisfaction="great",
         )
 
 
-async def test_a_duplicate_is_merged_into_its_original(sessions, policy, cast):
+async def test_a_duplicate_is_merged_into_its_original(sessions, policy, cast, move):
     original = await new_ticket(sessions, policy, cast["resident"])
     duplicate = await new_ticket(sessions, policy, cast["resident2"])
-    ticket = await act(
-        sessions,
+    ticket = await move(
         handling.merge_ticket,
-        policy=policy,
-        ticket_id=duplicate,
-        actor=cast["staff-c1"],
+        duplicate,
+        "staff-c1",
         original_id=original,
     )
     assert ticket.state == State.CLOSED and ticket.merged_into_id == original
     with pytest.raises(RuleViolation, match="merge into an open ticket"):
         third = await new_ticket(sessions, policy, cast["resident"])
-        await act(
-            sessions,
+        await move(
             handling.merge_ticket,
-            policy=policy,
-            ticket_id=third,
-            actor=cast["staff-c1"],
+            third,
+            "staff-c1",
             original_id=duplicate,
         )
 
 
-async def test_a_recategorisation_is_kept_for_the_classifier(sessions, policy, cast):
+async def test_a_recategorisation_is_kept_for_the_classifier(sessions, policy, cast, move):
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
-    await act(
-        sessions,
+    await move(
         handling.recategorise_ticket,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["staff-s1"],
+        ticket_id,
+        "staff-s1",
         category="环境保护",
         subcategory="环境污染",
     )
@@ -241,24 +215,20 @@ async def test_a_recategorisation_is_kept_for_the_classifier(sessions, policy, c
     assert (correction.old_category, correction.new_category) == ("城乡建设", "环境保护")
 
 
-async def test_a_stale_button_is_refused(sessions, policy, cast):
+async def test_a_stale_button_is_refused(sessions, policy, cast, move):
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
     version = (await act(sessions, _get, ticket_id=ticket_id)).version
-    await act(
-        sessions,
+    await move(
         handling.accept_ticket,
-        policy=policy,
-        ticket_id=ticket_id,
-        actor=cast["worker-g1"],
+        ticket_id,
+        "worker-g1",
         expected_version=version,
     )
     with pytest.raises(StaleTicket):  # the same button pressed a second time
-        await act(
-            sessions,
+        await move(
             handling.accept_ticket,
-            policy=policy,
-            ticket_id=ticket_id,
-            actor=cast["worker-g1"],
+            ticket_id,
+            "worker-g1",
             expected_version=version,
         )
 
