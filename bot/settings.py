@@ -3,11 +3,12 @@ and passed down, never at import time."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,6 +18,8 @@ from tickets.clock import Clock, SystemClock
 from tickets.policy import Policy
 from tickets.sla import SlaPolicy
 
+# Telegram's rule for setWebhook's secret_token.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -46,6 +49,21 @@ class Settings(BaseSettings):
     sweep_seconds: int = Field(default=30, ge=1, le=3600, description="clock sweep interval")
     digest_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     telegram_token: SecretStr | None = None
+    telegram_framework: Literal["aiogram", "ptb"] = "aiogram"
+    telegram_api_base: HttpUrl | None = Field(
+        default=None, description="another Bot API server (self-hosted, or the test emulator)"
+    )
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="public URL Telegram posts updates to; unset means long polling"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="checked against X-Telegram-Bot-Api-Secret-Token"
+    )
+    listen_host: str = Field(default="127.0.0.1", description="the web server: console, webhook")
+    listen_port: int = Field(default=8080, ge=1, le=65535)
+    send_per_second: float = Field(default=30, gt=0, le=1000, description="all chats together")
+    send_per_chat_seconds: float = Field(default=1, ge=0, le=60, description="gap per chat")
+    send_per_group_minute: int = Field(default=20, ge=1, le=1000, description="per group chat")
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -81,6 +99,16 @@ class Settings(BaseSettings):
         if both:
             days = ", ".join(day.isoformat() for day in both)
             raise ValueError(f"MINHU_HOLIDAYS and MINHU_MAKEUP_WORKDAYS both list {days}")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_is_guarded(self) -> Settings:
+        # Without the secret anyone who finds the URL could post forged updates.
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("MINHU_WEBHOOK_URL needs MINHU_WEBHOOK_SECRET")
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if secret and not _SECRET_TOKEN.fullmatch(secret):
+            raise ValueError("MINHU_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return self
 
     def calendar(self) -> WorkingCalendar:

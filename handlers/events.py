@@ -47,6 +47,8 @@ class Reply:
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    # A PNG picture (a /stats chart) sent with `text` as its caption; replies only, never queued.
+    image: bytes | None = None
 
     def to_body(self) -> dict[str, Any]:
         return {
