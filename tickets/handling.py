@@ -117,10 +117,10 @@ def _optional_text(value: str | None, what: str, policy: Policy) -> str | None:
     return _required_text(value, what, policy) if value and value.strip() else None
 
 
-def assign_to(ticket: Ticket, worker: Person, area: Area, policy: Policy, now: datetime) -> None:
+def assign_to(ticket: Ticket, worker_id: int, area: Area, policy: Policy, now: datetime) -> None:
     """Point the ticket at `worker` in `area` and start both clocks (shared with intake). The
     state itself is the caller's to set, so the timeline records where the ticket came from."""
-    ticket.assignee_id = worker.id
+    ticket.assignee_id = worker_id
     ticket.handling_area_id, ticket.handling_level = area.id, area.level
     ticket.assigned_at, ticket.accepted_at = now, None
     start_clocks(ticket, policy, now)
@@ -157,7 +157,7 @@ async def assign_ticket(
     note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     previous = ticket.assignee_id
-    assign_to(ticket, worker, worker_area, policy, now)
+    assign_to(ticket, worker.id, worker_area, policy, now)
     data = {"assignee_id": worker.id, "previous_assignee_id": previous}
     return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
 

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Person, Ticket
-from tickets.areas import Level, get_area
+from storage.tickets import insert_ticket
+from tickets.areas import Level
 from tickets.clocks import arm
-from tickets.errors import InvalidInput, PermissionDenied, RuleViolation
+from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
-from tickets.numbering import next_ticket_number
+from tickets.numbering import SEQUENCE_DRAW, next_ticket_number, ticket_number
 from tickets.policy import Policy
-from tickets.routing import route
+from tickets.routing import least_loaded_worker_id, route
 from tickets.sla import Urgency
-from tickets.timeline import record_event
+from tickets.timeline import append_events, event_row
 
 
 def check_complaint_text(text: str, policy: Policy) -> str:
@@ -72,14 +74,22 @@ async def submit_complaint(
         raise InvalidInput(f"unknown urgency {urgency!r}") from None
     if latitude is not None and not (-90 <= latitude <= 90 and -180 <= (longitude or 0) <= 180):
         raise InvalidInput("the location is not on Earth")
-    area = await _complaint_area(session, area_id or resident.area_id)
     now = policy.clock.now()
-    await _check_flood(session, policy, resident, now)
+    area, recent, grid_worker_id, drawn = await _intake_facts(
+        session, area_id or resident.area_id, resident, now
+    )
+    if recent >= policy.max_new_tickets_per_hour:
+        # At most so many an hour: one person cannot flood the queue.
+        raise RuleViolation(
+            f"at most {policy.max_new_tickets_per_hour} new complaints an hour",
+            reason="flood",
+            limit=policy.max_new_tickets_per_hour,
+        )
     # An emergency goes to the grid at once even when the classifier could not place it.
     dispatchable = category is not None or urgency is Urgency.EMERGENCY
-    destination = await route(session, area, classified=dispatchable)
+    destination = await route(session, area, classified=dispatchable, grid_worker_id=grid_worker_id)
     ticket = Ticket(
-        number=await next_ticket_number(session, policy.calendar.local_date(now)),
+        number=await _number(session, policy.calendar.local_date(now), drawn),
         resident_id=resident.id,
         text=body,
         attachments=list(attachments),
@@ -96,54 +106,73 @@ async def submit_complaint(
         handling_level=destination.area.level,
         created_at=now,
     )
-    # The row is complete before it is written: one INSERT, no UPDATE after it.
-    if destination.worker is not None:
-        assign_to(ticket, destination.worker, destination.area, policy, now)
+    events = [_event(ticket, resident, Action.SUBMIT, None, State.SUBMITTED, now)]
+    if destination.worker_id is not None:
+        assign_to(ticket, destination.worker_id, destination.area, policy, now)
         ticket.state = State.ASSIGNED
-    arm(ticket, policy, now)
-    session.add(ticket)
-    await session.flush()
-    record_event(
-        session,
-        ticket=ticket,
-        actor=resident,
-        action=Action.SUBMIT,
-        from_state=None,
-        to_state=State.SUBMITTED,
-        at=now,
-    )
-    if destination.worker is not None:
-        record_event(
-            session,
-            ticket=ticket,
-            actor=None,
-            action=Action.ASSIGN,
-            from_state=State.SUBMITTED,
-            at=now,
-            data={"assignee_id": destination.worker.id},
+        events.append(
+            _event(ticket, None, Action.ASSIGN, State.SUBMITTED, State.ASSIGNED, now)
+            | {"data": {"assignee_id": destination.worker_id}}
         )
+    arm(ticket, policy, now)
+    # Written past the unit of work: a complaint is the hottest write there is, and the row and
+    # its two events are complete here, so two plain INSERTs do. The ticket returned is not in
+    # the session; load it (`load_ticket`) to change it in the same transaction.
+    ticket.id = await insert_ticket(session, ticket)
+    await append_events(session, [event | {"ticket_id": ticket.id} for event in events])
     return ticket
 
 
-async def _check_flood(
-    session: AsyncSession, policy: Policy, resident: Person, now: datetime
-) -> None:
-    """At most `max_new_tickets_per_hour` per resident: one person cannot flood the queue."""
-    recent = select(func.count()).where(
-        Ticket.resident_id == resident.id, col(Ticket.created_at) > now - timedelta(hours=1)
+def _event(
+    ticket: Ticket, actor: Person | None, action: str, from_state: str | None, to: str, at: datetime
+) -> dict[str, Any]:
+    return event_row(
+        ticket_id=None, actor=actor, action=action, from_state=from_state, to_state=to, at=at
     )
-    if (await session.exec(recent)).one() >= policy.max_new_tickets_per_hour:
-        raise RuleViolation(
-            f"at most {policy.max_new_tickets_per_hour} new complaints an hour",
-            reason="flood",
-            limit=policy.max_new_tickets_per_hour,
-        )
 
 
-async def _complaint_area(session: AsyncSession, area_id: int | None) -> Area:
-    """The area a complaint is about; with none known, the single top area if there is one."""
-    if area_id is not None:
-        return await get_area(session, area_id)
+# Built once: a statement object made afresh per complaint costs more to key for SQLAlchemy's
+# compiled cache than the database takes to run it.
+_RECENT = (
+    select(func.count())
+    .where(
+        Ticket.resident_id == bindparam("resident_id"),
+        col(Ticket.created_at) > bindparam("since", type_=Ticket.__table__.c.created_at.type),
+    )
+    .scalar_subquery()
+)
+_FACTS = select(Area, _RECENT, least_loaded_worker_id(Area.id).scalar_subquery()).where(
+    Area.id == bindparam("area_id")
+)
+# PostgreSQL draws the ticket's number in the same round trip (SQLite has no sequences).
+_FACTS_AND_NUMBER = _FACTS.add_columns(SEQUENCE_DRAW)
+
+
+async def _intake_facts(
+    session: AsyncSession, area_id: int | None, resident: Person, now: datetime
+) -> tuple[Area, int, int | None, int | None]:
+    """The complaint's area, the resident's complaints in the last hour (the flood guard), the
+    least-loaded worker of the area if it is a grid, and on PostgreSQL the ticket number's
+    sequence value: one round trip."""
+    if area_id is None:
+        area_id = (await _only_top_area(session)).id
+    params = {"resident_id": resident.id, "since": now - timedelta(hours=1), "area_id": area_id}
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    row = (await session.exec(_FACTS_AND_NUMBER if postgres else _FACTS, params=params)).first()
+    if row is None:
+        raise NotFound(f"no area with id {area_id}", area_id=area_id)
+    area, count, worker_id, *drawn = row
+    return area, count, worker_id, drawn[0] if drawn else None
+
+
+async def _number(session: AsyncSession, day: date, drawn: int | None) -> str:
+    return (
+        ticket_number(day, drawn) if drawn is not None else await next_ticket_number(session, day)
+    )
+
+
+async def _only_top_area(session: AsyncSession) -> Area:
+    """With no area known, the single top area if there is one."""
     roots = (await session.exec(select(Area).where(Area.level == Level.DISTRICT))).all()
     if len(roots) == 1 and roots[0].parent_id is None:
         return roots[0]

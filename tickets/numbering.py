@@ -19,17 +19,28 @@ from storage.models import TICKET_NUMBERS, TicketCounter
 
 
 async def next_ticket_number(session: AsyncSession, day: date) -> str:
-    return f"{day:%Y%m%d}-{await _next_value(session):06d}"
+    return ticket_number(day, await _next_value(session))
+
+
+def ticket_number(day: date, value: int) -> str:
+    return f"{day:%Y%m%d}-{value:06d}"
+
+
+# On PostgreSQL a value can be drawn inside another query (intake asks it with its area lookup).
+SEQUENCE_DRAW = TICKET_NUMBERS.next_value()
+
+
+_COUNTER = TicketCounter.__table__
+_SEQUENCE_SELECT = select(SEQUENCE_DRAW)
+_COUNTER_BUMP = (
+    sqlite.insert(_COUNTER)
+    .values(name="ticket", value=1)
+    .on_conflict_do_update(index_elements=["name"], set_={"value": _COUNTER.c.value + 1})
+    .returning(_COUNTER.c.value)
+)
 
 
 async def _next_value(session: AsyncSession) -> int:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return (await session.exec(select(TICKET_NUMBERS.next_value()))).one()
-    table = TicketCounter.__table__
-    statement = (
-        sqlite.insert(table)
-        .values(name="ticket", value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": table.c.value + 1})
-        .returning(table.c.value)
-    )
-    return (await session.exec(statement)).scalar_one()
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    return (await connection.execute(_SEQUENCE_SELECT if postgres else _COUNTER_BUMP)).scalar_one()

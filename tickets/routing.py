@@ -5,10 +5,12 @@ be classified."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from storage.models import Area, Person, Ticket
 from tickets.areas import Level, ancestor_ids, get_area
@@ -20,33 +22,40 @@ class Route:
     """Where a ticket goes: the area that handles it, and the worker when one was found."""
 
     area: Area
-    worker: Person | None
+    worker_id: int | None
 
 
-async def route(session: AsyncSession, area: Area, *, classified: bool) -> Route:
-    if classified and area.level == Level.GRID:
-        worker = await least_loaded_worker(session, area)
-        if worker is not None:
-            return Route(area, worker)
+async def route(
+    session: AsyncSession, area: Area, *, classified: bool, grid_worker_id: int | None
+) -> Route:
+    """`grid_worker_id` is the least-loaded worker of `area` (`least_loaded_worker_id`), looked
+    up by the caller together with the area, so a routed ticket costs no query here."""
+    if classified and area.level == Level.GRID and grid_worker_id is not None:
+        return Route(area, grid_worker_id)
     return Route(await triage_area(session, area), None)
 
 
 async def least_loaded_worker(session: AsyncSession, grid: Area) -> Person | None:
     """The grid's on-duty worker with the fewest open tickets (the longest-serving on a tie)."""
+    worker_id = (await session.exec(least_loaded_worker_id(grid.id))).first()
+    return await session.get(Person, worker_id) if worker_id is not None else None
+
+
+def least_loaded_worker_id(grid_id: Any) -> Select:
+    """The query behind `least_loaded_worker`, for the worker's id only. `grid_id` may be a
+    column of an enclosing query (intake asks it as a subquery of its area lookup)."""
     open_work = and_(
         Ticket.assignee_id == Person.id,
         col(Ticket.state).in_([State.ASSIGNED, State.ACCEPTED]),
     )
-    query = (
-        select(Person, func.count(col(Ticket.id)).label("load"))
+    return (
+        select(Person.id)
         .outerjoin(Ticket, open_work)
-        .where(Person.area_id == grid.id, Person.role == Role.WORKER, col(Person.on_duty))
+        .where(Person.area_id == grid_id, Person.role == Role.WORKER, col(Person.on_duty))
         .group_by(col(Person.id))
         .order_by(func.count(col(Ticket.id)), col(Person.id))
         .limit(1)
     )
-    row = (await session.exec(query)).first()
-    return row[0] if row else None
 
 
 async def triage_area(session: AsyncSession, area: Area) -> Area:
