@@ -22,7 +22,7 @@ from tickets.numbering import SEQUENCE_DRAW, next_ticket_number, ticket_number
 from tickets.policy import Policy
 from tickets.routing import least_loaded_worker_id, route
 from tickets.sla import Urgency
-from tickets.timeline import append_events, event_row
+from tickets.timeline import event_row
 
 
 def check_complaint_text(text: str, policy: Policy) -> str:
@@ -115,11 +115,9 @@ async def submit_complaint(
             | {"data": {"assignee_id": destination.worker_id}}
         )
     arm(ticket, policy, now)
-    # Written past the unit of work: a complaint is the hottest write there is, and the row and
-    # its two events are complete here, so two plain INSERTs do. The ticket returned is not in
-    # the session; load it (`load_ticket`) to change it in the same transaction.
-    ticket.id = await insert_ticket(session, ticket)
-    await append_events(session, [event | {"ticket_id": ticket.id} for event in events])
+    # Written past the unit of work (see storage.tickets). The ticket returned is not in the
+    # session: load it (`load_ticket`) to change it in the same transaction.
+    ticket.id = await insert_ticket(session, ticket, events)
     return ticket
 
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,12 +66,6 @@ def event_row(
         "note": note,
         "data": data or {},
     }
-
-
-async def append_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Append several events in one statement, past the unit of work (intake's fast path)."""
-    connection = await session.connection()
-    await connection.execute(insert(TicketEvent.__table__), rows)
 
 
 async def ticket_timeline(session: AsyncSession, ticket_id: int) -> Sequence[TicketEvent]:
