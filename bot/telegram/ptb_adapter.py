@@ -1,0 +1,173 @@
+"""python-telegram-bot 22, the second adapter: the same handlers behind one TypeHandler, long
+polling through PTB's Updater, or a webhook route on the project's aiohttp app (PTB's own
+webhook server would be a second web server), and the outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    TelegramError,
+)
+from telegram.error import RetryAfter as PtbRetryAfter
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.delivery.sending import ChatUnreachable, RetryAfter, TemporaryFailure
+from bot.settings import Settings
+from bot.telegram import translate
+from bot.telegram.aiogram_adapter import webhook_path
+from bot.telegram.commands import menus
+from handlers.context import Deps
+from handlers.dispatch import handle
+from handlers.events import Reply
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def build_application(settings: Settings, deps: Deps) -> Application:
+    assert settings.telegram_token is not None
+    builder = Application.builder().token(settings.telegram_token.get_secret_value())
+    if settings.telegram_api_base is not None:
+        base = str(settings.telegram_api_base).rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    # Updates of different chats need not wait for each other; the database keeps each
+    # conversation consistent.
+    application = builder.concurrent_updates(16).build()
+
+    async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await _answer(deps, context.bot, update)
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The kind of failure only: an update may carry a resident's words.
+        log.error("python-telegram-bot: %s", type(context.error).__name__)
+
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(on_error)
+    return application
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    rows = translate.keyboard(reply.buttons)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(**b) for b in row] for row in rows])
+
+
+async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
+    keyboard = markup(reply)
+    if reply.image is not None:
+        caption = reply.text if len(reply.text) <= translate.MAX_CAPTION else None
+        await bot.send_photo(chat_id, reply.image, caption=caption, reply_markup=keyboard)
+        if caption is not None:
+            return
+    pieces = translate.split_text(reply.text)
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        await bot.send_message(chat_id, piece, reply_markup=keyboard if last else None)
+
+
+async def _answer(deps: Deps, bot: Bot, update: Update) -> None:
+    event = translate.incoming(update)
+    if event is None:
+        return
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except TelegramError:
+            log.warning("answering callback query of update %s failed", update.update_id)
+    outcome = await handle(deps, event)
+    for reply in outcome.replies:
+        await send_reply(bot, event.chat_id, reply)
+
+
+async def set_menu(bot: Bot) -> None:
+    for language, commands in menus().items():
+        await bot.set_my_commands(
+            [BotCommand(name, text) for name, text in commands], language_code=language
+        )
+
+
+class PtbSender:
+    """The outbox's way out through python-telegram-bot, with Telegram's errors sorted."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
+        try:
+            await send_reply(self.bot, chat_id, translate.reply_from_body(body))
+        except PtbRetryAfter as error:
+            raise RetryAfter(_seconds(error.retry_after)) from error
+        # Forbidden and BadRequest first: PTB derives BadRequest from NetworkError.
+        except (Forbidden, ChatMigrated, BadRequest) as error:
+            raise ChatUnreachable(error.message) from error
+        except (TelegramError, OSError) as error:
+            raise TemporaryFailure(str(error)) from error
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class PtbChannel:
+    """One bot served by python-telegram-bot: `mount` the webhook route, then `run`."""
+
+    def __init__(self, settings: Settings, deps: Deps) -> None:
+        self.settings = settings
+        self.application = build_application(settings, deps)
+        self.sender = PtbSender(self.application.bot)
+        self._ready = asyncio.Event()  # set once the application is initialised
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(webhook_path(self.settings), self._webhook_request)
+
+    async def _webhook_request(self, request: web.Request) -> web.Response:
+        secret = self.settings.webhook_secret
+        expected = secret.get_secret_value() if secret else ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return web.Response(status=401, text="Unauthorized")
+        if not self._ready.is_set():
+            # Telegram retries later; by then this process has started.
+            return web.Response(status=503, text="Starting")
+        try:
+            update = Update.de_json(await request.json(), self.application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="Bad update")
+        # Handled before answering, so an update of a process that dies is redelivered.
+        await self.application.process_update(update)
+        return web.Response(text="ok")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        application = self.application
+        async with application:
+            await set_menu(application.bot)
+            self._ready.set()
+            if self.settings.webhook_url is None:
+                await application.start()
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    allowed_updates=translate.ALLOWED_UPDATES, timeout=10
+                )
+                await stop.wait()
+                await application.updater.stop()
+                await application.stop()
+            else:
+                secret = self.settings.webhook_secret
+                await application.bot.set_webhook(
+                    str(self.settings.webhook_url),
+                    secret_token=secret.get_secret_value() if secret else None,
+                    allowed_updates=translate.ALLOWED_UPDATES,
+                )
+                await stop.wait()
