@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import warnings
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from telegram.error import (
 )
 from telegram.error import RetryAfter as PtbRetryAfter
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.sending import ChatUnreachable, RetryAfter, TemporaryFailure
 from bot.settings import Settings
@@ -108,7 +110,7 @@ class PtbSender:
         try:
             await send_reply(self.bot, chat_id, translate.reply_from_body(body))
         except PtbRetryAfter as error:
-            raise RetryAfter(_seconds(error.retry_after)) from error
+            raise RetryAfter(_seconds(error)) from error
         # Forbidden and BadRequest first: PTB derives BadRequest from NetworkError.
         except (Forbidden, ChatMigrated, BadRequest) as error:
             raise ChatUnreachable(error.message) from error
@@ -116,7 +118,11 @@ class PtbSender:
             raise TemporaryFailure(str(error)) from error
 
 
-def _seconds(value: int | timedelta) -> float:
+def _seconds(error: PtbRetryAfter) -> float:
+    # PTB 22 warns that `retry_after` turns from int into timedelta; either is fine here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
