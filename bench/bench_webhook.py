@@ -49,6 +49,7 @@ from aiohttp import web
 from bot.demo import COMPLAINTS
 from bot.settings import Settings
 from bot.telegram.aiogram_adapter import AiogramChannel
+from bot.telegram.chat_locks import ChatLocks
 from bot.telegram.translate import incoming
 from bot.wiring import Services
 from handlers.context import Deps
@@ -124,7 +125,7 @@ async def minhu_app(
     services = Services(settings, engine, make_session_factory(engine), settings.policy())
     await _residents(services)
     deps = services.deps()
-    channel = AiogramChannel(settings, deps)
+    channel = AiogramChannel(settings, deps, ChatLocks(engine))
     app = web.Application()
     channel.mount(app)
     return channel, app, engine, deps

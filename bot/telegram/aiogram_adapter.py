@@ -35,6 +35,7 @@ from aiohttp import web
 from bot.delivery.sending import ChatUnreachable, RetryAfter, TemporaryFailure
 from bot.settings import Settings
 from bot.telegram import translate
+from bot.telegram.chat_locks import ChatLocks
 from bot.telegram.commands import menus
 from handlers.context import Deps
 from handlers.dispatch import handle
@@ -76,13 +77,13 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
         await bot.send_message(chat_id, piece, reply_markup=keyboard if last else None)
 
 
-def build_dispatcher(deps: Deps) -> Dispatcher:
+def build_dispatcher(deps: Deps, locks: ChatLocks) -> Dispatcher:
     """The root router: messages of any kind and button presses, all to the same handlers."""
     router = Router(name="minhu")
 
     @router.message()
     async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
-        await _answer(deps, bot, event_update)
+        await _answer(deps, locks, bot, event_update)
 
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
@@ -91,20 +92,22 @@ def build_dispatcher(deps: Deps) -> Dispatcher:
             await query.answer()
         except TelegramAPIError:
             log.warning("answering callback query of update %s failed", event_update.update_id)
-        await _answer(deps, bot, event_update)
+        await _answer(deps, locks, bot, event_update)
 
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
     return dispatcher
 
 
-async def _answer(deps: Deps, bot: Bot, update: Update) -> None:
+async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> None:
     event = translate.incoming(update)
     if event is None:
         return
-    outcome = await handle(deps, event)
-    for reply in outcome.replies:
-        await send_reply(bot, event.chat_id, reply)
+    # The replies go out under the lock too, so a chat reads them in the order of its updates.
+    async with locks.hold(event.chat_id):
+        outcome = await handle(deps, event)
+        for reply in outcome.replies:
+            await send_reply(bot, event.chat_id, reply)
 
 
 async def set_menu(bot: Bot) -> None:
@@ -138,11 +141,12 @@ class AiogramSender:
 class AiogramChannel:
     """One bot served by aiogram: `mount` the webhook route (webhook mode), then `run`."""
 
-    def __init__(self, settings: Settings, deps: Deps) -> None:
+    def __init__(self, settings: Settings, deps: Deps, locks: ChatLocks) -> None:
         self.settings = settings
         self.bot = make_bot(settings)
-        self.dispatcher = build_dispatcher(deps)
+        self.dispatcher = build_dispatcher(deps, locks)
         self.sender = AiogramSender(self.bot)
+        self.ready = asyncio.Event()  # set once the menu is set and updates can come in
 
     def mount(self, app: web.Application) -> None:
         secret = self.settings.webhook_secret
@@ -168,6 +172,7 @@ class AiogramChannel:
 
     async def _poll(self, stop: asyncio.Event) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
+        self.ready.set()
         polling = asyncio.create_task(
             self.dispatcher.start_polling(
                 self.bot,
@@ -190,6 +195,7 @@ class AiogramChannel:
             secret_token=secret.get_secret_value() if secret else None,
             allowed_updates=translate.ALLOWED_UPDATES,
         )
+        self.ready.set()
         # The webhook stays set on stop: other processes behind it keep serving the bot.
         await stop.wait()
 

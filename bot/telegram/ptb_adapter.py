@@ -28,6 +28,7 @@ from bot.delivery.sending import ChatUnreachable, RetryAfter, TemporaryFailure
 from bot.settings import Settings
 from bot.telegram import translate
 from bot.telegram.aiogram_adapter import webhook_path
+from bot.telegram.chat_locks import ChatLocks
 from bot.telegram.commands import menus
 from handlers.context import Deps
 from handlers.dispatch import handle
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def build_application(settings: Settings, deps: Deps) -> Application:
+def build_application(settings: Settings, deps: Deps, locks: ChatLocks) -> Application:
     assert settings.telegram_token is not None
     builder = Application.builder().token(settings.telegram_token.get_secret_value())
     if settings.telegram_api_base is not None:
@@ -48,7 +49,7 @@ def build_application(settings: Settings, deps: Deps) -> Application:
     application = builder.concurrent_updates(16).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await _answer(deps, context.bot, update)
+        await _answer(deps, locks, context.bot, update)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The kind of failure only: an update may carry a resident's words.
@@ -79,7 +80,7 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
         await bot.send_message(chat_id, piece, reply_markup=keyboard if last else None)
 
 
-async def _answer(deps: Deps, bot: Bot, update: Update) -> None:
+async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> None:
     event = translate.incoming(update)
     if event is None:
         return
@@ -88,9 +89,10 @@ async def _answer(deps: Deps, bot: Bot, update: Update) -> None:
             await update.callback_query.answer()
         except TelegramError:
             log.warning("answering callback query of update %s failed", update.update_id)
-    outcome = await handle(deps, event)
-    for reply in outcome.replies:
-        await send_reply(bot, event.chat_id, reply)
+    async with locks.hold(event.chat_id):
+        outcome = await handle(deps, event)
+        for reply in outcome.replies:
+            await send_reply(bot, event.chat_id, reply)
 
 
 async def set_menu(bot: Bot) -> None:
@@ -129,11 +131,11 @@ def _seconds(error: PtbRetryAfter) -> float:
 class PtbChannel:
     """One bot served by python-telegram-bot: `mount` the webhook route, then `run`."""
 
-    def __init__(self, settings: Settings, deps: Deps) -> None:
+    def __init__(self, settings: Settings, deps: Deps, locks: ChatLocks) -> None:
         self.settings = settings
-        self.application = build_application(settings, deps)
+        self.application = build_application(settings, deps, locks)
         self.sender = PtbSender(self.application.bot)
-        self._ready = asyncio.Event()  # set once the application is initialised
+        self.ready = asyncio.Event()  # set once the menu is set and updates can come in
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(webhook_path(self.settings), self._webhook_request)
@@ -144,7 +146,7 @@ class PtbChannel:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return web.Response(status=401, text="Unauthorized")
-        if not self._ready.is_set():
+        if not self.ready.is_set():
             # Telegram retries later; by then this process has started.
             return web.Response(status=503, text="Starting")
         try:
@@ -159,13 +161,13 @@ class PtbChannel:
         application = self.application
         async with application:
             await set_menu(application.bot)
-            self._ready.set()
             if self.settings.webhook_url is None:
                 await application.start()
                 assert application.updater is not None
                 await application.updater.start_polling(
                     allowed_updates=translate.ALLOWED_UPDATES, timeout=10
                 )
+                self.ready.set()
                 await stop.wait()
                 await application.updater.stop()
                 await application.stop()
@@ -176,4 +178,5 @@ class PtbChannel:
                     secret_token=secret.get_secret_value() if secret else None,
                     allowed_updates=translate.ALLOWED_UPDATES,
                 )
+                self.ready.set()
                 await stop.wait()

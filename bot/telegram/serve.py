@@ -17,6 +17,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.delivery.sending import Sender
+from bot.telegram.chat_locks import ChatLocks
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 class TelegramChannel(Protocol):
     sender: Sender
+    ready: asyncio.Event  # set by `run` once updates can come in
 
     def mount(self, app: web.Application) -> None: ...
 
@@ -35,14 +37,15 @@ def telegram_channel(services: Services) -> TelegramChannel:
     if settings.telegram_token is None:
         raise ValueError("MINHU_TELEGRAM_TOKEN is not set")
     deps = services.deps()
+    locks = ChatLocks(services.engine)
     # Imported on demand: a process runs one framework, and need not load the other.
     if settings.telegram_framework == "ptb":
         from bot.telegram.ptb_adapter import PtbChannel
 
-        return PtbChannel(settings, deps)
+        return PtbChannel(settings, deps, locks)
     from bot.telegram.aiogram_adapter import AiogramChannel
 
-    return AiogramChannel(settings, deps)
+    return AiogramChannel(settings, deps, locks)
 
 
 def webhook_mode(services: Services) -> bool:

@@ -138,6 +138,13 @@ async def running_bot(
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", webhook_port).start()
     serving = asyncio.create_task(channel.run(stop))
+    ready = asyncio.create_task(channel.ready.wait())
+    await asyncio.wait({serving, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if not channel.ready.is_set():
+        ready.cancel()
+        stop.set()
+        await serving  # raises what went wrong
+        raise RuntimeError("the Telegram channel did not start within 60 s")
     draining = asyncio.create_task(drain_outbox(services.sessions, channel.sender))
     if not deliver:
         draining.cancel()

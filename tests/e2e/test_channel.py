@@ -4,6 +4,7 @@ gets a clear answer, and the webhook takes only Telegram's updates, each at most
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -11,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import ProcessedUpdate, Ticket
+from tests.conftest import postgres_url
 from tests.e2e.emulator import Emulator
 from tests.e2e.harness import (
     SECRET,
@@ -125,3 +127,70 @@ async def test_the_webhook_takes_only_telegrams_updates_each_once(
         # The emulator's own deliveries carry the secret too.
         await newcomer.say("/help")
         await newcomer.next()
+
+
+async def test_messages_sent_at_once_are_handled_one_after_another(
+    bot, emulator: Emulator, token: str
+):
+    """An album or a quick follow-up reaches the bot in one batch; the draft must see each."""
+    resident = emulator.person(token, 5001, "张阿姨")
+    await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑")
+    await resident.expect("您反映的问题")
+    await asyncio.gather(
+        resident.location(39.9087, 116.3975), resident.photo("photo-1"), resident.photo("photo-2")
+    )
+    replies = [(await resident.next()).text for _ in range(3)]
+    assert not any(text.startswith("操作未完成") for text in replies), replies
+    await resident.press("提交")
+    await resident.expect("已受理，工单号")
+    async with bot.services.sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    assert sorted(a["ref"] for a in ticket.attachments) == ["photo-1", "photo-2"]
+    assert ticket.latitude == 39.9087
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("framework", ["aiogram", "ptb"])
+async def test_updates_of_one_chat_delivered_at_once_do_not_lose_each_other(
+    framework: str, emulator: Emulator, token: str
+):
+    """Telegram may post several updates of one chat to the webhook at the same time (and behind
+    a load balancer they may land in different processes): each sees what the one before did."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    settings = settings_for(
+        emulator.url,
+        token,
+        postgres_url(),
+        telegram_framework=framework,
+        webhook_url=url,
+        webhook_secret=SECRET,
+    )
+    await fresh_database(settings.database_url)
+    resident = emulator.person(token, 5001, "张阿姨")
+    async with running_bot(settings, webhook_port=port) as running, aiohttp.ClientSession() as http:
+        await load_cast(running.services.sessions, settings)
+        await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑")
+        await resident.expect("您反映的问题")
+
+        async def post(update_id: int, photo: str) -> None:
+            message = {
+                "message_id": update_id,
+                "date": int(time.time()),
+                "chat": {"id": 5001, "type": "private"},
+                "from": {"id": 5001, "is_bot": False, "first_name": "张阿姨"},
+                "photo": [{"file_id": photo, "file_unique_id": photo, "width": 9, "height": 9}],
+            }
+            body = {"update_id": update_id, "message": message}
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with http.post(url, json=body, headers=headers) as answer:
+                assert answer.status == 200
+
+        await asyncio.gather(*(post(80000 + n, f"photo-{n}") for n in range(3)))
+        replies = [(await resident.next()).text for _ in range(3)]
+        assert not any(text.startswith("操作未完成") for text in replies), replies
+        await resident.press("提交")
+        await resident.expect("已受理，工单号")
+        async with running.services.sessions() as session:
+            ticket = (await session.exec(select(Ticket))).one()
+        assert sorted(a["ref"] for a in ticket.attachments) == ["photo-0", "photo-1", "photo-2"]
