@@ -201,6 +201,6 @@ class AiogramChannel:
 
 
 def webhook_path(settings: Settings) -> str:
-    """The route is the path of the public URL, so a reverse proxy can pass it through as is."""
-    path = settings.webhook_url.path if settings.webhook_url else None
-    return path if path and path != "/" else "/telegram/webhook"
+    """The route is the path of the public URL (e.g. https://bot.example.org/telegram/webhook),
+    so a reverse proxy passes it through as is."""
+    return (settings.webhook_url.path if settings.webhook_url else None) or "/"
