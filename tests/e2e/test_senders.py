@@ -11,6 +11,7 @@ import pytest
 
 from bot.delivery.sending import ChatUnreachable, RetryAfter, Sender, TemporaryFailure
 from bot.settings import Settings
+from handlers.events import Button, Reply
 from tests.e2e.emulator import Emulator
 from tests.e2e.harness import free_port
 
@@ -94,3 +95,19 @@ async def test_an_unreachable_server_is_temporary(framework: str, token: str):
     async with sender_for(framework, nobody, token) as sender:
         with pytest.raises(TemporaryFailure):
             await sender.send("7001", BODY)
+
+
+async def test_a_picture_goes_as_a_photo_with_its_caption(
+    sender: Sender, emulator: Emulator, token: str
+):
+    """A /stats chart: the PNG is uploaded, the text becomes its caption, the buttons stay."""
+    if type(sender).__name__ == "AiogramSender":
+        from bot.telegram.aiogram_adapter import send_reply
+    else:
+        from bot.telegram.ptb_adapter import send_reply
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    chart = Reply("三率：响应率 90%", ((Button("本周", "v:1"),),), image=png)
+    await send_reply(sender.bot, "7005", chart)
+    message = await emulator.person(token, 7005, "社区书记").next()
+    assert message.photo and message.text == "三率：响应率 90%"
+    assert message.buttons == [[{"text": "本周", "callback_data": "v:1"}]]
