@@ -183,10 +183,16 @@ class AiogramChannel:
         )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not polling.done():
-            await self.dispatcher.stop_polling()
         stopping.cancel()
-        await polling
+        if not polling.done():
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:
+                # Stopped before polling had begun: nothing to wind down but the task.
+                polling.cancel()
+        await asyncio.wait({polling})
+        if not polling.cancelled():
+            polling.result()  # a polling failure surfaces here
 
     async def _webhook(self, stop: asyncio.Event) -> None:
         secret = self.settings.webhook_secret
