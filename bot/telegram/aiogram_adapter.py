@@ -37,6 +37,7 @@ from bot.settings import Settings
 from bot.telegram import translate
 from bot.telegram.chat_locks import ChatLocks
 from bot.telegram.commands import menus
+from bot.telegram.replies import send_replies
 from handlers.context import Deps
 from handlers.dispatch import handle
 from handlers.events import Reply
@@ -106,8 +107,7 @@ async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> Non
     # The replies go out under the lock too, so a chat reads them in the order of its updates.
     async with locks.hold(event.chat_id):
         outcome = await handle(deps, event)
-        for reply in outcome.replies:
-            await send_reply(bot, event.chat_id, reply)
+        await send_replies(deps, AiogramSender(bot), event, outcome.replies)
 
 
 async def set_menu(bot: Bot) -> None:
@@ -125,8 +125,11 @@ class AiogramSender:
         self.bot = bot
 
     async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
+        await self.send_reply(chat_id, translate.reply_from_body(body))
+
+    async def send_reply(self, chat_id: str, reply: Reply) -> None:
         try:
-            await send_reply(self.bot, chat_id, translate.reply_from_body(body))
+            await send_reply(self.bot, chat_id, reply)
         except TelegramRetryAfter as error:
             raise RetryAfter(error.retry_after) from error
         except (TelegramForbiddenError, TelegramMigrateToChat) as error:

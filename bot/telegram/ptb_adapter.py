@@ -30,6 +30,7 @@ from bot.telegram import translate
 from bot.telegram.aiogram_adapter import webhook_path
 from bot.telegram.chat_locks import ChatLocks
 from bot.telegram.commands import menus
+from bot.telegram.replies import send_replies
 from handlers.context import Deps
 from handlers.dispatch import handle
 from handlers.events import Reply
@@ -91,8 +92,7 @@ async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> Non
             log.warning("answering callback query of update %s failed", update.update_id)
     async with locks.hold(event.chat_id):
         outcome = await handle(deps, event)
-        for reply in outcome.replies:
-            await send_reply(bot, event.chat_id, reply)
+        await send_replies(deps, PtbSender(bot), event, outcome.replies)
 
 
 async def set_menu(bot: Bot) -> None:
@@ -109,8 +109,11 @@ class PtbSender:
         self.bot = bot
 
     async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
+        await self.send_reply(chat_id, translate.reply_from_body(body))
+
+    async def send_reply(self, chat_id: str, reply: Reply) -> None:
         try:
-            await send_reply(self.bot, chat_id, translate.reply_from_body(body))
+            await send_reply(self.bot, chat_id, reply)
         except PtbRetryAfter as error:
             raise RetryAfter(_seconds(error)) from error
         # Forbidden and BadRequest first: PTB derives BadRequest from NetworkError.

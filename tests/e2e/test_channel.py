@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from storage.models import ProcessedUpdate, Ticket
+from storage.models import OutboxMessage, ProcessedUpdate, Ticket
 from tests.conftest import postgres_url
 from tests.e2e.emulator import Emulator
 from tests.e2e.harness import (
@@ -194,3 +194,17 @@ async def test_updates_of_one_chat_delivered_at_once_do_not_lose_each_other(
         async with running.services.sessions() as session:
             ticket = (await session.exec(select(Ticket))).one()
         assert sorted(a["ref"] for a in ticket.attachments) == ["photo-0", "photo-1", "photo-2"]
+
+
+async def test_a_reply_telegram_refuses_for_now_is_retried_from_the_outbox(
+    bot, emulator: Emulator, token: str
+):
+    resident = emulator.person(token, 5001, "张阿姨")
+    await emulator.fail("sendMessage", 1, retry_after=1)
+    await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑")
+    proposal = await resident.expect("您反映的问题")  # sent again by the delivery stand-in
+    assert proposal.button("提交") is not None
+    async with bot.services.sessions() as session:
+        queued = (await session.exec(select(OutboxMessage))).all()
+    assert [row.dedupe_key.rsplit(":", 2)[0] for row in queued] == ["reply:telegram"]
+    assert queued[0].chat_id == "5001" and queued[0].sent_at is not None
