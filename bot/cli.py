@@ -14,7 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -182,10 +182,17 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     async with open_services(settings) as services:
         print(await _status(services))
+        if settings.telegram_token is not None:
+            from bot.telegram.serve import serve_telegram
+
+            await _clocks_until_stopped(
+                services, "minhu run", lambda stop: serve_telegram(services, stop)
+            )
+            return EXIT_OK
         # Say plainly what is missing; the clocks run regardless, so nothing is forgotten.
         print(
-            "minhu run: no chat channel yet — the Telegram adapter (MINHU_TELEGRAM_TOKEN) and the "
-            "local web console are not built yet; residents cannot reach this instance.",
+            "minhu run: no chat channel yet — set MINHU_TELEGRAM_TOKEN for Telegram (the local "
+            "web console is not built yet); residents cannot reach this instance.",
             file=sys.stderr,
         )
         await _clocks_until_stopped(services, "minhu run")
@@ -202,8 +209,13 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _clocks_until_stopped(services: Services, who: str) -> None:
-    """Run the scheduler until SIGINT or SIGTERM (the handlers are in place before we say so)."""
+async def _clocks_until_stopped(
+    services: Services,
+    who: str,
+    channel: Callable[[asyncio.Event], Awaitable[None]] | None = None,
+) -> None:
+    """Run the scheduler, and `channel` if given, until SIGINT or SIGTERM (the handlers are in
+    place before we say so)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -215,7 +227,7 @@ async def _clocks_until_stopped(services: Services, who: str) -> None:
         f"{who}: the SLA clocks are running (a sweep every {seconds} s); Ctrl-C stops", flush=True
     )
     try:
-        await stop.wait()
+        await (channel(stop) if channel is not None else stop.wait())
     finally:
         scheduler.shutdown(wait=False)
 

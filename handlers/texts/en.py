@@ -222,6 +222,16 @@ TEXTS: dict[str, str] = {
 }
 
 LABELS: dict[str, dict[str, str]] = {
+    # The chat's command menu (Telegram's setMyCommands): what a resident can type.
+    "command": {
+        "start": "start over",
+        "my": "my tickets",
+        "area": "change my area",
+        "lang": "language / 语言",
+        "cancel": "cancel what I am doing",
+        "join": "join as a grid worker (invite code)",
+        "help": "help",
+    },
     "state": {
         "submitted": "waiting to be routed",
         "assigned": "waiting to be accepted",

@@ -199,6 +199,16 @@ TEXTS: dict[str, str] = {
 }
 
 LABELS: dict[str, dict[str, str]] = {
+    # The chat's command menu (Telegram's setMyCommands): what a resident can type.
+    "command": {
+        "start": "开始 / 重新开始",
+        "my": "我的工单",
+        "area": "更换所在区域",
+        "lang": "语言 / Language",
+        "cancel": "取消当前操作",
+        "join": "网格员凭邀请码加入",
+        "help": "帮助",
+    },
     "state": {
         "submitted": "待派单",
         "assigned": "待签收",

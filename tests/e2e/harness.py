@@ -1,0 +1,161 @@
+"""Running MinHu's Telegram channel against the emulator: a fresh database with the test cast
+(numeric Telegram ids), the channel served in this process, and a stand-in for the outbox
+delivery loop so messages for other people arrive too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import col, select
+
+from bot.delivery.sending import Sender
+from bot.settings import Settings
+from bot.telegram.serve import TelegramChannel, telegram_channel
+from bot.wiring import Services
+from storage.engine import SessionFactory, make_engine, make_session_factory
+from storage.models import OutboxMessage
+from storage.schema import upgrade_async
+from tests.factories import DIRECTORY
+from tickets.areas import get_area_by_code
+from tickets.directory import load_directory, parse_directory
+from tickets.people import register_person, set_home_area
+
+# The cast of tests/factories.py, with the numeric ids Telegram gives people.
+IDS = {
+    "admin": 1001,
+    "staff-s1": 2001,
+    "staff-c1": 2002,
+    "staff-s2": 2003,
+    "worker-g1": 3001,
+    "worker-g2": 3002,
+    "worker-g3": 3003,
+}
+RESIDENT, RESIDENT2 = 5001, 5002
+SECRET = "e2e-secret_token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def fresh_database(url: str) -> None:
+    """An empty database brought to the newest schema by the real migrations."""
+    if make_url(url).get_backend_name() == "postgresql":
+        engine = make_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+    await upgrade_async(url)
+
+
+async def load_cast(sessions: SessionFactory, settings: Settings) -> None:
+    directory = copy.deepcopy(DIRECTORY)
+    for person in directory["people"]:
+        person["user_id"] = str(IDS[person["user_id"]])
+    policy = settings.policy()
+    async with sessions() as session:
+        await load_directory(session, policy, parse_directory(directory))
+        grid = await get_area_by_code(session, "g1")
+        for resident in (RESIDENT, RESIDENT2):
+            person = await register_person(
+                session,
+                policy,
+                channel="telegram",
+                channel_user_id=str(resident),
+                chat_id=str(resident),
+            )
+            await set_home_area(session, person, grid.id)
+        await session.commit()
+
+
+def settings_for(emulator_url: str, token: str, database_url: str, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        telegram_token=token,
+        telegram_api_base=emulator_url,
+        max_new_tickets_per_hour=100,
+        **extra,
+    )
+
+
+async def drain_outbox(sessions: SessionFactory, sender: Sender) -> None:
+    """Send what the outbox holds for Telegram, oldest first, until cancelled — a test stand-in
+    for the delivery loop of bot/delivery (no retries, no rate limits)."""
+    while True:
+        async with sessions() as session:
+            pending = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.channel == "telegram")
+                    .where(col(OutboxMessage.sent_at).is_(None))
+                    .order_by(col(OutboxMessage.id))
+                )
+            ).all()
+            for message in pending:
+                await sender.send(message.chat_id, message.body)
+                message.sent_at = datetime.now(UTC)
+                session.add(message)
+                await session.commit()
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class RunningBot:
+    services: Services
+    channel: TelegramChannel
+    webhook_port: int | None
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings, *, webhook_port: int | None = None, deliver: bool = True
+) -> AsyncIterator[RunningBot]:
+    """The channel served in this process (polling, or webhook on `webhook_port`), with the
+    outbox drained, on a database prepared by the caller."""
+    engine = make_engine(settings.database_url)
+    services = Services(settings, engine, make_session_factory(engine), settings.policy())
+    channel = telegram_channel(services)
+    stop = asyncio.Event()
+    runner = None
+    if webhook_port is not None:
+        app = web.Application()
+        channel.mount(app)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", webhook_port).start()
+    serving = asyncio.create_task(channel.run(stop))
+    ready = asyncio.create_task(channel.ready.wait())
+    await asyncio.wait({serving, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if not channel.ready.is_set():
+        ready.cancel()
+        stop.set()
+        await serving  # raises what went wrong
+        raise RuntimeError("the Telegram channel did not start within 60 s")
+    draining = asyncio.create_task(drain_outbox(services.sessions, channel.sender))
+    if not deliver:
+        draining.cancel()
+    try:
+        yield RunningBot(services, channel, webhook_port)
+    finally:
+        stop.set()
+        draining.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await draining
+        await asyncio.wait_for(serving, timeout=30)
+        if runner is not None:
+            await runner.cleanup()
+        await engine.dispose()
