@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,7 +38,7 @@ async def announce(session: AsyncSession, policy: Policy, events: Sequence[Clock
     messages: list[dict[str, Any]] = []
     locales: dict[str, str] = {}
 
-    def send(person: Person | None, event: ClockEvent, key: str, **params: Any) -> None:
+    def send(person: Recipient | None, event: ClockEvent, key: str, **params: Any) -> None:
         if person is None:
             return
         locale = locales.get(person.locale) or locales.setdefault(
@@ -76,7 +76,7 @@ async def announce(session: AsyncSession, policy: Policy, events: Sequence[Clock
 
 
 def _message(
-    person: Person, event: ClockEvent, key: str, reply: Reply, policy: Policy
+    person: Recipient, event: ClockEvent, key: str, reply: Reply, policy: Policy
 ) -> dict[str, Any]:
     return outbox_row(
         dedupe_key=f"t{event.ticket_id}:v{event.version}:{key}:p{person.id}",
@@ -88,23 +88,35 @@ def _message(
     )
 
 
-async def _people(session: AsyncSession, events: Sequence[ClockEvent]) -> dict[int, Person]:
+class Recipient(NamedTuple):
+    """What a notice needs of a person: read as plain columns, since a sweep can reach
+    thousands of people and loading each as an ORM object would cost more than the sweep."""
+
+    id: int
+    locale: str | None
+    channel: str
+    chat_id: str
+
+
+_RECIPIENT = (Person.id, Person.locale, Person.channel, Person.chat_id)
+
+
+async def _people(session: AsyncSession, events: Sequence[ClockEvent]) -> dict[int, Recipient]:
     ids = {event.resident_id for event in events}
     ids |= {event.assignee_id for event in events if event.assignee_id is not None}
-    rows = await session.exec(select(Person).where(col(Person.id).in_(ids)))
-    return {person.id: person for person in rows.all() if person.id is not None}
+    rows = await session.exec(select(*_RECIPIENT).where(col(Person.id).in_(ids)))
+    return {row[0]: Recipient(*row) for row in rows.all()}
 
 
-async def _staff(session: AsyncSession, area_ids: set[int]) -> dict[int, list[Person]]:
+async def _staff(session: AsyncSession, area_ids: set[int]) -> dict[int, list[Recipient]]:
     if not area_ids:
         return {}
-    query = select(Person).where(
+    query = select(Person.area_id, *_RECIPIENT).where(
         col(Person.area_id).in_(area_ids), col(Person.role).in_([Role.STAFF, Role.ADMIN])
     )
-    by_area: dict[int, list[Person]] = defaultdict(list)
-    for person in (await session.exec(query)).all():
-        if person.area_id is not None:
-            by_area[person.area_id].append(person)
+    by_area: dict[int, list[Recipient]] = defaultdict(list)
+    for area_id, *person in (await session.exec(query)).all():
+        by_area[area_id].append(Recipient(*person))
     return by_area
 
 
@@ -115,14 +127,14 @@ async def _area_names(session: AsyncSession, area_ids: set[int]) -> dict[int, st
     return {area_id: name for area_id, name in rows.all()}
 
 
-async def _followers(session: AsyncSession, ticket_ids: list[int]) -> dict[int, list[Person]]:
+async def _followers(session: AsyncSession, ticket_ids: list[int]) -> dict[int, list[Recipient]]:
     """Residents of duplicates merged into these tickets: they follow the original."""
     query = (
-        select(Ticket.merged_into_id, Person)
+        select(Ticket.merged_into_id, *_RECIPIENT)
         .join(Person, col(Person.id) == Ticket.resident_id)
         .where(col(Ticket.merged_into_id).in_(ticket_ids))
     )
-    by_ticket: dict[int, list[Person]] = defaultdict(list)
-    for original, person in (await session.exec(query)).all():
-        by_ticket[original].append(person)
+    by_ticket: dict[int, list[Recipient]] = defaultdict(list)
+    for original, *person in (await session.exec(query)).all():
+        by_ticket[original].append(Recipient(*person))
     return by_ticket
