@@ -57,6 +57,8 @@ class Person(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=100, repr=False)
     phone: str | None = Field(default=None, max_length=32, repr=False)
     created_at: datetime
+    # Staff and workers signing in to the web console: "scrypt$n$r$p$salt$hash" (bot/web/auth.py).
+    password_hash: str | None = Field(default=None, max_length=255, repr=False)
 
 
 class InviteCode(SQLModel, table=True):
@@ -280,3 +282,15 @@ class ConversationState(SQLModel, table=True):
     state: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     updated_at: datetime
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of its cookie is stored, so a leaked table cannot
+    be replayed as a cookie."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    created_at: datetime
+    expires_at: datetime
