@@ -75,7 +75,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, int]]) -> Figure:
 
 def trend_chart(title: str, points: Sequence[tuple[date, int]]) -> Figure:
     """Tickets per day, a line with its area shaded."""
-    figure = _figure()
+    figure = _figure(width=10, height=2.6)
     axes = figure.add_subplot()
     days = [day for day, _ in points]
     counts = [count for _, count in points]

@@ -49,6 +49,8 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
+VIEWER = web.RequestKey("viewer", Person | None)  # type: ignore[arg-type]
+CSRF = web.RequestKey("csrf", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -112,7 +114,7 @@ def console(request: web.Request) -> Console:
 
 
 def viewer(request: web.Request) -> Person | None:
-    return request.get("viewer")
+    return request.get(VIEWER)
 
 
 def locale_of(request: web.Request) -> str:
@@ -120,20 +122,20 @@ def locale_of(request: web.Request) -> str:
     return locale_or_default(person.locale if person else console(request).services.settings.locale)
 
 
-def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """A page from templates/, with the texts, labels and CSRF token every page uses."""
     locale = locale_of(request)
     person = viewer(request)
     page = (
         console(request)
-        .templates.get_template(name)
+        .templates.get_template(template)
         .render(
             t=lambda key, **params: web_text(locale, key, **params),
             label=lambda kind, value: label(locale, kind, value),
             lang="zh-CN" if locale == "zh-CN" else "en",
             viewer=person,
             is_staff=person is not None and auth.can_sign_in(person) and person.role != "worker",
-            csrf=request["csrf"],
+            csrf=request[CSRF],
             **context,
         )
     )
@@ -167,7 +169,7 @@ async def _signed_in(request: web.Request, handler: Handler) -> web.StreamRespon
     if token:
         async with services.sessions() as session:
             person = await auth.signed_in(session, token, services.policy.clock.now())
-    request["viewer"] = person
+    request[VIEWER] = person
     return await handler(request)
 
 
@@ -176,7 +178,7 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Double-submit: a POST must repeat the CSRF cookie in a form field or header. With
     SameSite=Lax cookies this stops another site's page from posting as the signed-in person."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    request["csrf"] = cookie or secrets.token_urlsafe(24)
+    request[CSRF] = cookie or secrets.token_urlsafe(24)
     if request.method == "POST":
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.content_type == "application/x-www-form-urlencoded":
@@ -185,7 +187,7 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
             return message_page(request, "bad_form", 403)
     response = await handler(request)
     if not cookie:
-        response.set_cookie(CSRF_COOKIE, request["csrf"], httponly=False, samesite="Lax")
+        response.set_cookie(CSRF_COOKIE, request[CSRF], httponly=False, samesite="Lax")
     return response
 
 
