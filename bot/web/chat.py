@@ -127,12 +127,14 @@ async def send(request: web.Request) -> web.Response:
         body = await request.json()
         event = _event(speaker[0], body, locale_of(request))
     except (ValueError, TypeError, KeyError):
-        return web.json_response({"error": web_text(locale_of(request), "bad_form")}, status=400)
+        return web.json_response({"error": web_text(locale_of(request), "bad_message")}, status=400)
     outcome = await handle(console(request).deps, event)
     return web.json_response({"replies": [_reply_json(reply) for reply in outcome.replies]})
 
 
-def _event(user_id: str, body: dict[str, Any], language: str) -> Incoming:
+def _event(user_id: str, body: Any, language: str) -> Incoming:
+    if not isinstance(body, dict):
+        raise ValueError("not an object")
     # The page numbers its messages at random, so a double-sent request is handled once.
     update_id = body.get("id")
     if update_id is not None and not (isinstance(update_id, int) and 0 < update_id < 2**53):

@@ -73,6 +73,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "timeline": "处理过程",
         "reply": "办结答复",
         "no_tickets": "没有符合条件的工单。",
+        "bad_message": "这条消息无法识别，请重新输入。",
     },
     "en": {
         "title": "MinHu · handled on receipt",
@@ -139,6 +140,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "timeline": "Timeline",
         "reply": "Reply",
         "no_tickets": "No tickets match.",
+        "bad_message": "This message could not be read; please try again.",
     },
 }
 

@@ -92,12 +92,16 @@ async def test_a_complaint_through_the_console_moves_the_dashboard(console, brow
     await expect(resident.locator(".msg.push", has_text="网格员已接单")).to_be_visible(timeout=WAIT)
     done = resident.locator(".msg.push", has_text=f"工单 {number} 已办结")
     await done.get_by_role("button", name="已解决").click(timeout=WAIT)
-    await resident.locator(".msg.bot", has_text="您对办理结果满意吗").get_by_role(
-        "button", name="满意", exact=True
-    ).click()
-    await resident.locator(".msg.bot", has_text="还有什么想说的吗").get_by_role(
-        "button", name="跳过"
-    ).click()
+    await (
+        resident.locator(".msg.bot", has_text="您对办理结果满意吗")
+        .get_by_role("button", name="满意", exact=True)
+        .click()
+    )
+    await (
+        resident.locator(".msg.bot", has_text="还有什么想说的吗")
+        .get_by_role("button", name="跳过")
+        .click()
+    )
     await expect(
         resident.locator(".msg.bot", has_text=f"感谢您的评价！工单 {number} 已办结归档")
     ).to_be_visible(timeout=WAIT)
