@@ -203,11 +203,12 @@ async def stats(turn: Turn) -> None:
         top="、".join(f"{c or turn.t('none')} {n}" for c, n in top[:5]) or turn.t("none"),
     )
     # The dashboard's category chart, as a picture under the figures.
-    chart = charts.bar_chart(
+    chart = charts.bar_chart_bytes(
         turn.t("stats_chart", area=area.name, period=turn.t(f"period_{name}")),
-        [(category or turn.t("none"), count) for category, count in top],
+        tuple((category or turn.t("none"), count) for category, count in top),
+        "png",
     )
-    turn.replies[-1] = replace(turn.replies[-1], image=charts.to_png(chart))
+    turn.replies[-1] = replace(turn.replies[-1], image=chart)
 
 
 def _percent(value: float | None) -> str:
