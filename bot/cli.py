@@ -16,7 +16,7 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -229,18 +229,20 @@ async def _staff_password(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.web import build_web_app, serve_web
+    from bot.web import build_web_app, start_web
 
     async with open_services(settings) as services:
         print(await _status(services))
-        app = build_web_app(services)
-        print(
-            f"minhu run: web console on http://{settings.listen_host}:{settings.listen_port}/",
-            flush=True,
-        )
-        await _clocks_until_stopped(
-            services, "minhu run", beside=lambda stop: serve_web(services, stop, app)
-        )
+        where = f"{settings.listen_host}:{settings.listen_port}"
+        try:
+            runner = await start_web(services, build_web_app(services))
+        except OSError as error:
+            raise UsageError(f"cannot listen on {where}: {error}") from None
+        try:
+            print(f"minhu run: web console on http://{where}/", flush=True)
+            await _clocks_until_stopped(services, "minhu run")
+        finally:
+            await runner.cleanup()
     return EXIT_OK
 
 
@@ -254,13 +256,8 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _clocks_until_stopped(
-    services: Services,
-    who: str,
-    beside: Callable[[asyncio.Event], Awaitable[None]] | None = None,
-) -> None:
-    """Run the scheduler until SIGINT or SIGTERM (the handlers are in place before we say so),
-    and `beside` (a server that runs until the event is set) alongside; if it fails, all stop."""
+async def _clocks_until_stopped(services: Services, who: str) -> None:
+    """Run the scheduler until SIGINT or SIGTERM (the handlers are in place before we say so)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -271,13 +268,8 @@ async def _clocks_until_stopped(
     print(
         f"{who}: the SLA clocks are running (a sweep every {seconds} s); Ctrl-C stops", flush=True
     )
-    served = asyncio.ensure_future(beside(stop)) if beside else None
     try:
-        waits = [asyncio.ensure_future(stop.wait())]
-        await asyncio.wait([*waits, *([served] if served else [])], return_when="FIRST_COMPLETED")
-        stop.set()
-        if served is not None:
-            await served  # re-raises its failure (a port in use, say)
+        await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
 

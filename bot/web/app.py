@@ -83,14 +83,22 @@ def build_web_app(services: Services, *, deps: Deps | None = None) -> web.Applic
     return app
 
 
-async def serve_web(services: Services, stop: asyncio.Event, app: web.Application) -> None:
-    """Serve `app` on settings.listen_host:listen_port until `stop` is set."""
+async def start_web(services: Services, app: web.Application) -> web.AppRunner:
+    """Listen on settings.listen_host:listen_port; the caller cleans the runner up."""
     settings = services.settings
     runner = web.AppRunner(app, access_log=None)  # access lines carry query strings: no logs
     await runner.setup()
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
-    await site.start()
-    log.info("web console on http://%s:%s/", settings.listen_host, settings.listen_port)
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+async def serve_web(services: Services, stop: asyncio.Event, app: web.Application) -> None:
+    """Serve `app` on settings.listen_host:listen_port until `stop` is set."""
+    runner = await start_web(services, app)
     try:
         await stop.wait()
     finally:
