@@ -167,22 +167,24 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
                 targets = {"baseline_hello": "/bench/hello", "baseline_select1": "/bench/select1"}
                 targets |= pages(numbers[who])
                 timings: dict[str, list[float]] = {key: [] for key in targets}
-                timings |= {f"{key}_cold": [] for key in targets if key.startswith("chart_")}
-                plan = [*targets.items()]
-                plan += [(f"{key}_cold", path) for key, path in plan if key.startswith("chart_")]
-                for round_number in range(runs + 2):
-                    for key, path in plan:  # interleaved: noise hits all pages alike
-                        if key.endswith("_cold"):
-                            charts.forget_drawings()  # the drawing itself, not a cached one
-                        started = time.perf_counter()
-                        async with client.get(path) as response:
-                            body = await response.read()
-                            assert response.status == 200, f"{path}: {response.status}"
-                        elapsed = (time.perf_counter() - started) * 1000
-                        if round_number >= 2:
-                            timings[key].append(elapsed)
-                        if round_number == 0 and key == "dashboard":
-                            assert "响应率" in body.decode(), "the dashboard shows no rates"
+                cold = {f"{key}_cold": path for key, path in targets.items() if "chart" in key}
+                timings |= {key: [] for key in cold}
+                # Warm rounds, then cold ones (the drawing cache emptied before each request);
+                # within a round pages are interleaved, so machine noise hits them alike.
+                for plan, clear in ((targets, False), (cold, True)):
+                    for round_number in range(runs + 2):
+                        for key, path in plan.items():
+                            if clear:
+                                charts.forget_drawings()
+                            started = time.perf_counter()
+                            async with client.get(path) as response:
+                                body = await response.read()
+                                assert response.status == 200, f"{path}: {response.status}"
+                            elapsed = (time.perf_counter() - started) * 1000
+                            if round_number >= 2:
+                                timings[key].append(elapsed)
+                            if round_number == 0 and key == "dashboard":
+                                assert "响应率" in body.decode(), "the dashboard shows no rates"
                 log(f"{who}: done")
                 result[who] = {key: summary(samples) for key, samples in timings.items()}
     finally:

@@ -70,7 +70,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, int]]) -> Figure:
         left=min(0.5, 0.05 + 0.15 * longest / 6.4),
         right=0.95,
         top=1 - 0.45 / height,
-        bottom=0.35 / height,
+        bottom=0.1 / height,
     )
     axes = figure.add_subplot()
     values = [value for _, value in reversed(items)]
@@ -78,7 +78,9 @@ def bar_chart(title: str, items: Sequence[tuple[str, int]]) -> Figure:
     axes.set_yticks(range(len(values)), labels)
     axes.bar_label(bars, padding=3, fontsize=8)
     axes.set_title(title, loc="left", fontsize=11)
-    axes.spines[["top", "right"]].set_visible(False)
+    # Every bar carries its number, so no value axis: it was half of the drawing time.
+    axes.xaxis.set_visible(False)
+    axes.spines[["top", "right", "bottom"]].set_visible(False)
     axes.margins(x=0.12)
     return figure
 

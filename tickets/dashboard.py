@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Ticket
 from tickets.areas import subtree_ids
+from tickets.lifecycle import State
 from tickets.stats import Period, overdue_condition
 
 PAGE_SIZE = 50
@@ -92,6 +93,44 @@ async def export_tickets(
     """The tickets the CSV export writes: the list's filters, up to `limit` rows, newest first."""
     query = _filtered(await _scope_clause(session, scope, filters), filters, now, zone)
     query = query.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(limit)
+    return (await session.exec(query)).all()
+
+
+# The branches of tickets.stats.overdue_condition, one state each: (state, the clock that runs).
+_OVERDUE_BRANCHES = (
+    (State.ASSIGNED, Ticket.due_accept_at),
+    (State.ACCEPTED, Ticket.due_resolve_at),
+    (State.SUBMITTED, Ticket.due_resolve_at),
+    (State.RETURNED, Ticket.due_resolve_at),
+)
+
+
+async def overdue_list(
+    session: AsyncSession, now: datetime, *, area: Area | None, limit: int = 20
+) -> Sequence[Ticket]:
+    """The oldest overdue tickets handled in `area`'s subtree (tickets.stats.overdue_condition).
+
+    One branch per state, each read in creation order from ix_tickets_state_created alone and
+    stopped after `limit`; then only the chosen rows are read. Asked as one OR, PostgreSQL walked
+    every ticket by creation date looking for the open ones (2.4 s at a million tickets)."""
+    area_clause = await _area_clause(session, Ticket.handling_area_id, area)
+    branches = [
+        select(Ticket.id, Ticket.created_at)
+        .where(Ticket.state == state, col(due) < now, *area_clause)
+        .order_by(col(Ticket.created_at), col(Ticket.id))
+        .limit(limit)
+        .subquery()
+        for state, due in _OVERDUE_BRANCHES
+    ]
+    merged = union_all(*(select(b.c.id, b.c.created_at) for b in branches)).subquery()
+    ids = (
+        await session.exec(
+            select(merged.c.id).order_by(merged.c.created_at, merged.c.id).limit(limit)
+        )
+    ).all()
+    if not ids:
+        return []
+    query = select(Ticket).where(col(Ticket.id).in_(ids)).order_by(col(Ticket.created_at))
     return (await session.exec(query)).all()
 
 

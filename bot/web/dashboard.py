@@ -25,7 +25,14 @@ from handlers.render import local_time
 from storage.models import Area, Person
 from tickets.areas import LEVEL_DEPTH, Level, ancestor_ids, get_area
 from tickets.categories import CATEGORIES
-from tickets.dashboard import MAX_PAGE, TicketFilter, created_per_day, export_tickets, find_tickets
+from tickets.dashboard import (
+    MAX_PAGE,
+    TicketFilter,
+    created_per_day,
+    export_tickets,
+    find_tickets,
+    overdue_list,
+)
 from tickets.errors import DomainError
 from tickets.lifecycle import State
 from tickets.permissions import in_scope
@@ -34,7 +41,6 @@ from tickets.stats import (
     Period,
     backlog_by_state,
     overdue_count,
-    overdue_tickets,
     three_rates,
     ticket_counts_by,
 )
@@ -88,7 +94,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
         rates = await three_rates(session, area=scope, period=period)
         backlog = await backlog_by_state(session, area=scope)
         late_count = await overdue_count(session, now, area=scope)
-        late = await overdue_tickets(session, now, area=scope, limit=20)
+        late = await overdue_list(session, now, area=scope, limit=20)
         names = await _area_names(session)
     policy = console(request).services.policy
     return render(

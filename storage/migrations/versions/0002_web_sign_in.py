@@ -1,4 +1,4 @@
-"""web console sign-in: people.password_hash and web_sessions
+"""web console: people.password_hash, web_sessions, the dashboard's ticket indexes
 
 Revision ID: 0002
 Revises: 0001
@@ -34,9 +34,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_index("ix_web_sessions_person_id", "web_sessions", ["person_id"], unique=False)
+    op.create_index(
+        "ix_tickets_state_created",
+        "tickets",
+        ["state", "created_at", "due_accept_at", "due_resolve_at", "handling_area_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_tickets_created_dims", "tickets", ["created_at", "area_id", "category"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_created_dims", table_name="tickets")
+    op.drop_index("ix_tickets_state_created", table_name="tickets")
     op.drop_index("ix_web_sessions_person_id", table_name="web_sessions")
     op.drop_table("web_sessions")
     with op.batch_alter_table("people") as batch:
