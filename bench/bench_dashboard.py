@@ -29,10 +29,12 @@ import asyncio
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bench.bench_domain import build_world, bulk_load, log, prepare_postgres, server_version
+from bench.bench_domain import (
+    StatementRecorder,
+    build_world,
+    bulk_load,
+    explain,
+    log,
+    main_statements,
+    prepare_postgres,
+    server_version,
+)
 from bot.settings import Settings
 from bot.web import build_web_app
 from bot.web.auth import set_password
@@ -54,7 +65,8 @@ from storage.engine import make_engine, make_session_factory
 from storage.models import Person
 from storage.schema import create_all, drop_all
 from tickets.areas import get_area
-from tickets.dashboard import TicketFilter, find_tickets
+from tickets.dashboard import TicketFilter, created_per_day, find_tickets, overdue_list
+from tickets.stats import Period, backlog_by_state, overdue_count, three_rates, ticket_counts_by
 
 TARGET_MS = 300
 PASSWORD = "bench-password"
@@ -193,10 +205,58 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
     return result
 
 
+async def plans(url: str) -> dict[str, Any]:
+    """The indexes behind each of the dashboard's queries (whole tree), from EXPLAIN ANALYZE of
+    the SQL the functions actually sent."""
+    settings = Settings(database_url=url, _env_file=None)
+    engine = make_engine(url)
+    recorder = StatementRecorder(engine)
+    sessions = make_session_factory(engine)
+    now = datetime.now(UTC)
+    period = Period(since=now - timedelta(days=30))
+    calls: dict[str, Callable[[Any], Awaitable[Any]]] = {
+        "three_rates_30d": lambda s: three_rates(s, period=period),
+        "backlog_by_state": lambda s: backlog_by_state(s),
+        "overdue_count": lambda s: overdue_count(s, now),
+        "overdue_list": lambda s: overdue_list(s, now, area=None),
+        "by_category_30d": lambda s: ticket_counts_by(s, "category", period=period, limit=10),
+        "by_area_30d": lambda s: ticket_counts_by(s, "area", period=period),
+        "per_day_30d": lambda s: created_per_day(
+            s, area=None, days=30, now=now, zone=settings.timezone
+        ),
+        "ticket_list": lambda s: find_tickets(
+            s, scope=None, filters=TicketFilter(), now=now, zone=settings.timezone
+        ),
+    }
+    result: dict[str, Any] = {}
+    try:
+        for name, call in calls.items():
+
+            async def once(call: Callable[[Any], Awaitable[Any]] = call) -> None:
+                async with sessions() as session:
+                    await call(session)
+
+            statements = main_statements(await recorder.capture(once))
+            found: list[str] = []
+            milliseconds = 0.0
+            for sql, params in statements:
+                plan = await explain(engine, sql, params)
+                names = re.findall(r"(?:using|Bitmap Index Scan on) (\w+)", "\n".join(plan))
+                found = list(dict.fromkeys([*found, *names]))
+                timing = [line for line in plan if "Execution Time" in line]
+                if timing:
+                    milliseconds += float(re.findall(r"[\d.]+", timing[0])[0])
+            result[name] = {"indexes": found, "execution_ms": round(milliseconds, 1)}
+    finally:
+        await engine.dispose()
+    return result
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     url = await prepare_postgres(args.postgres_url, args.database)
     loaded = await load(url, args.rows, args.reuse)
     timings = await measure(url, args.runs)
+    query_plans = await plans(url)
     pages_only = {
         f"{who}.{page}": figures
         for who, by_page in timings.items()
@@ -215,6 +275,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "load": loaded,
         "target_ms": TARGET_MS,
         "pages": timings,
+        "query_plans": query_plans,
         "slowest_page": {"page": worst[0], **worst[1]},
         "meets_target_p50": all(f["p50_ms"] <= TARGET_MS for f in pages_only.values()),
         "meets_target_p95": all(f["p95_ms"] <= TARGET_MS for f in pages_only.values()),
