@@ -86,7 +86,9 @@ def build_web_app(services: Services, *, deps: Deps | None = None) -> web.Applic
 async def start_web(services: Services, app: web.Application) -> web.AppRunner:
     """Listen on settings.listen_host:listen_port; the caller cleans the runner up."""
     settings = services.settings
-    runner = web.AppRunner(app, access_log=None)  # access lines carry query strings: no logs
+    # No access log: its lines carry query strings (filters, ticket numbers). In-flight requests
+    # get a few seconds at shutdown, not aiohttp's default minute (a stop must be prompt).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
