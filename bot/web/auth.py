@@ -79,6 +79,12 @@ async def sign_in(
     person = people[0] if len(people) == 1 else None
     if not verify_password(password, person.password_hash if person else None) or person is None:
         return None
+    # Expired sessions go when their owner signs in again, so the table does not only grow.
+    await session.exec(
+        delete(WebSession).where(
+            col(WebSession.person_id) == person.id, col(WebSession.expires_at) <= now
+        )
+    )
     token = secrets.token_urlsafe(32)
     session.add(
         WebSession(

@@ -58,8 +58,12 @@ async def _speaker(request: web.Request) -> tuple[str, str] | None:
         ).first()
     if found is not None and Role(found.role) is not Role.RESIDENT:
         return None
-    if user_id.startswith(DEMO_RESIDENT_PREFIX) and not console(request).demo_personas:
-        return None
+    if user_id.startswith(DEMO_RESIDENT_PREFIX):
+        if not console(request).demo_personas:
+            return None
+        # A demo persona's made-up name, so the person at the console knows who they play.
+        if found is not None and found.display_name:
+            return user_id, found.display_name
     return user_id, web_text(locale_of(request), "chat_resident")
 
 

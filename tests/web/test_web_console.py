@@ -54,6 +54,7 @@ async def test_a_complaint_through_the_console_moves_the_dashboard(console, brow
     await resident.goto(f"{url}/chat")
     await resident.select_option("#persona", "resident-001")
     await resident.click("#pick")
+    await expect(resident.locator("#speaker")).to_contain_text("居民001")
     await resident.fill("#text", COMPLAINT)
     await resident.click("#send")
     proposal = resident.locator(".msg.bot", has_text="城乡建设")
