@@ -34,6 +34,7 @@ SESSION_COOKIE = "minhu_session"
 CSRF_COOKIE = "minhu_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
+MAX_UPLOAD = 5 * 1024 * 1024  # one photo
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Console:
     # The persona picker lets anyone at the keyboard speak as a demo resident: offered only when
     # the server listens on loopback, where "anyone" is the person at this machine.
     demo_personas: bool
+    # Photos residents attach on the web (their ticket keeps the reference "web:<name>").
+    media_dir: Path
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -54,7 +57,9 @@ CSRF = web.RequestKey("csrf", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_web_app(services: Services, *, deps: Deps | None = None) -> web.Application:
+def build_web_app(
+    services: Services, *, deps: Deps | None = None, media_dir: Path | None = None
+) -> web.Application:
     """The console and dashboard as an aiohttp Application the caller may add routes to (the
     Telegram webhook) and run with `aiohttp.web.AppRunner`."""
     from bot.web import chat, dashboard
@@ -65,13 +70,14 @@ def build_web_app(services: Services, *, deps: Deps | None = None) -> web.Applic
         undefined=jinja2.StrictUndefined,
     )
     app = web.Application(
-        middlewares=[_security_headers, _signed_in, _csrf], client_max_size=64 * 1024
+        middlewares=[_security_headers, _signed_in, _csrf], client_max_size=MAX_UPLOAD + 64 * 1024
     )
     app[CONSOLE] = Console(
         services=services,
         deps=deps or services.deps(),
         templates=templates,
         demo_personas=_is_loopback(services.settings.listen_host),
+        media_dir=media_dir or Path("minhu-media"),
     )
     app.router.add_get("/", _home)
     app.router.add_get("/login", _login_page)

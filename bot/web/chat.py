@@ -12,15 +12,18 @@ claimed when the page polls /chat/inbox and shown once.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import and_, update
 from sqlmodel import col, select
 
-from bot.web.app import console, locale_of, message_page, render, viewer
+from bot.web.app import MAX_UPLOAD, console, locale_of, message_page, render, viewer
 from bot.web.texts import web_text
 from handlers.dispatch import handle
 from handlers.events import Incoming, Kind, Reply
@@ -39,6 +42,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/chat/send", send)
     router.add_get("/chat/inbox", inbox)
     router.add_post("/chat/persona", pick_persona)
+    router.add_post("/chat/photo", send_photo)
+    router.add_get("/media/{name}", media)
 
 
 async def _speaker(request: web.Request) -> tuple[str, str] | None:
@@ -197,3 +202,76 @@ async def inbox(request: web.Request) -> web.Response:
         rows = sorted(claimed.all())
         await session.commit()
     return web.json_response({"messages": [body for _, body in rows]})
+
+
+# The first bytes of the picture formats a phone sends; anything else is refused.
+_IMAGE_KINDS = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
+_MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+MEDIA_PREFIX = "web:"
+
+
+def _image_kind(data: bytes) -> str | None:
+    for magic, kind in _IMAGE_KINDS.items():
+        if data.startswith(magic) and (kind != "webp" or data[8:12] == b"WEBP"):
+            return kind
+    return None
+
+
+async def send_photo(request: web.Request) -> web.Response:
+    """A photo (with an optional caption) from the page: stored under its SHA-256, then handled
+    as a PHOTO event whose reference is "web:<name>"."""
+    speaker = await _speaker(request)
+    locale = locale_of(request)
+    if speaker is None:
+        return web.json_response({"error": web_text(locale, "sign_in_needed")}, status=403)
+    try:
+        form = await request.post()
+    except (ValueError, web.HTTPRequestEntityTooLarge):
+        return web.json_response({"error": web_text(locale, "bad_photo")}, status=400)
+    upload = form.get("photo")
+    data = upload.file.read(MAX_UPLOAD + 1) if hasattr(upload, "file") else b""
+    kind = _image_kind(data)
+    if kind is None or len(data) > MAX_UPLOAD:
+        return web.json_response({"error": web_text(locale, "bad_photo")}, status=400)
+    name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
+    folder = console(request).media_dir
+    await asyncio.to_thread(_store, folder, name, data)
+    event = Incoming(
+        channel=CHANNEL,
+        user_id=speaker[0],
+        chat_id=speaker[0],
+        kind=Kind.PHOTO,
+        photo=MEDIA_PREFIX + name,
+        text=str(form.get("caption", ""))[:MAX_TEXT].strip(),
+        language=locale,
+    )
+    outcome = await handle(console(request).deps, event)
+    return web.json_response({"replies": [_reply_json(reply) for reply in outcome.replies]})
+
+
+def _store(folder: Path, name: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.exists():  # named by content: the same photo twice is one file
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+
+
+async def media(request: web.Request) -> web.StreamResponse:
+    """A stored photo, for signed-in workers and staff only (residents' photos are personal)."""
+    person = viewer(request)
+    name = request.match_info["name"]
+    if person is None or Role(person.role) is Role.RESIDENT:
+        return message_page(request, "sign_in_needed", 403)
+    stem, _, kind = name.partition(".")
+    if (
+        len(stem) != 64
+        or not all(c in "0123456789abcdef" for c in stem)
+        or kind not in _MEDIA_TYPES
+    ):
+        raise web.HTTPNotFound()
+    path = console(request).media_dir / name
+    if not path.exists():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Type": _MEDIA_TYPES[kind]})

@@ -381,4 +381,10 @@ async def ticket_page(request: web.Request) -> web.Response:
         assignee=assignee,
         created=local_time(ticket.created_at, policy),
         events=[(local_time(e.at, policy), e.action, e.note) for e in events],
+        # Photos sent on the web console; other channels' photos stay in their chat.
+        photos=[
+            a["ref"].removeprefix("web:")
+            for a in ticket.attachments
+            if a.get("kind") == "photo" and str(a.get("ref", "")).startswith("web:")
+        ],
     )

@@ -74,6 +74,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "reply": "办结答复",
         "no_tickets": "没有符合条件的工单。",
         "bad_message": "这条消息无法识别，请重新输入。",
+        "bad_photo": "只能发送 5 MB 以内的 JPEG、PNG 或 WebP 照片。",
+        "send_photo": "发送照片",
+        "attachments": "照片",
     },
     "en": {
         "title": "MinHu · handled on receipt",
@@ -141,6 +144,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "reply": "Reply",
         "no_tickets": "No tickets match.",
         "bad_message": "This message could not be read; please try again.",
+        "bad_photo": "Only JPEG, PNG or WebP photos up to 5 MB can be sent.",
+        "send_photo": "Send a photo",
+        "attachments": "Photos",
     },
 }
 

@@ -40,6 +40,7 @@ DEMO_PASSWORD = "demo-pass-2026"
 class Console:
     url: str
     services: Services
+    media: Path
 
 
 async def _empty(url: str) -> None:
@@ -51,7 +52,7 @@ async def _empty(url: str) -> None:
 
 
 @pytest.fixture
-async def console(database_url: str) -> AsyncIterator[Console]:
+async def console(database_url: str, tmp_path: Path) -> AsyncIterator[Console]:
     """The console on a free loopback port, over the demo district (migrated by Alembic)."""
     await _empty(database_url)
     settings = Settings(database_url=database_url, listen_host="127.0.0.1", _env_file=None)
@@ -61,13 +62,14 @@ async def console(database_url: str) -> AsyncIterator[Console]:
             for person in await demo_accounts(session):
                 await set_password(session, person, DEMO_PASSWORD)
             await session.commit()
-        runner = web.AppRunner(build_web_app(services), access_log=None)
+        media = tmp_path / "media"
+        runner = web.AppRunner(build_web_app(services, media_dir=media), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
         try:
-            yield Console(f"http://{host}:{port}", services)
+            yield Console(f"http://{host}:{port}", services, media)
         finally:
             await runner.cleanup()
 

@@ -152,3 +152,31 @@ async def _demo_name(console, user_id: str) -> str:
     async with console.services.sessions() as session:
         person = (await session.exec(select(Person).where(Person.channel_user_id == user_id))).one()
         return person.display_name
+
+
+async def test_a_photo_is_stored_and_shown_to_staff_only(console):
+    from handlers.charts import bar_chart, to_png
+
+    picture = to_png(bar_chart("照片", [("a", 1)]))  # any real PNG
+    async with await _client(console) as client:
+        async with client.get("/chat"):
+            pass
+        token = client.cookie_jar.filter_cookies(client._base_url)["minhu_csrf"].value
+        headers = {"X-CSRF-Token": token}
+        form = aiohttp.FormData()
+        form.add_field("photo", b"GIF89a not a photo we take", filename="x.gif")
+        async with client.post("/chat/photo", data=form, headers=headers) as response:
+            assert response.status == 400 and "JPEG" in (await response.json())["error"]
+        form = aiohttp.FormData()
+        form.add_field("photo", picture, filename="lamp.png", content_type="image/png")
+        form.add_field("caption", "路灯坏了")
+        async with client.post("/chat/photo", data=form, headers=headers) as response:
+            assert response.status == 200 and (await response.json())["replies"]
+        stored = [path.name for path in console.media.iterdir()]
+        assert len(stored) == 1 and stored[0].endswith(".png")
+        async with client.get(f"/media/{stored[0]}") as response:
+            assert response.status == 403
+    staff = await _signed_in(console, "赵主任")
+    async with staff, staff.get(f"/media/{stored[0]}") as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        assert await response.read() == picture

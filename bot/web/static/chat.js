@@ -77,5 +77,27 @@
       () => show({ text: where.dataset.denied }, "error"),
     );
   });
+  const photo = document.getElementById("photo");
+  photo.addEventListener("change", async () => {
+    if (!photo.files.length) return;
+    const body = new FormData();
+    body.append("photo", photo.files[0]);
+    body.append("caption", input.value.trim());
+    input.value = "";
+    show({ text: "🖼 " + photo.files[0].name }, "me");
+    const response = await fetch("/chat/photo", {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+      body,
+      credentials: "same-origin",
+    });
+    photo.value = "";
+    const answer = await response.json();
+    if (answer.error) {
+      show({ text: answer.error }, "error");
+      return;
+    }
+    for (const reply of answer.replies) show(reply, "bot");
+  });
   poll();
 })();
