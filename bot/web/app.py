@@ -49,6 +49,7 @@ class Console:
     demo_personas: bool
     # Photos residents attach on the web (their ticket keeps the reference "web:<name>").
     media_dir: Path
+    throttle: auth.SignInThrottle
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -78,6 +79,7 @@ def build_web_app(
         templates=templates,
         demo_personas=_is_loopback(services.settings.listen_host),
         media_dir=media_dir or Path("minhu-media"),
+        throttle=auth.SignInThrottle(),
     )
     app.router.add_get("/", _home)
     app.router.add_get("/login", _login_page)
@@ -230,12 +232,17 @@ async def _login(request: web.Request) -> web.Response:
     form = await request.post()
     name, password = str(form.get("name", ""))[:100], str(form.get("password", ""))[:200]
     services = console(request).services
+    throttle, now = console(request).throttle, services.policy.clock.now()
+    if throttle.blocked(name, now):
+        return render(request, "login.html", status=429, error="too_many_tries", name=name)
     async with services.sessions() as session:
-        found = await auth.sign_in(session, name, password, services.policy.clock.now())
+        found = await auth.sign_in(session, name, password, now)
         await session.commit()
     if found is None:
+        throttle.failed(name, now)
         log.info("web sign-in refused")  # never the name: it is personal data
         return render(request, "login.html", status=401, error="bad_sign_in", name=name)
+    throttle.succeeded(name)
     person, token = found
     target = "/dashboard" if person.role in ("staff", "admin") else "/chat"
     response = web.HTTPFound(target)

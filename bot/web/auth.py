@@ -51,6 +51,31 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(again.hex(), digest)
 
 
+class SignInThrottle:
+    """After `limit` wrong passwords for one name within `window`, that name is refused until
+    the window has passed: scrypt makes each guess slow, this makes guessing hopeless.
+
+    Kept in the process (one console per machine); several processes would each allow `limit`.
+    """
+
+    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[str, list[datetime]] = {}
+
+    def blocked(self, name: str, now: datetime) -> bool:
+        recent = [at for at in self._failures.get(name, []) if now - at < self.window]
+        self._failures[name] = recent
+        if not recent:
+            del self._failures[name]  # the table holds only names being guessed right now
+        return len(recent) >= self.limit
+
+    def failed(self, name: str, now: datetime) -> None:
+        self._failures.setdefault(name, []).append(now)
+
+    def succeeded(self, name: str) -> None:
+        self._failures.pop(name, None)
+
+
 def can_sign_in(person: Person) -> bool:
     return Role(person.role) in (Role.WORKER, Role.STAFF, Role.ADMIN)
 

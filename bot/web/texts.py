@@ -77,6 +77,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_photo": "只能发送 5 MB 以内的 JPEG、PNG 或 WebP 照片。",
         "send_photo": "发送照片",
         "attachments": "照片",
+        "too_many_tries": "密码错误次数过多，请 15 分钟后再试。",
     },
     "en": {
         "title": "MinHu · handled on receipt",
@@ -147,6 +148,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_photo": "Only JPEG, PNG or WebP photos up to 5 MB can be sent.",
         "send_photo": "Send a photo",
         "attachments": "Photos",
+        "too_many_tries": "Too many wrong passwords; try again in 15 minutes.",
     },
 }
 

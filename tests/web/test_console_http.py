@@ -180,3 +180,18 @@ async def test_a_photo_is_stored_and_shown_to_staff_only(console):
     async with staff, staff.get(f"/media/{stored[0]}") as response:
         assert response.status == 200 and response.content_type == "image/png"
         assert await response.read() == picture
+
+
+async def test_guessing_a_password_is_stopped(console):
+    async with await _client(console) as client:
+        token = await _csrf(client)
+        data = {"name": "赵主任", "password": "guess-guess", "csrf": token}
+        statuses = []
+        for _ in range(6):
+            async with client.post("/login", data=data, allow_redirects=False) as response:
+                statuses.append(response.status)
+        data["password"] = DEMO_PASSWORD  # even the right one, while the name is blocked
+        async with client.post("/login", data=data, allow_redirects=False) as response:
+            statuses.append(response.status)
+            assert "15 分钟" in await response.text()
+    assert statuses == [401] * 5 + [429, 429]
