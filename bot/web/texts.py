@@ -78,6 +78,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "send_photo": "发送照片",
         "attachments": "照片",
         "too_many_tries": "密码错误次数过多，请 15 分钟后再试。",
+        "last_days": "近{days}天",
     },
     "en": {
         "title": "MinHu · handled on receipt",
@@ -149,6 +150,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "send_photo": "Send a photo",
         "attachments": "Photos",
         "too_many_tries": "Too many wrong passwords; try again in 15 minutes.",
+        "last_days": "last {days} days",
     },
 }
 

@@ -86,6 +86,10 @@ async def test_bad_filters_are_named(console):
             assert response.status == 400 and "since" in await response.text()
         async with client.get("/tickets.csv?page=0") as response:
             assert response.status == 400 and "page" in await response.text()
+        async with client.get("/dashboard?days=365") as response:
+            assert response.status == 400 and "7/30/90" in await response.text()
+        async with client.get("/charts/trend.svg?days=7") as response:
+            assert response.status == 200 and "近7天" in await response.text()
 
 
 async def test_csv_export_follows_the_filters(console):
