@@ -3,6 +3,7 @@
 minhu db upgrade            bring the database schema up to date (Alembic)
 minhu areas load FILE.yaml  load the area tree, staff and workers (format: README)
 minhu demo                  seed a demo district with two months of history
+minhu staff password NAME   set a web console password (read from the terminal or stdin)
 minhu run                   serve the configured channels
 minhu nlp …                 the complaint classifier: classify, eval, mine
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
@@ -28,6 +30,7 @@ from sqlmodel import select
 from bot.clocks import build_scheduler, run_due_clocks
 from bot.demo import seed_demo
 from bot.settings import Settings
+from bot.web.auth import MIN_PASSWORD, demo_accounts, people_named, set_password
 from bot.wiring import Services, open_services
 from storage.models import Area, Person, Ticket
 from tickets.corrections import category_corrections
@@ -66,7 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="seed a demo district with history")
     demo.add_argument("--tickets", type=_positive, default=300)
     demo.add_argument("--days", type=_positive, default=60)
+    demo.add_argument(
+        "--password",
+        action="store_true",
+        help="also set one web console password (asked for) for the demo staff and workers",
+    )
     demo.set_defaults(handler=_demo)
+
+    staff = commands.add_parser("staff", help="staff accounts of the web console")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    password = staff_commands.add_parser("password", help="set a web console password")
+    password.add_argument("name", help="the person's display name")
+    password.set_defaults(handler=_staff_password)
 
     commands.add_parser("run", help="serve the configured channels").set_defaults(handler=_run)
     worker = commands.add_parser("worker", help="run the SLA clocks as their own process")
@@ -164,10 +178,18 @@ def _read_yaml(path: Path) -> Any:
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    secret = _read_password() if args.password else None
     async with open_services(settings) as services:
         summary = await seed_demo(
             services.sessions, services.policy, tickets=args.tickets, days=args.days
         )
+        if secret is not None:
+            async with services.sessions() as session:
+                people = await demo_accounts(session)
+                for person in people:
+                    await set_password(session, person, secret)
+                await session.commit()
+            print(f"web console password set for {len(people)} demo staff and workers")
     if summary.already_there:
         print(f"the demo district is already in {_where(settings)}; nothing added")
     else:
@@ -179,23 +201,58 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_password() -> str:
+    """A password from the terminal (not echoed), or the first line of standard input."""
+    if sys.stdin.isatty():
+        secret = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != secret:
+            raise UsageError("the two passwords differ")
+    else:
+        secret = sys.stdin.readline().rstrip("\n")
+    if len(secret) < MIN_PASSWORD:
+        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+    return secret
+
+
+async def _staff_password(settings: Settings, args: argparse.Namespace) -> int:
+    secret = _read_password()
+    async with open_services(settings) as services, services.sessions() as session:
+        people = await people_named(session, args.name)
+        if len(people) != 1:
+            raise UsageError(
+                f"{len(people)} staff or workers are called that; a password needs exactly one"
+            )
+        await set_password(session, people[0], secret)
+        await session.commit()
+    print("password set; the person's web sessions were signed out")
+    return EXIT_OK
+
+
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.web import build_web_app, start_web
+
     async with open_services(settings) as services:
         print(await _status(services))
+        deps = services.deps()
+        app = build_web_app(services, deps=deps)
+        channels: list[Callable[[asyncio.Event], Awaitable[None]]] = []
         if settings.telegram_token is not None:
-            from bot.telegram.serve import serve_telegram
+            from bot.telegram.serve import telegram_channel, webhook_mode
 
-            await _clocks_until_stopped(
-                services, "minhu run", lambda stop: serve_telegram(services, stop)
-            )
-            return EXIT_OK
-        # Say plainly what is missing; the clocks run regardless, so nothing is forgotten.
-        print(
-            "minhu run: no chat channel yet — set MINHU_TELEGRAM_TOKEN for Telegram (the local "
-            "web console is not built yet); residents cannot reach this instance.",
-            file=sys.stderr,
-        )
-        await _clocks_until_stopped(services, "minhu run")
+            telegram = telegram_channel(services, deps)
+            if webhook_mode(services):
+                telegram.mount(app)  # one web server: the webhook beside the console
+            channels.append(telegram.run)
+        where = f"{settings.listen_host}:{settings.listen_port}"
+        try:
+            runner = await start_web(services, app)
+        except OSError as error:
+            raise UsageError(f"cannot listen on {where}: {error}") from None
+        try:
+            print(f"minhu run: web console on http://{where}/", flush=True)
+            await _clocks_until_stopped(services, "minhu run", *channels)
+        finally:
+            await runner.cleanup()
     return EXIT_OK
 
 
@@ -210,12 +267,10 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _clocks_until_stopped(
-    services: Services,
-    who: str,
-    channel: Callable[[asyncio.Event], Awaitable[None]] | None = None,
+    services: Services, who: str, *channels: Callable[[asyncio.Event], Awaitable[None]]
 ) -> None:
-    """Run the scheduler, and `channel` if given, until SIGINT or SIGTERM (the handlers are in
-    place before we say so)."""
+    """Run the scheduler, and the `channels` (each runs until the stop event is set), until
+    SIGINT or SIGTERM (the handlers are in place before we say so)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -227,7 +282,7 @@ async def _clocks_until_stopped(
         f"{who}: the SLA clocks are running (a sweep every {seconds} s); Ctrl-C stops", flush=True
     )
     try:
-        await (channel(stop) if channel is not None else stop.wait())
+        await asyncio.gather(stop.wait(), *(channel(stop) for channel in channels))
     finally:
         scheduler.shutdown(wait=False)
 

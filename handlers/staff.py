@@ -3,9 +3,10 @@ reopen, merge, the overdue list, /stats and invite codes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 
-from handlers import buttons, notify
+from handlers import buttons, charts, notify
 from handlers.common import complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.events import Button
@@ -185,7 +186,7 @@ async def stats(turn: Turn) -> None:
     rates = await three_rates(turn.session, area=area, period=period)
     backlog = await backlog_by_state(turn.session, area=area)
     late = await overdue_count(turn.session, turn.policy.clock.now(), area=area)
-    top = await ticket_counts_by(turn.session, "category", area=area, period=period, limit=5)
+    top = await ticket_counts_by(turn.session, "category", area=area, period=period, limit=10)
     turn.say_key(
         "stats",
         area=area.name,
@@ -199,8 +200,15 @@ async def stats(turn: Turn) -> None:
         backlog="、".join(f"{turn.label('state', s)} {n}" for s, n in backlog.items())
         or turn.t("none"),
         overdue=late,
-        top="、".join(f"{c or turn.t('none')} {n}" for c, n in top) or turn.t("none"),
+        top="、".join(f"{c or turn.t('none')} {n}" for c, n in top[:5]) or turn.t("none"),
     )
+    # The dashboard's category chart, as a picture under the figures.
+    chart = charts.bar_chart_bytes(
+        turn.t("stats_chart", area=area.name, period=turn.t(f"period_{name}")),
+        tuple((category or turn.t("none"), count) for category, count in top),
+        "png",
+    )
+    turn.replies[-1] = replace(turn.replies[-1], image=chart)
 
 
 def _percent(value: float | None) -> str:

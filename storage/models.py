@@ -57,6 +57,8 @@ class Person(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=100, repr=False)
     phone: str | None = Field(default=None, max_length=32, repr=False)
     created_at: datetime
+    # Staff and workers signing in to the web console: "scrypt$n$r$p$salt$hash" (bot/web/auth.py).
+    password_hash: str | None = Field(default=None, max_length=255, repr=False)
 
 
 class InviteCode(SQLModel, table=True):
@@ -111,6 +113,18 @@ class Ticket(SQLModel, table=True):
         Index("ix_tickets_open_assignee", "assignee_id", "state"),
         Index("ix_tickets_open_handling_area", "handling_area_id", "state"),
         Index("ix_tickets_resident", "resident_id", "created_at"),
+        # The dashboard (tickets/dashboard.py): open tickets by state with their clocks, so the
+        # backlog and the overdue list read only open tickets from the index alone; and a period's
+        # tickets by area and category without touching the rows.
+        Index(
+            "ix_tickets_state_created",
+            "state",
+            "created_at",
+            "due_accept_at",
+            "due_resolve_at",
+            "handling_area_id",
+        ),
+        Index("ix_tickets_created_dims", "created_at", "area_id", "category"),
         # The residents following an original through their merged duplicates.
         Index(
             "ix_tickets_merged_into",
@@ -280,3 +294,15 @@ class ConversationState(SQLModel, table=True):
     state: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     updated_at: datetime
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of its cookie is stored, so a leaked table cannot
+    be replayed as a cookie."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    created_at: datetime
+    expires_at: datetime

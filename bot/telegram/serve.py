@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.delivery.sending import Sender
 from bot.telegram.chat_locks import ChatLocks
 from bot.wiring import Services
+from handlers.context import Deps
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ class TelegramChannel(Protocol):
     async def run(self, stop: asyncio.Event) -> None: ...
 
 
-def telegram_channel(services: Services) -> TelegramChannel:
+def telegram_channel(services: Services, deps: Deps | None = None) -> TelegramChannel:
+    """`deps`: the conversations' dependencies when the caller has them already (the classifier
+    takes a second or two to load)."""
     settings = services.settings
     if settings.telegram_token is None:
         raise ValueError("MINHU_TELEGRAM_TOKEN is not set")
-    deps = services.deps()
+    deps = deps or services.deps()
     locks = ChatLocks(services.engine)
     # Imported on demand: a process runs one framework, and need not load the other.
     if settings.telegram_framework == "ptb":

@@ -219,6 +219,7 @@ TEXTS: dict[str, str] = {
     "ranking_line": "{place}. {name}  response {response}  solved {solve}  satisfied "
     "{satisfaction}",
     "none": "none",
+    "stats_chart": "Tickets by category · {area}, {period}",
 }
 
 LABELS: dict[str, dict[str, str]] = {

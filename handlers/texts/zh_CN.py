@@ -196,6 +196,7 @@ TEXTS: dict[str, str] = {
     "ranking": "【{month} 三率排名·{area}】\n网格：\n{grids}\n网格员：\n{workers}",
     "ranking_line": "{place}. {name}　响应率 {response}　解决率 {solve}　满意率 {satisfaction}",
     "none": "无",
+    "stats_chart": "工单数量（按类别）· {area}·{period}",
 }
 
 LABELS: dict[str, dict[str, str]] = {

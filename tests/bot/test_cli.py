@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -99,9 +101,16 @@ def test_demo_seeds_once(capsys):
     assert "already" in capsys.readouterr().out
 
 
-def test_run_reports_what_is_missing_runs_the_clocks_and_stops_cleanly(tmp_path):
+def test_run_serves_the_console_runs_the_clocks_and_stops_cleanly(tmp_path):
     """The real command in a process of its own, stopped the way a service manager stops it."""
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    with socket.socket() as probe:  # a free port for the console
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "MINHU_LISTEN_PORT": str(port),
+    }
     assert (
         subprocess.run(
             [sys.executable, "-m", "bot", "demo", "--tickets", "30"],
@@ -122,12 +131,16 @@ def test_run_reports_what_is_missing_runs_the_clocks_and_stops_cleanly(tmp_path)
     )
     try:
         status = process.stdout.readline()
+        console = process.stdout.readline()
         running = process.stdout.readline()
         assert "15 areas, 55 people" in status and "响应率" in status
+        assert f"web console on http://127.0.0.1:{port}/" in console
         assert "the SLA clocks are running" in running
+        # The clocks line comes once the server listens: the chat page answers.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/chat", timeout=30) as page:
+            assert page.status == 200 and "民呼" in page.read().decode()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-        assert "no chat channel yet" in process.stderr.read()
     finally:
         process.kill()
 
@@ -151,3 +164,31 @@ def test_python_dash_m_bot_is_the_minhu_command(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cli.db").exists()
+
+
+def test_staff_password_sets_a_password_the_console_accepts(monkeypatch, capsys):
+    import asyncio
+    import io
+
+    from sqlmodel import select
+
+    from bot.settings import Settings
+    from bot.web.auth import verify_password
+    from bot.wiring import open_services
+    from storage.models import Person
+
+    assert main(["demo", "--tickets", "5"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-secret\n"))
+    assert main(["staff", "password", "赵主任"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["staff", "password", "赵主任"]) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-secret\n"))
+    assert main(["staff", "password", "nobody"]) == 2
+    assert "0 staff or workers are called that" in capsys.readouterr().err
+
+    async def stored() -> str | None:
+        async with open_services(Settings()) as services, services.sessions() as session:
+            query = select(Person).where(Person.display_name == "赵主任")
+            return (await session.exec(query)).one().password_hash
+
+    assert verify_password("a-long-secret", asyncio.run(stored()))

@@ -130,7 +130,9 @@ async def test_stats_overdue_and_usage(chat, clock):
     await chat.press("resident", "跳过")
     await _submit(chat, "resident2", "另一盏路灯也坏了")
     clock.advance(timedelta(days=2))
-    await chat.command("staff-s1", "stats", "week")
+    replies = await chat.command("staff-s1", "stats", "week")
+    # The dashboard's category chart comes along as a PNG picture.
+    assert replies[-1].image is not None and replies[-1].image.startswith(b"\x89PNG")
     text = chat.last("staff-s1")
     assert text.startswith("【东城街道·本周】")
     assert "响应率 50.0%　解决率 100.0%　满意率 100.0%" in text

@@ -1,0 +1,260 @@
+"""The web application: one aiohttp app for the chat console, the staff dashboard and (added by
+the Telegram adapter in webhook mode) the webhook route.
+
+    app = build_web_app(services)
+    await serve_web(services, stop, app)   # until `stop` is set
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bot.web import auth
+from bot.web.texts import web_text
+from bot.wiring import Services
+from handlers.context import Deps
+from handlers.texts import label, locale_or_default
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "minhu_session"
+CSRF_COOKIE = "minhu_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+MAX_UPLOAD = 5 * 1024 * 1024  # one photo
+
+
+@dataclass(frozen=True)
+class Console:
+    """What every web handler needs, built once per app."""
+
+    services: Services
+    deps: Deps
+    templates: jinja2.Environment
+    # The persona picker lets anyone at the keyboard speak as a demo resident: offered only when
+    # the server listens on loopback, where "anyone" is the person at this machine.
+    demo_personas: bool
+    # Photos residents attach on the web (their ticket keeps the reference "web:<name>").
+    media_dir: Path
+    throttle: auth.SignInThrottle
+
+
+CONSOLE = web.AppKey("console", Console)
+VIEWER = web.RequestKey("viewer", Person | None)  # type: ignore[arg-type]
+CSRF = web.RequestKey("csrf", str)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_web_app(
+    services: Services, *, deps: Deps | None = None, media_dir: Path | None = None
+) -> web.Application:
+    """The console and dashboard as an aiohttp Application the caller may add routes to (the
+    Telegram webhook) and run with `aiohttp.web.AppRunner`."""
+    from bot.web import chat, dashboard
+
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    app = web.Application(
+        middlewares=[_security_headers, _signed_in, _csrf], client_max_size=MAX_UPLOAD + 64 * 1024
+    )
+    app[CONSOLE] = Console(
+        services=services,
+        deps=deps or services.deps(),
+        templates=templates,
+        demo_personas=_is_loopback(services.settings.listen_host),
+        media_dir=media_dir or Path("minhu-media"),
+        throttle=auth.SignInThrottle(),
+    )
+    app.router.add_get("/", _home)
+    app.router.add_get("/login", _login_page)
+    app.router.add_post("/login", _login)
+    app.router.add_post("/logout", _logout)
+    chat.add_routes(app.router)
+    dashboard.add_routes(app.router)
+    app.router.add_static("/static", HERE / "static", append_version=True)
+    return app
+
+
+async def start_web(services: Services, app: web.Application) -> web.AppRunner:
+    """Listen on settings.listen_host:listen_port; the caller cleans the runner up."""
+    settings = services.settings
+    # No access log: its lines carry query strings (filters, ticket numbers). In-flight requests
+    # get a few seconds at shutdown, not aiohttp's default minute (a stop must be prompt).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+async def serve_web(services: Services, stop: asyncio.Event, app: web.Application) -> None:
+    """Serve `app` on settings.listen_host:listen_port until `stop` is set."""
+    runner = await start_web(services, app)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- per request -------------------------------------------------------------------------------
+
+
+def console(request: web.Request) -> Console:
+    return request.app[CONSOLE]
+
+
+def viewer(request: web.Request) -> Person | None:
+    return request.get(VIEWER)
+
+
+def locale_of(request: web.Request) -> str:
+    person = viewer(request)
+    return locale_or_default(person.locale if person else console(request).services.settings.locale)
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """A page from templates/, with the texts, labels and CSRF token every page uses."""
+    locale = locale_of(request)
+    person = viewer(request)
+    page = (
+        console(request)
+        .templates.get_template(template)
+        .render(
+            t=lambda key, **params: web_text(locale, key, **params),
+            label=lambda kind, value: label(locale, kind, value),
+            lang="zh-CN" if locale == "zh-CN" else "en",
+            viewer=person,
+            is_staff=person is not None and auth.can_sign_in(person) and person.role != "worker",
+            csrf=request[CSRF],
+            **context,
+        )
+    )
+    return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
+
+
+def message_page(request: web.Request, key: str, status: int) -> web.Response:
+    return render(request, "message.html", status=status, message=web_text(locale_of(request), key))
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    )
+    return response
+
+
+@web.middleware
+async def _signed_in(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Who is signed in (None for residents and strangers); the session row is checked on every
+    request, so signing out or a new password takes effect at once."""
+    services = console(request).services
+    token = request.cookies.get(SESSION_COOKIE)
+    person = None
+    if token:
+        async with services.sessions() as session:
+            person = await auth.signed_in(session, token, services.policy.clock.now())
+    request[VIEWER] = person
+    return await handler(request)
+
+
+@web.middleware
+async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Double-submit: a POST must repeat the CSRF cookie in a form field or header. With
+    SameSite=Lax cookies this stops another site's page from posting as the signed-in person."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    request[CSRF] = cookie or secrets.token_urlsafe(24)
+    if request.method == "POST":
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.content_type == "application/x-www-form-urlencoded":
+            sent = (await request.post()).get(CSRF_FIELD)
+        if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie, sent):
+            return message_page(request, "bad_form", 403)
+    response = await handler(request)
+    if not cookie:
+        response.set_cookie(CSRF_COOKIE, request[CSRF], httponly=False, samesite="Lax")
+    return response
+
+
+def set_session_cookie(response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="Lax", max_age=auth.SESSION_DAYS * 86400
+    )
+
+
+# --- home and sign-in ---------------------------------------------------------------------------
+
+
+async def _home(request: web.Request) -> web.Response:
+    person = viewer(request)
+    target = "/dashboard" if person and person.role in ("staff", "admin") else "/chat"
+    raise web.HTTPFound(target)
+
+
+async def _login_page(request: web.Request) -> web.Response:
+    return render(request, "login.html", error=None, name="")
+
+
+async def _login(request: web.Request) -> web.Response:
+    form = await request.post()
+    name, password = str(form.get("name", ""))[:100], str(form.get("password", ""))[:200]
+    services = console(request).services
+    throttle, now = console(request).throttle, services.policy.clock.now()
+    if throttle.blocked(name, now):
+        return render(request, "login.html", status=429, error="too_many_tries", name=name)
+    async with services.sessions() as session:
+        found = await auth.sign_in(session, name, password, now)
+        await session.commit()
+    if found is None:
+        throttle.failed(name, now)
+        log.info("web sign-in refused")  # never the name: it is personal data
+        return render(request, "login.html", status=401, error="bad_sign_in", name=name)
+    throttle.succeeded(name)
+    person, token = found
+    target = "/dashboard" if person.role in ("staff", "admin") else "/chat"
+    response = web.HTTPFound(target)
+    set_session_cookie(response, token)
+    raise response
+
+
+async def _logout(request: web.Request) -> web.Response:
+    services = console(request).services
+    async with services.sessions() as session:
+        await auth.sign_out(session, request.cookies.get(SESSION_COOKIE))
+        await session.commit()
+    response = web.HTTPFound("/")
+    response.del_cookie(SESSION_COOKIE)
+    raise response

@@ -1,0 +1,103 @@
+// The chat page: send text, commands, button presses and locations to /chat/send and show the
+// replies; poll /chat/inbox for messages other people's actions queued for this chat.
+"use strict";
+(function () {
+  const log = document.getElementById("log");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("text");
+  const csrf = document.querySelector("meta[name=csrf]").content;
+  const POLL_MS = 2000;
+
+  function show(body, who) {
+    const box = document.createElement("div");
+    box.className = "msg " + who;
+    box.textContent = body.text || "";
+    if (body.image) {
+      const img = document.createElement("img");
+      img.src = body.image;
+      img.alt = "chart";
+      box.appendChild(img);
+    }
+    for (const row of body.buttons || []) {
+      const line = document.createElement("div");
+      line.className = "buttons";
+      for (const b of row) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = b.text;
+        button.addEventListener("click", () => send({ button: b.data }, b.text));
+        line.appendChild(button);
+      }
+      box.appendChild(line);
+    }
+    log.appendChild(box);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  async function send(payload, echo) {
+    if (echo) show({ text: echo }, "me");
+    // A random id per message: a request sent twice is handled once (processed_updates).
+    payload.id = Math.floor(Math.random() * 2 ** 52) + 1;
+    const response = await fetch("/chat/send", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(payload),
+      credentials: "same-origin",
+    });
+    const answer = await response.json();
+    if (answer.error) {
+      show({ text: answer.error }, "error");
+      return;
+    }
+    for (const reply of answer.replies) show(reply, "bot");
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch("/chat/inbox", { credentials: "same-origin" });
+      const answer = await response.json();
+      for (const message of answer.messages) show(message, "push");
+    } finally {
+      setTimeout(poll, POLL_MS);
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ text }, text);
+  });
+
+  const where = document.getElementById("location");
+  where.addEventListener("click", () => {
+    navigator.geolocation.getCurrentPosition(
+      (p) => send({ latitude: p.coords.latitude, longitude: p.coords.longitude }, "📍"),
+      () => show({ text: where.dataset.denied }, "error"),
+    );
+  });
+  const photo = document.getElementById("photo");
+  photo.addEventListener("change", async () => {
+    if (!photo.files.length) return;
+    const body = new FormData();
+    body.append("photo", photo.files[0]);
+    body.append("caption", input.value.trim());
+    input.value = "";
+    show({ text: "🖼 " + photo.files[0].name }, "me");
+    const response = await fetch("/chat/photo", {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+      body,
+      credentials: "same-origin",
+    });
+    photo.value = "";
+    const answer = await response.json();
+    if (answer.error) {
+      show({ text: answer.error }, "error");
+      return;
+    }
+    for (const reply of answer.replies) show(reply, "bot");
+  });
+  poll();
+})();

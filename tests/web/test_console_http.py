@@ -1,0 +1,201 @@
+"""The console over HTTP without a browser: who may see what, CSRF, bad input, the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import aiohttp
+import pytest
+from sqlmodel import select
+
+from bot.web.auth import hash_password, verify_password
+from storage.models import Area, Person, Ticket
+from tests.web.conftest import DEMO_PASSWORD
+
+
+async def _client(console) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(console.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _csrf(client: aiohttp.ClientSession) -> str:
+    async with client.get("/login") as response:
+        assert response.status == 200
+    return client.cookie_jar.filter_cookies(client._base_url)["minhu_csrf"].value
+
+
+async def _signed_in(console, name: str) -> aiohttp.ClientSession:
+    client = await _client(console)
+    token = await _csrf(client)
+    data = {"name": name, "password": DEMO_PASSWORD, "csrf": token}
+    async with client.post("/login", data=data, allow_redirects=False) as response:
+        assert response.status == 302
+    return client
+
+
+def test_passwords_are_salted_and_checked():
+    stored = hash_password("correct horse")
+    assert stored != hash_password("correct horse")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("correct horsE", stored)
+    assert not verify_password("correct horse", None)
+
+
+async def test_strangers_see_no_staff_page(console):
+    async with await _client(console) as client:
+        async with client.get("/tickets") as listed:
+            pass
+        number = (await _any_ticket(console)).number
+        for path in (
+            "/dashboard",
+            "/tickets",
+            f"/tickets/{number}",
+            "/tickets.csv",
+            "/charts/category.svg",
+        ):
+            async with client.get(path, allow_redirects=False) as response:
+                assert response.status == 302 and response.headers["Location"] == "/login", path
+        assert listed.status == 200 and str(listed.url).endswith("/login")
+
+
+async def test_a_worker_is_not_staff(console):
+    worker = await _demo_name(console, "worker-demo-s1-c1-g1")
+    client = await _signed_in(console, worker)
+    async with client, client.get("/dashboard", allow_redirects=False) as response:
+        assert response.status == 403
+
+
+async def test_posts_need_the_csrf_token_and_the_right_password(console):
+    async with await _client(console) as client:
+        token = await _csrf(client)
+        data = {"name": "赵主任", "password": DEMO_PASSWORD}
+        async with client.post("/login", data=data, allow_redirects=False) as response:
+            assert response.status == 403 and "表单已过期" in await response.text()
+        data = {"name": "赵主任", "password": "wrong-password", "csrf": token}
+        async with client.post("/login", data=data, allow_redirects=False) as response:
+            assert response.status == 401 and "姓名或密码不正确" in await response.text()
+        async with client.post("/chat/send", json={"text": "/start"}) as response:
+            assert response.status == 403
+
+
+async def test_bad_filters_are_named(console):
+    async with await _signed_in(console, "赵主任") as client:
+        async with client.get("/tickets?state=lost") as response:
+            assert response.status == 400 and "筛选条件有误：state" in await response.text()
+        async with client.get("/tickets?since=2026-13-01") as response:
+            assert response.status == 400 and "since" in await response.text()
+        async with client.get("/tickets.csv?page=0") as response:
+            assert response.status == 400 and "page" in await response.text()
+        async with client.get("/dashboard?days=365") as response:
+            assert response.status == 400 and "7/30/90" in await response.text()
+        async with client.get("/charts/trend.svg?days=7") as response:
+            assert response.status == 200 and "近7天" in await response.text()
+
+
+async def test_csv_export_follows_the_filters(console):
+    client = await _signed_in(console, "赵主任")
+    async with client, client.get("/tickets.csv?state=closed") as response:
+        assert response.status == 200
+        body = (await response.read()).decode("utf-8")
+    assert body.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(body[1:])))
+    assert rows[0][:3] == ["工单号", "提交时间", "状态"]
+    async with console.services.sessions() as session:
+        closed = (await session.exec(select(Ticket).where(Ticket.state == "closed"))).all()
+    assert sorted(row[0] for row in rows[1:]) == sorted(t.number for t in closed)
+    assert {row[2] for row in rows[1:]} == {"closed"}
+
+
+async def test_staff_see_only_their_subtree(console):
+    async with console.services.sessions() as session:
+        west = (await session.exec(select(Area).where(Area.code == "demo-s2"))).one()
+        tickets = (await session.exec(select(Ticket))).all()
+        areas = {a.id: a for a in (await session.exec(select(Area))).all()}
+    outside = next(t for t in tickets if not areas[t.area_id].path.startswith(west.path))
+    inside = next(t for t in tickets if areas[t.area_id].path.startswith(west.path))
+    staff = await _demo_name(console, "staff-demo-s2")
+    async with await _signed_in(console, staff) as client:
+        async with client.get(f"/tickets/{outside.number}") as response:
+            assert response.status == 404
+        async with client.get(f"/tickets/{inside.number}") as response:
+            assert response.status == 200
+        async with client.get("/tickets.csv") as response:
+            numbers = {row[0] for row in csv.reader(io.StringIO((await response.text())[1:]))}
+    assert inside.number in numbers and outside.number not in numbers
+
+
+async def test_a_resident_cookie_cannot_speak_for_a_worker(console):
+    async with await _client(console) as client:
+        token = await _csrf(client)
+        client.cookie_jar.update_cookies({"minhu_resident": "worker-demo-s1-c1-g1"})
+        headers = {"X-CSRF-Token": token}
+        async with client.post("/chat/send", json={"text": "/tasks"}, headers=headers) as response:
+            assert response.status == 403
+
+
+@pytest.mark.parametrize(
+    "body", [{"text": ""}, {"latitude": 100, "longitude": 0}, {"id": -1, "text": "x"}, []]
+)
+async def test_bad_chat_input_is_refused_plainly(console, body):
+    async with await _client(console) as client:
+        async with client.get("/chat"):
+            pass
+        token = client.cookie_jar.filter_cookies(client._base_url)["minhu_csrf"].value
+        headers = {"X-CSRF-Token": token}
+        async with client.post("/chat/send", json=body, headers=headers) as response:
+            assert response.status == 400
+            assert "无法识别" in (await response.json())["error"]
+
+
+async def _any_ticket(console) -> Ticket:
+    async with console.services.sessions() as session:
+        return (await session.exec(select(Ticket))).first()
+
+
+async def _demo_name(console, user_id: str) -> str:
+    async with console.services.sessions() as session:
+        person = (await session.exec(select(Person).where(Person.channel_user_id == user_id))).one()
+        return person.display_name
+
+
+async def test_a_photo_is_stored_and_shown_to_staff_only(console):
+    from handlers.charts import bar_chart, to_png
+
+    picture = to_png(bar_chart("照片", [("a", 1)]))  # any real PNG
+    async with await _client(console) as client:
+        async with client.get("/chat"):
+            pass
+        token = client.cookie_jar.filter_cookies(client._base_url)["minhu_csrf"].value
+        headers = {"X-CSRF-Token": token}
+        form = aiohttp.FormData()
+        form.add_field("photo", b"GIF89a not a photo we take", filename="x.gif")
+        async with client.post("/chat/photo", data=form, headers=headers) as response:
+            assert response.status == 400 and "JPEG" in (await response.json())["error"]
+        form = aiohttp.FormData()
+        form.add_field("photo", picture, filename="lamp.png", content_type="image/png")
+        form.add_field("caption", "路灯坏了")
+        async with client.post("/chat/photo", data=form, headers=headers) as response:
+            assert response.status == 200 and (await response.json())["replies"]
+        stored = [path.name for path in console.media.iterdir()]
+        assert len(stored) == 1 and stored[0].endswith(".png")
+        async with client.get(f"/media/{stored[0]}") as response:
+            assert response.status == 403
+    staff = await _signed_in(console, "赵主任")
+    async with staff, staff.get(f"/media/{stored[0]}") as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        assert await response.read() == picture
+
+
+async def test_guessing_a_password_is_stopped(console):
+    async with await _client(console) as client:
+        token = await _csrf(client)
+        data = {"name": "赵主任", "password": "guess-guess", "csrf": token}
+        statuses = []
+        for _ in range(6):
+            async with client.post("/login", data=data, allow_redirects=False) as response:
+                statuses.append(response.status)
+        data["password"] = DEMO_PASSWORD  # even the right one, while the name is blocked
+        async with client.post("/login", data=data, allow_redirects=False) as response:
+            statuses.append(response.status)
+            assert "15 分钟" in await response.text()
+    assert statuses == [401] * 5 + [429, 429]
