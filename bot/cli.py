@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from bot.clocks import build_scheduler, run_due_clocks
+from bot.clocks import build_scheduler, run_due_clocks, stop_scheduler
 from bot.demo import seed_demo
 from bot.settings import Settings
 from bot.web.auth import MIN_PASSWORD, demo_accounts, people_named, set_password
@@ -230,6 +230,7 @@ async def _staff_password(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.web import build_web_app, start_web
+    from bot.web.app import serve_channel_route
 
     async with open_services(settings) as services:
         print(await _status(services))
@@ -237,11 +238,13 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
         app = build_web_app(services, deps=deps)
         channels: list[Callable[[asyncio.Event], Awaitable[None]]] = []
         if settings.telegram_token is not None:
+            from bot.telegram.aiogram_adapter import webhook_path
             from bot.telegram.serve import telegram_channel, webhook_mode
 
             telegram = telegram_channel(services, deps)
             if webhook_mode(services):
                 telegram.mount(app)  # one web server: the webhook beside the console
+                serve_channel_route(app, webhook_path(settings))
             channels.append(telegram.run)
         where = f"{settings.listen_host}:{settings.listen_port}"
         try:
@@ -284,7 +287,7 @@ async def _clocks_until_stopped(
     try:
         await asyncio.gather(stop.wait(), *(channel(stop) for channel in channels))
     finally:
-        scheduler.shutdown(wait=False)
+        await stop_scheduler(scheduler)
 
 
 async def _status(services: Services) -> str:

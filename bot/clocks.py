@@ -8,7 +8,9 @@ the 三率 ranking; a start after their time sends a missed one (never a second 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -78,7 +80,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     zone = services.policy.calendar.timezone
     scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(
-        run_due_clocks,
+        _tracked(run_due_clocks),
         IntervalTrigger(seconds=services.settings.sweep_seconds),
         args=[services],
         id="clocks",
@@ -91,7 +93,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     local_now = now.astimezone(zone)
     missed_digest = (local_now.hour, local_now.minute) >= (hour, minute)
     scheduler.add_job(
-        send_digest,
+        _tracked(send_digest),
         CronTrigger(hour=hour, minute=minute, timezone=zone),
         args=[services],
         id="digest",
@@ -101,7 +103,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         **({"next_run_time": now} if missed_digest else {}),
     )
     scheduler.add_job(
-        send_ranking,
+        _tracked(send_ranking),
         CronTrigger(day=1, hour=hour, minute=minute, timezone=zone),
         args=[services],
         id="ranking",
@@ -111,3 +113,32 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         **({"next_run_time": now} if missed_digest or local_now.day > 1 else {}),
     )
     return scheduler
+
+
+# The jobs running now, so that a stop can let them finish before the database goes away.
+_RUNNING: set[asyncio.Task[object]] = set()
+
+
+def _tracked(job: Callable[[Services], Awaitable[int]]) -> Callable[[Services], Awaitable[int]]:
+    @functools.wraps(job)
+    async def run(services: Services) -> int:
+        task = asyncio.current_task()
+        if task is not None:
+            _RUNNING.add(task)
+        try:
+            return await job(services)
+        finally:
+            _RUNNING.discard(task)  # type: ignore[arg-type]
+
+    return run
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, *, grace_seconds: float = 30) -> None:
+    """Stop firing jobs and let a sweep or digest under way finish its transaction: cut off
+    mid-batch, its database connection would be closed under it and the process hang on exit."""
+    scheduler.shutdown(wait=False)
+    running = [task for task in _RUNNING if not task.done()]
+    if running:
+        _done, late = await asyncio.wait(running, timeout=grace_seconds)
+        for task in late:
+            task.cancel()

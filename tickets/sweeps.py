@@ -11,12 +11,14 @@ tickets cost a handful of statements, not ten thousand round trips.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Row, bindparam, insert, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,10 +72,9 @@ class ClockEvent:
 async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> list[ClockEvent]:
     """Do what is due now on at most `limit` tickets, in the caller's transaction."""
     now = policy.clock.now()
-    ids = await _claim(session, now, limit)
-    if not ids:
+    rows = await _claim(session, now, limit)
+    if not rows:
         return []
-    rows = (await session.exec(select(*_COLUMNS).where(col(Ticket.id).in_(ids)))).all()
     parents = await _parents(session)
     rungs = _Rungs(policy, now)
     changes: list[dict[str, Any]] = []
@@ -89,29 +90,41 @@ async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> 
             events.append(timeline_event)
     # Core statements with many parameter sets: the ORM's per-row bookkeeping is not needed
     # for rows nobody holds as objects, and costs more than the database's work.
-    if changes:
+    if changes and _is_postgres(session):
+        # One statement over arrays: executemany would run the UPDATE once per ticket.
+        arrays = {name: [change[name] for change in changes] for name in ("ticket_id", *_WRITTEN)}
+        await session.exec(_UPDATE_FROM_ARRAYS, params=arrays)
+    elif changes:
         await session.exec(_UPDATE, params=changes)
     if events:
         await session.exec(insert(TicketEvent.__table__), params=events)
     return fired
 
 
-async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[int]:
-    due = (
-        select(Ticket.id)
-        .where(col(Ticket.next_due_at).is_not(None), col(Ticket.next_due_at) <= now)
-        .order_by(col(Ticket.next_due_at))
-        .limit(limit)
-    )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return list((await session.exec(due.with_for_update(skip_locked=True))).all())
+async def _claim(session: AsyncSession, now: datetime, limit: int) -> Sequence[Row]:
+    """The due tickets' columns, claimed in the same statement that reads them."""
+    due = (col(Ticket.next_due_at).is_not(None), col(Ticket.next_due_at) <= now)
+    if _is_postgres(session):
+        claim = (
+            select(*_COLUMNS)
+            .where(*due)
+            .order_by(col(Ticket.next_due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await session.exec(claim)).all()
+    oldest = select(Ticket.id).where(*due).order_by(col(Ticket.next_due_at)).limit(limit)
     touch = (
         update(Ticket)
-        .where(col(Ticket.id).in_(due.scalar_subquery()))
+        .where(col(Ticket.id).in_(oldest.scalar_subquery()))
         .values(next_due_at=Ticket.next_due_at)
-        .returning(Ticket.id)
+        .returning(*_COLUMNS)
     )
-    return list((await session.exec(touch)).scalars().all())
+    return (await session.exec(touch)).all()
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
 async def _parents(session: AsyncSession) -> dict[int, tuple[int | None, str | None]]:
@@ -253,6 +266,18 @@ _UPDATE = (
     .where(_TICKETS.c.id == bindparam("ticket_id"))
     .values({name: bindparam(name) for name in _WRITTEN})
 )
+
+
+_ARRAYS = {"ticket_id": _TICKETS.c.id.type} | {name: _TICKETS.c[name].type for name in _WRITTEN}
+_UPDATE_FROM_ARRAYS = text(
+    "UPDATE tickets SET "
+    + ", ".join(f"{name} = v.{name}" for name in _WRITTEN)
+    + " FROM unnest("
+    + ", ".join(f":{name}" for name in _ARRAYS)
+    + ") AS v("
+    + ", ".join(_ARRAYS)
+    + ") WHERE tickets.id = v.ticket_id"
+).bindparams(*(bindparam(name, type_=ARRAY(kind)) for name, kind in _ARRAYS.items()))
 
 
 def _changed_columns(ticket: SimpleNamespace) -> dict[str, Any]:

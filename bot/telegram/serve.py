@@ -40,6 +40,8 @@ def telegram_channel(services: Services, deps: Deps | None = None) -> TelegramCh
     if settings.telegram_token is None:
         raise ValueError("MINHU_TELEGRAM_TOKEN is not set")
     deps = deps or services.deps()
+    mode = "webhook" if webhook_mode(services) else "long polling"
+    log.info("telegram: %s via %s", settings.telegram_framework, mode)
     locks = ChatLocks(services.engine)
     # Imported on demand: a process runs one framework, and need not load the other.
     if settings.telegram_framework == "ptb":
@@ -62,8 +64,6 @@ async def serve_telegram(
     the caller must start after this coroutine has begun — or on a server of our own."""
     channel = telegram_channel(services)
     settings = services.settings
-    mode = "webhook" if webhook_mode(services) else "long polling"
-    log.info("telegram: %s via %s", settings.telegram_framework, mode)
     if not webhook_mode(services):
         await channel.run(stop)
         return

@@ -53,6 +53,18 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
+# POST routes of chat channels on the same server (the Telegram webhook): they answer to their
+# own secret, not to the console's sign-in and CSRF cookies.
+CHANNEL_ROUTES = web.AppKey("channel_routes", set)
+
+
+def serve_channel_route(app: web.Application, path: str) -> None:
+    """Exempt POSTs to `path` from the console's sign-in and CSRF checks."""
+    app[CHANNEL_ROUTES].add(path)
+
+
+def _is_channel_route(request: web.Request) -> bool:
+    return request.method == "POST" and request.path in request.app[CHANNEL_ROUTES]
 VIEWER = web.RequestKey("viewer", Person | None)  # type: ignore[arg-type]
 CSRF = web.RequestKey("csrf", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,6 +85,7 @@ def build_web_app(
     app = web.Application(
         middlewares=[_security_headers, _signed_in, _csrf], client_max_size=MAX_UPLOAD + 64 * 1024
     )
+    app[CHANNEL_ROUTES] = set()
     app[CONSOLE] = Console(
         services=services,
         deps=deps or services.deps(),
@@ -181,6 +194,8 @@ async def _security_headers(request: web.Request, handler: Handler) -> web.Strea
 async def _signed_in(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Who is signed in (None for residents and strangers); the session row is checked on every
     request, so signing out or a new password takes effect at once."""
+    if _is_channel_route(request):
+        return await handler(request)
     services = console(request).services
     token = request.cookies.get(SESSION_COOKIE)
     person = None
@@ -195,6 +210,8 @@ async def _signed_in(request: web.Request, handler: Handler) -> web.StreamRespon
 async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Double-submit: a POST must repeat the CSRF cookie in a form field or header. With
     SameSite=Lax cookies this stops another site's page from posting as the signed-in person."""
+    if _is_channel_route(request):
+        return await handler(request)
     cookie = request.cookies.get(CSRF_COOKIE)
     request[CSRF] = cookie or secrets.token_urlsafe(24)
     if request.method == "POST":
