@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,8 +65,125 @@ async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) ->
     already queued is skipped, never sent twice."""
     if not messages:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     table = OutboxMessage.__table__
     statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.exec(statement, params=messages)
+
+
+# Delivery: the loop in bot/delivery claims, sends and records. Each function is one statement in
+# the caller's transaction; the caller commits (a claim must be committed before anything is sent).
+
+_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    chat_id: str
+    body: dict[str, Any]
+    attempts: int
+
+
+def _pending(table: Any, channel: str) -> Any:
+    # The conditions of the partial index ix_outbox_pending, so it serves the claim.
+    return (
+        table.c.channel == channel,
+        table.c.sent_at.is_(None),
+        table.c.parked_at.is_(None),
+    )
+
+
+async def claim_due(
+    session: AsyncSession, *, channel: str, now: datetime, lease_until: datetime, limit: int
+) -> list[ClaimedMessage]:
+    """Take up to `limit` of the channel's messages that are due, by pushing their
+    `next_attempt_at` to `lease_until`: until then no other deliverer claims them, and if this one
+    dies they fall due again by themselves. PostgreSQL skips rows another claim has locked;
+    SQLite has one writer, so the UPDATE … RETURNING is the whole claim."""
+    table = OutboxMessage.__table__
+    due = (
+        select(table.c.id)
+        .where(*_pending(table, channel), table.c.next_attempt_at <= now)
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=lease_until)
+        .returning(table.c.id, table.c.chat_id, table.c.body, table.c.attempts)
+    )
+    rows = (await session.exec(claim)).all()
+    claimed = [ClaimedMessage(r.id, r.chat_id, r.body, r.attempts) for r in rows]
+    return sorted(claimed, key=lambda message: message.id)
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+    table = OutboxMessage.__table__
+    await session.exec(
+        update(table)
+        .where(table.c.id == message_id)
+        .values(sent_at=now, attempts=table.c.attempts + 1, last_error=None)
+    )
+
+
+async def retry_later(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    at: datetime,
+    error: str,
+    counts_as_attempt: bool = True,
+) -> None:
+    """Try again at `at`. A 429 is the channel's state, not the message's fault: it does not count
+    towards parking (`counts_as_attempt=False`)."""
+    table = OutboxMessage.__table__
+    attempts = table.c.attempts + 1 if counts_as_attempt else table.c.attempts
+    await session.exec(
+        update(table)
+        .where(table.c.id == message_id, table.c.sent_at.is_(None))
+        .values(next_attempt_at=at, attempts=attempts, last_error=error[:_ERROR_CHARS])
+    )
+
+
+async def park(session: AsyncSession, message_id: int, *, now: datetime, error: str) -> None:
+    """Give up on a message: it stays, with its error, for staff to see; it is never retried."""
+    table = OutboxMessage.__table__
+    await session.exec(
+        update(table)
+        .where(table.c.id == message_id, table.c.sent_at.is_(None))
+        .values(parked_at=now, attempts=table.c.attempts + 1, last_error=error[:_ERROR_CHARS])
+    )
+
+
+async def release(
+    session: AsyncSession, message_id: int, *, lease_until: datetime, at: datetime
+) -> None:
+    """Hand back a claimed message unsent, due again at `at` (its chat was busy). Only while our
+    lease holds: after it, another deliverer may have claimed the message."""
+    table = OutboxMessage.__table__
+    await session.exec(
+        update(table)
+        .where(
+            table.c.id == message_id,
+            table.c.next_attempt_at == lease_until,
+            table.c.sent_at.is_(None),
+        )
+        .values(next_attempt_at=at)
+    )
+
+
+async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
+    """Retention: forget messages sent before `before`. Parked ones stay until staff act."""
+    table = OutboxMessage.__table__
+    result = await session.exec(
+        delete(table).where(table.c.sent_at.is_not(None), table.c.sent_at < before)
+    )
+    return result.rowcount or 0
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
