@@ -127,7 +127,8 @@ class MemoryPacer:
 
 # KEYS: global next slot, pause-until, chat free-at, group slot list ("" if not a group)
 # ARGV: now, interval, per-chat gap, group limit, group window
-# Returns {granted (0/1), slot time as a string}: Lua numbers would come back truncated to integers.
+# Returns {granted (0/1), slot time as a string}: Lua numbers would come back truncated to integers
+# (%.17g keeps every bit of the double, so the spacing does not drift).
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -143,26 +144,26 @@ if group and redis.call('LLEN', KEYS[4]) >= group_limit then
   chat_free = math.max(chat_free, oldest + window)
 end
 if chat_free > earliest + interval then
-  return {0, string.format('%.6f', chat_free)}
+  return {0, string.format('%.17g', chat_free)}
 end
 local at = math.max(earliest, chat_free)
 local function ms(seconds) return math.ceil(seconds * 1000) + 1000 end
-redis.call('SET', KEYS[1], string.format('%.6f', at + interval), 'PX', ms(at + interval - now))
-redis.call('SET', KEYS[3], string.format('%.6f', at + gap), 'PX', ms(at + gap - now))
+redis.call('SET', KEYS[1], string.format('%.17g', at + interval), 'PX', ms(at + interval - now))
+redis.call('SET', KEYS[3], string.format('%.17g', at + gap), 'PX', ms(at + gap - now))
 if group then
-  redis.call('LPUSH', KEYS[4], string.format('%.6f', at))
+  redis.call('LPUSH', KEYS[4], string.format('%.17g', at))
   redis.call('LTRIM', KEYS[4], 0, group_limit - 1)
   redis.call('PEXPIRE', KEYS[4], ms(at + window - now))
 end
-return {1, string.format('%.6f', at)}
+return {1, string.format('%.17g', at)}
 """
 
 # KEYS: pause-until. ARGV: until, now. Only ever moves the pause later.
 _PAUSE = """
-local until = tonumber(ARGV[1])
-if until > tonumber(redis.call('GET', KEYS[1]) or '0') then
-  local ttl = math.ceil((until - tonumber(ARGV[2])) * 1000) + 1000
-  redis.call('SET', KEYS[1], string.format('%.6f', until), 'PX', math.max(ttl, 1000))
+local resume = tonumber(ARGV[1])
+if resume > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  local ttl = math.ceil((resume - tonumber(ARGV[2])) * 1000) + 1000
+  redis.call('SET', KEYS[1], string.format('%.17g', resume), 'PX', math.max(ttl, 1000))
 end
 return 1
 """
