@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import Area, OutboxMessage, Person
 
 
 def enqueue(
@@ -187,3 +187,60 @@ async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
 
 def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+@dataclass(frozen=True)
+class ParkedMessage:
+    """A message given up on, for staff: to whom, since when, and why."""
+
+    id: int
+    person_id: int | None
+    chat_id: str
+    dedupe_key: str
+    created_at: datetime
+    parked_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+async def parked_messages(
+    session: AsyncSession, *, area_path: str | None = None, limit: int = 50
+) -> list[ParkedMessage]:
+    """Parked messages, newest first; with `area_path` only those to people in that area or
+    below it (a staff member's subtree)."""
+    table = OutboxMessage.__table__
+    query = select(
+        table.c.id,
+        table.c.person_id,
+        table.c.chat_id,
+        table.c.dedupe_key,
+        table.c.created_at,
+        table.c.parked_at,
+        table.c.attempts,
+        table.c.last_error,
+    ).where(table.c.parked_at.is_not(None))
+    if area_path is not None:
+        people, areas = Person.__table__, Area.__table__
+        query = (
+            query.join(people, people.c.id == table.c.person_id)
+            .join(areas, areas.c.id == people.c.area_id)
+            .where(areas.c.path.startswith(area_path, autoescape=True))
+        )
+    query = query.order_by(table.c.parked_at.desc(), table.c.id.desc()).limit(limit)
+    return [ParkedMessage(*row) for row in (await session.exec(query)).all()]
+
+
+async def outbox_counts(session: AsyncSession, *, channel: str | None = None) -> dict[str, int]:
+    """How many messages are pending, parked and sent (for staff and health checks)."""
+    table = OutboxMessage.__table__
+    state = case(
+        (table.c.sent_at.is_not(None), "sent"),
+        (table.c.parked_at.is_not(None), "parked"),
+        else_="pending",
+    )
+    query = select(state, func.count()).group_by(state)
+    if channel is not None:
+        query = query.where(table.c.channel == channel)
+    counts = {"pending": 0, "parked": 0, "sent": 0}
+    counts.update({name: count for name, count in (await session.exec(query)).all()})
+    return counts
