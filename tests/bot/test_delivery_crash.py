@@ -55,11 +55,12 @@ async def test_killed_mid_queue_loses_nothing_and_doubles_only_what_was_in_fligh
         stub.hold = True
         answered = len(stub.accepted)
 
-        async def all_answered_are_recorded() -> bool:
+        async def answered_recorded_and_one_in_flight() -> bool:
             async with sessions() as session:
-                return (await outbox_counts(session))["sent"] >= answered
+                recorded = (await outbox_counts(session))["sent"] >= answered
+            return recorded and bool(stub.held)
 
-        await until(all_answered_are_recorded)
+        await until(answered_recorded_and_one_in_flight)
         child.send_signal(signal.SIGKILL)
         assert await child.wait() == -signal.SIGKILL
         in_flight = {arrival.text for arrival in stub.held}
