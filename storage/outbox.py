@@ -121,6 +121,13 @@ async def claim_due(
     return sorted(claimed, key=lambda message: message.id)
 
 
+async def next_attempt_at(session: AsyncSession, *, channel: str) -> datetime | None:
+    """When the channel's next pending message falls due (None: nothing pending)."""
+    table = OutboxMessage.__table__
+    query = select(func.min(table.c.next_attempt_at)).where(*_pending(table, channel))
+    return (await session.exec(query)).scalar()
+
+
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
     table = OutboxMessage.__table__
     await session.exec(

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# Never poll more often than this, even when something is due at once.
+_SHORTEST_IDLE = 0.05
+
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
@@ -110,6 +113,8 @@ class Deliverer:
         self.rng = rng or random.Random()
         # A 429 seen here also holds back a slot reserved before it came in.
         self._paused_until = 0.0
+        self._in_flight = asyncio.Semaphore(self.policy.concurrency)
+        self._sends: set[asyncio.Task[None]] = set()
 
     async def deliver_once(self) -> DeliveryReport:
         """Deliver what is due now, batch after batch, and return what happened."""
@@ -127,24 +132,38 @@ class Deliverer:
                 )
                 await session.commit()
             if claimed:
+                # The batch's last sends may still be in flight while the next batch is
+                # claimed, so the schedule has no gap between batches.
                 await self._deliver_batch(claimed, lease_until, report)
             if len(claimed) < self.policy.batch:
+                await self._settle()
                 return report
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the next pending message falls due; None when nothing is pending."""
+        async with self.sessions() as session:
+            due = await outbox.next_attempt_at(session, channel=self.channel)
+        return None if due is None else max(0.0, (due - self.clock.now()).total_seconds())
 
     async def deliver_forever(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a failed pass (database down) is logged and retried."""
         while not stop.is_set():
+            idle = self.policy.idle_seconds
             try:
                 report = await self.deliver_once()
                 if report.parked:
                     log.warning("delivery: %d messages parked", report.parked)
+                due = await self.next_due_in()
+                if due is not None:
+                    # A deferred message (busy chat) or a retry comes due before the next poll.
+                    idle = min(idle, max(due, _SHORTEST_IDLE))
             except Exception:
                 log.exception("delivery pass failed")
-            await self._idle(stop)
+            await self._idle(stop, idle)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
         stopped = asyncio.ensure_future(stop.wait())
-        slept = asyncio.ensure_future(self.sleep(self.policy.idle_seconds))
+        slept = asyncio.ensure_future(self.sleep(seconds))
         try:
             await asyncio.wait({stopped, slept}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -154,8 +173,7 @@ class Deliverer:
     async def _deliver_batch(
         self, claimed: list[outbox.ClaimedMessage], lease_until: datetime, report: DeliveryReport
     ) -> None:
-        in_flight = asyncio.Semaphore(self.policy.concurrency)
-        sends: set[asyncio.Task[None]] = set()
+        in_flight = self._in_flight
         deferred: list[tuple[int, float]] = []
         last_start = lease_until - timedelta(seconds=self.policy.send_timeout)
         for message in claimed:
@@ -175,16 +193,24 @@ class Deliverer:
                 in_flight.release()
                 break
             send = asyncio.create_task(self._send_one(message, report))
-            send.add_done_callback(lambda _task: in_flight.release())
-            sends.add(send)
-        for outcome in await asyncio.gather(*sends, return_exceptions=True):
-            if isinstance(outcome, Exception):
-                # Sent or not, the record did not commit (database gone): the lease brings
-                # the message back; the next pass finds out whether the database is back.
-                log.error("delivery: recording an outcome failed: %s", type(outcome).__name__)
+            send.add_done_callback(self._sent)
+            self._sends.add(send)
         if deferred:
             await self._release(deferred, lease_until)
             report.deferred += len(deferred)
+
+    def _sent(self, send: asyncio.Task[None]) -> None:
+        self._in_flight.release()
+        self._sends.discard(send)
+        if not send.cancelled() and send.exception() is not None:
+            # Sent or not, the record did not commit (database gone): the lease brings the
+            # message back; the next pass finds out whether the database is back.
+            log.error("delivery: recording an outcome failed: %s", type(send.exception()).__name__)
+
+    async def _settle(self) -> None:
+        """Wait for every send in flight to be sent and recorded."""
+        while self._sends:
+            await asyncio.wait(set(self._sends))
 
     async def _send_one(self, message: outbox.ClaimedMessage, report: DeliveryReport) -> None:
         try:

@@ -37,6 +37,7 @@ class BotApiStub:
     blocked: set[str] = field(default_factory=set)
     accepted: list[Arrival] = field(default_factory=list)
     too_many: int = 0
+    too_many_per_chat: int = 0
     # While set, requests are recorded as received and left unanswered (sends in flight) until
     # `let_go`; they are then answered with an error, to a client long dead.
     hold: bool = False
@@ -70,10 +71,10 @@ class BotApiStub:
         while self._window and now - self._window[0] >= 1.0:
             self._window.popleft()
         chat_last = self._chat_last.get(arrival.chat_id)
-        if len(self._window) >= self.per_second or (
-            chat_last is not None and now - chat_last < self.per_chat_seconds
-        ):
+        chat_too_soon = chat_last is not None and now - chat_last < self.per_chat_seconds
+        if len(self._window) >= self.per_second or chat_too_soon:
             self.too_many += 1
+            self.too_many_per_chat += chat_too_soon
             return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         self._window.append(now)
         self._chat_last[arrival.chat_id] = now
