@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +52,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # Never poll more often than this, even when something is due at once.
 _SHORTEST_IDLE = 0.05
+# Epoch seconds as floats: differences this small are rounding, not lateness.
+_CLOCK_NOISE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,9 @@ class Deliverer:
         # A 429 seen here also holds back a slot reserved before it came in.
         self._paused_until = 0.0
         self._in_flight = asyncio.Semaphore(self.policy.concurrency)
+        # When the last sends actually left (see `_keep_the_window`).
+        self._window_limit = math.ceil(pacer.limits.per_second)
+        self._departures: deque[float] = deque(maxlen=self._window_limit)
         self._sends: set[asyncio.Task[None]] = set()
 
     async def deliver_once(self) -> DeliveryReport:
@@ -187,6 +194,7 @@ class Deliverer:
             while (now := self.clock.now().timestamp()) < self._paused_until:
                 await self.sleep(self._paused_until - now)
             await in_flight.acquire()
+            await self._keep_the_window()
             if self.clock.now() > last_start:
                 # Our lease is nearly over (a long 429 pause): the rest fall due again by
                 # themselves when it ends; sending now could race another deliverer.
@@ -198,6 +206,18 @@ class Deliverer:
         if deferred:
             await self._release(deferred, lease_until)
             report.deferred += len(deferred)
+
+    async def _keep_the_window(self) -> None:
+        """Telegram counts messages in any one-second window. The pacer spaces the slots, but a
+        late wake-up (a busy event loop) sends one slot late and the next on time, close
+        together; this counts what actually left in the last second and waits if need be."""
+        departures, limit = self._departures, self._window_limit
+        while len(departures) == limit:
+            wait = departures[0] + 1.0 - self.clock.now().timestamp()
+            if wait <= _CLOCK_NOISE:
+                break
+            await self.sleep(wait)
+        departures.append(self.clock.now().timestamp())
 
     def _sent(self, send: asyncio.Task[None]) -> None:
         self._in_flight.release()

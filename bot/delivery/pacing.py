@@ -69,6 +69,8 @@ class Slot:
 
 
 class Pacer(Protocol):
+    limits: PaceLimits
+
     async def reserve(self, chat_id: str, now: float) -> Slot: ...
 
     async def pause(self, now: float, seconds: float) -> None:

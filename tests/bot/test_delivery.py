@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from bot.delivery.loop import Deliverer, DeliveryPolicy, backoff_seconds
-from bot.delivery.pacing import MemoryPacer, PaceLimits
+from bot.delivery.pacing import MemoryPacer, PaceLimits, Slot
 from bot.delivery.sending import RetryAfter, TemporaryFailure
 from storage import outbox
 from tests.bot.delivery_kit import RecordingSender, drain, queue, rows, virtual_sleep
@@ -214,3 +214,25 @@ async def test_two_deliverers_never_send_a_message_twice(sessions):
 
     assert sorted(sent) == sorted(texts)
     assert all(report.sent > 0 for report in reports) or len(texts) <= policy.batch
+
+
+async def test_late_slots_never_crowd_a_second(sessions, clock):
+    """However late the slots come (a busy event loop), no second holds more than the limit."""
+
+    class LatePacer:
+        limits = TELEGRAM
+
+        async def reserve(self, chat_id: str, now: float) -> Slot:
+            return Slot(now, granted=True)  # everything at once, as if every wake-up were late
+
+        async def pause(self, now: float, seconds: float) -> None:
+            pass
+
+    await queue(sessions, clock.now(), [str(chat) for chat in range(100)])
+    sender = RecordingSender(clock)
+
+    await drain(deliverer(sessions, clock, sender, pacer=LatePacer()), clock)
+
+    times = [moment for _, _, moment in sender.sent]
+    assert len(times) == 100
+    assert most_in_window(times, 1.0) == 30
