@@ -219,6 +219,10 @@ TEXTS: dict[str, str] = {
     "ranking_line": "{place}. {name}  response {response}  solved {solve}  satisfied "
     "{satisfaction}",
     "none": "none",
+    # --- delivery (issue #5)
+    "undelivered_none": "No message has failed to reach its reader.",
+    "undelivered_list": "Messages that could not be delivered and are no longer retried ({count}):",
+    "undelivered_item": "#{id} to {person}, queued {created}, given up {parked}: {error}",
 }
 
 LABELS: dict[str, dict[str, str]] = {

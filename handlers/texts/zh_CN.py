@@ -196,6 +196,10 @@ TEXTS: dict[str, str] = {
     "ranking": "【{month} 三率排名·{area}】\n网格：\n{grids}\n网格员：\n{workers}",
     "ranking_line": "{place}. {name}　响应率 {response}　解决率 {solve}　满意率 {satisfaction}",
     "none": "无",
+    # --- delivery (issue #5)
+    "undelivered_none": "没有发送失败的消息。",
+    "undelivered_list": "发送失败、已停止重试的消息（{count} 条）：",
+    "undelivered_item": "#{id} 发给 {person}，{created} 生成，{parked} 停发：{error}",
 }
 
 LABELS: dict[str, dict[str, str]] = {
