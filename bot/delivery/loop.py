@@ -3,7 +3,11 @@
 A pass claims a batch (a lease: `next_attempt_at` pushed `lease` seconds ahead, committed before
 anything is sent), asks the pacer for each message's slot, sleeps until it, sends, and records the
 outcome in its own short transaction right after the send. Several sends may be in flight at once
-(`concurrency`); slots are handed out one by one, so the pacing holds whatever the latency.
+(`concurrency`), and the next batch is claimed while the last one's sends finish, so the schedule
+has no gap between batches. A message whose chat is busy (1/s per chat, 20/min per group) is handed
+back, due when the chat is free, instead of holding up the others. Slots are handed out one by one;
+on top of the pacer, the loop counts the sends that actually left in the last second, because a
+late wake-up (busy event loop) would otherwise put two slots' sends close together.
 
 Outcomes: sent → `sent_at`; `RetryAfter` (429) → due again after `retry_after` and the whole pacer
 paused that long (Telegram's flood control is mostly per bot), not counted as an attempt;

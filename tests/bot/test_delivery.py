@@ -236,3 +236,23 @@ async def test_late_slots_never_crowd_a_second(sessions, clock):
     times = [moment for _, _, moment in sender.sent]
     assert len(times) == 100
     assert most_in_window(times, 1.0) == 30
+
+
+async def test_deliver_forever_picks_up_new_and_deferred_messages_until_stopped(sessions, clock):
+    stop = asyncio.Event()
+    texts = await queue(sessions, clock.now(), ["1", "1", "2"])
+    sender = RecordingSender(clock)
+    live = deliverer(sessions, clock, sender)
+    running = asyncio.create_task(live.deliver_forever(stop))
+    try:
+        async with asyncio.timeout(30):
+            while len(sender.sent) < len(texts):
+                await asyncio.sleep(0)
+            # A message queued while the loop idles is found on its next poll.
+            texts += await queue(sessions, clock.now(), ["3"], prefix="late")
+            while len(sender.sent) < len(texts):
+                await asyncio.sleep(0)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+    assert sorted(text for _, text, _ in sender.sent) == sorted(texts)
