@@ -95,6 +95,7 @@ class MemoryPacer:
         self._paused_until = 0.0
         self._chat_free_at: dict[str, float] = {}
         self._group_slots: dict[str, deque[float]] = {}
+        self._prune_at = self._PRUNE_AT
 
     async def reserve(self, chat_id: str, now: float) -> Slot:
         limits = self.limits
@@ -113,7 +114,7 @@ class MemoryPacer:
                 chat_id, deque(maxlen=limits.per_group_minute)
             )
             window.append(at)
-        if len(self._chat_free_at) > self._PRUNE_AT:
+        if len(self._chat_free_at) > self._prune_at:
             self._prune(now)
         return Slot(at, granted=True)
 
@@ -125,6 +126,8 @@ class MemoryPacer:
         self._group_slots = {
             c: s for c, s in self._group_slots.items() if s and s[-1] + GROUP_WINDOW_SECONDS > now
         }
+        # Many chats still busy: prune again only when the map has doubled, not at every slot.
+        self._prune_at = max(self._PRUNE_AT, 2 * len(self._chat_free_at))
 
 
 # KEYS: global next slot, pause-until, chat free-at, group slot list ("" if not a group)

@@ -146,3 +146,13 @@ async def test_settings_with_redis_build_the_shared_pacer():
     finally:
         await pacer.redis.delete("{minhu:pace:telegram}:next")
         await pacer.aclose()
+
+
+async def test_the_memory_pacer_forgets_chats_that_are_free_again():
+    pacer = MemoryPacer(PaceLimits(per_second=1e6, per_chat_seconds=1, per_group_minute=20))
+    for chat in range(10_001):  # all busy at the first prune: kept
+        await pacer.reserve(f"a{chat}", T0)
+    for chat in range(10_002):  # by now the first ones are free again: forgotten
+        await pacer.reserve(f"b{chat}", T0 + 5)
+    assert "a0" not in pacer._chat_free_at and len(pacer._chat_free_at) <= 10_002
+    assert not (await pacer.reserve("b0", T0 + 5.5)).granted
