@@ -2,7 +2,7 @@
 against a local Bot API `sendMessage` stub that answers 429 as soon as our pacing fails (more than
 `--limit` messages in any one-second window, or two to one chat within a second).
 
-    python bench/bench_delivery.py                    # 10,000 messages to 1,000 chats, ~6 min
+    python bench/bench_delivery.py                    # 10,000 messages to 1,000 chats, ~7 min
     python bench/bench_delivery.py --messages 1500    # a quick run, ~1 min
     python bench/bench_delivery.py --database-url postgresql+asyncpg://…/test_dl --redis-url redis://…/2
 
@@ -18,25 +18,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import platform
 import random
+import socket
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import aiohttp
 
-from bot.delivery.loop import Deliverer, DeliveryPolicy
-from bot.delivery.pacing import Pacer, RedisPacer, build_pacer
-from bot.settings import Settings
-from storage.engine import make_engine, make_session_factory
-from storage.outbox import enqueue_many, outbox_row
-from storage.schema import create_all, drop_all
-from tests.bot.bot_api_stub import Arrival, BotApiStub, HttpSender, serve
-from tickets.clock import SystemClock
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.delivery.loop import Deliverer, DeliveryPolicy  # noqa: E402
+from bot.delivery.pacing import Pacer, RedisPacer, build_pacer  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage.engine import make_engine, make_session_factory  # noqa: E402
+from storage.outbox import enqueue_many, outbox_row  # noqa: E402
+from storage.schema import create_all, drop_all  # noqa: E402
+from tests.bot.bot_api_stub import HttpSender  # noqa: E402
+from tickets.clock import SystemClock  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -59,21 +65,53 @@ def workload(messages: int, chats: int, seed: int = 5) -> list[str]:
     return chat_ids
 
 
-def measured(stub: BotApiStub, limit: float, expected: int) -> dict[str, Any]:
-    arrivals: list[Arrival] = stub.accepted
-    counts = collections.Counter(arrival.text for arrival in arrivals)
-    span = arrivals[-1].at - arrivals[0].at if len(arrivals) > 1 else 0.0
+def measured(stats: dict[str, Any], limit: float, expected: int) -> dict[str, Any]:
+    arrivals = stats["accepted"]  # [chat_id, text, arrival time] in arrival order
+    counts = collections.Counter(text for _, text, _ in arrivals)
+    span = arrivals[-1][2] - arrivals[0][2] if len(arrivals) > 1 else 0.0
     rate = (len(arrivals) - 1) / span if span else 0.0
     return {
         "accepted": len(arrivals),
         "seconds": round(span, 2),
         "rate_per_s": round(rate, 2),
         "ratio_to_limit": round(rate / limit, 4),
-        "too_many_429": stub.too_many,
-        "of_which_per_chat": stub.too_many_per_chat,
+        "too_many_429": stats["too_many"],
+        "of_which_per_chat": stats["too_many_per_chat"],
         "lost": expected - len(counts),
         "doubled": sum(1 for count in counts.values() if count > 1),
     }
+
+
+@contextlib.asynccontextmanager
+async def stub_server(limit: float) -> AsyncIterator[tuple[str, Callable[[], Awaitable[dict]]]]:
+    """The sendMessage stub in a process of its own (as Telegram is): its clock reads arrivals,
+    not the moments our busy event loop gets round to them. Yields its URL and a stats getter."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.bot.bot_api_stub", str(port), str(int(limit)), cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    client = aiohttp.ClientSession()
+
+    async def stats() -> dict:
+        async with client.get(f"{base}/stats") as response:
+            return await response.json()
+
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    await stats()
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)  # the server is starting
+        yield base, stats
+    finally:
+        await client.close()
+        server.terminate()
+        await server.wait()
 
 
 async def drain_outbox(args: argparse.Namespace, chat_ids: list[str]) -> dict[str, Any]:
@@ -101,60 +139,66 @@ async def drain_outbox(args: argparse.Namespace, chat_ids: list[str]) -> dict[st
         await session.commit()
     log(f"queued {len(rows)} messages in {url.split('://')[0]}")
 
-    stub = BotApiStub(per_second=int(args.limit), per_chat_seconds=1.0)
-    runner, base = await serve(stub)
-    sender = make_sender(base)
-    pacer = make_pacer(args.limit, args.redis_url)
-    deliverer = Deliverer(sessions, sender, pacer, clock, policy=DeliveryPolicy())
-    try:
-        while True:
-            report = await deliverer.deliver_once()
-            wait = await deliverer.next_due_in()
-            log(f"  pass: {report.sent} sent, {report.deferred} deferred, next in {wait}")
-            if wait is None:
-                break
-            await asyncio.sleep(max(wait, 0.05))  # a deferred message's chat is free again
-    finally:
+    async with stub_server(args.limit) as (base, stats):
+        sender = make_sender(base)
+        pacer = make_pacer(args.limit, args.redis_url)
+        deliverer = Deliverer(sessions, sender, pacer, clock, policy=DeliveryPolicy())
+        await deliver_all(deliverer)
         await sender.aclose()
-        await runner.cleanup()
         if isinstance(pacer, RedisPacer):
             await pacer.aclose()
-        await engine.dispose()
-    return measured(stub, args.limit, len(chat_ids)) | {"database": url.split("+")[0]}
+        arrived = await stats()
+    await engine.dispose()
+    return measured(arrived, args.limit, len(chat_ids)) | {"database": url.split("+")[0]}
+
+
+async def deliver_all(deliverer: Deliverer) -> None:
+    while True:
+        report = await deliverer.deliver_once()
+        wait = await deliverer.next_due_in()
+        log(f"  pass: {report.sent} sent, {report.deferred} deferred, next in {wait}")
+        if wait is None:
+            return
+        await asyncio.sleep(max(wait, 0.05))  # a deferred message's chat is free again
 
 
 async def bare_loop(args: argparse.Namespace, chat_ids: list[str]) -> dict[str, Any]:
     """The same pacer and stub, no database: the ceiling the outbox loop is measured against."""
-    stub = BotApiStub(per_second=int(args.limit), per_chat_seconds=1.0)
-    runner, base = await serve(stub)
-    sender = make_sender(base)
-    pacer = make_pacer(args.limit, args.redis_url)
+    async with stub_server(args.limit) as (base, stats):
+        sender = make_sender(base)
+        pacer = make_pacer(args.limit, args.redis_url)
+        try:
+            await bare_sends(sender, pacer, chat_ids)
+        finally:
+            await sender.aclose()
+            if isinstance(pacer, RedisPacer):
+                await pacer.aclose()
+        arrived = await stats()
+    return measured(arrived, args.limit, len(chat_ids))
+
+
+async def bare_sends(sender: HttpSender, pacer: Pacer, chat_ids: list[str]) -> None:
     if isinstance(pacer, RedisPacer):  # a fresh schedule: the outbox run's slots are over
-        await pacer.redis.delete(*[key async for key in pacer.redis.scan_iter("{minhu:pace:*")])
+        keys = [key async for key in pacer.redis.scan_iter("{minhu:pace:*")]
+        if keys:
+            await pacer.redis.delete(*keys)
     in_flight = asyncio.Semaphore(16)
     sends: set[asyncio.Task[None]] = set()
     waiting = collections.deque(enumerate(chat_ids))
-    try:
-        while waiting:
-            index, chat_id = waiting.popleft()
-            now = time.time()
-            slot = await pacer.reserve(chat_id, now)
-            if not slot.granted:
-                waiting.append((index, chat_id))
-                continue
-            if slot.at > now:
-                await asyncio.sleep(slot.at - now)
-            await in_flight.acquire()
-            task = asyncio.create_task(sender.send(chat_id, {"text": f"m{index}"}))
-            task.add_done_callback(lambda _task: in_flight.release())
-            sends.add(task)
-        await asyncio.gather(*sends, return_exceptions=True)
-    finally:
-        await sender.aclose()
-        await runner.cleanup()
-        if isinstance(pacer, RedisPacer):
-            await pacer.aclose()
-    return measured(stub, args.limit, len(chat_ids))
+    while waiting:
+        index, chat_id = waiting.popleft()
+        now = time.time()
+        slot = await pacer.reserve(chat_id, now)
+        if not slot.granted:
+            waiting.append((index, chat_id))
+            continue
+        if slot.at > now:
+            await asyncio.sleep(slot.at - now)
+        await in_flight.acquire()
+        task = asyncio.create_task(sender.send(chat_id, {"text": f"m{index}"}))
+        task.add_done_callback(lambda _task: in_flight.release())
+        sends.add(task)
+    await asyncio.gather(*sends, return_exceptions=True)
 
 
 async def main() -> None:

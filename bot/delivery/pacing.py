@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 # Telegram counts arrivals, we count departures: network and event-loop jitter can bring two sends
 # closer together than we spaced them. Pacing a little under the limit absorbs that.
-HEADROOM = 0.97
+HEADROOM = 0.96
 GROUP_WINDOW_SECONDS = 60.0
 
 

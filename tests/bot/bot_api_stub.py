@@ -132,3 +132,40 @@ class HttpSender:
 
     async def aclose(self) -> None:
         await self._session.close()
+
+
+def stats_app(stub: BotApiStub) -> web.Application:
+    """The stub plus GET /stats: what arrived, for a client in another process."""
+    app = stub.app()
+
+    async def stats(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "accepted": [[a.chat_id, a.text, a.at] for a in stub.accepted],
+                "too_many": stub.too_many,
+                "too_many_per_chat": stub.too_many_per_chat,
+            }
+        )
+
+    app.router.add_get("/stats", stats)
+    return app
+
+
+def main() -> None:
+    """`python -m tests.bot.bot_api_stub PORT [PER_SECOND]`: the stub in a process of its own,
+    so its arrival times are not those of the client's busy event loop."""
+    import sys
+
+    port = int(sys.argv[1])
+    per_second = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    web.run_app(
+        stats_app(BotApiStub(per_second=per_second)),
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
