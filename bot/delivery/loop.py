@@ -62,7 +62,9 @@ _CLOCK_NOISE = 1e-4
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    batch: int = 200
+    # Small batches: turning a claimed batch into objects holds the event loop, and a send
+    # written late while a later one goes on time crowds Telegram's one-second window.
+    batch: int = 50
     lease_seconds: float = 120.0
     # A send longer than this is cut off (and retried); no send starts later than this before
     # its lease ends. Must stay well under `lease_seconds`.
