@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[frozenset[Role], Handler]] = {
     "stats": (S, staff.stats),
     "invite": (S, staff.invite),
     "ticket": (S | W, staff.lookup),
+    "undelivered": (S, staff.undelivered),
 }
 
 # Questions the bot asked and the text that answers them: state → handler(turn, text, photo).

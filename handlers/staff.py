@@ -1,5 +1,5 @@
 """Staff (街道/社区): the triage queue, 派单, category corrections, extension decisions, close,
-reopen, merge, the overdue list, /stats and invite codes."""
+reopen, merge, the overdue list, /stats, invite codes and /undelivered (messages given up on)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from handlers.common import complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.keyboards import staff_buttons
-from handlers.render import local_time, ticket_card, timeline_text
+from handlers.render import local_time, preview, ticket_card, timeline_text
 from storage.models import Person, Ticket
+from storage.outbox import parked_messages
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES
@@ -229,3 +230,27 @@ async def invite(turn: Turn) -> None:
         area=area.name,
         expires=local_time(invitation.expires_at, turn.policy),
     )
+
+
+async def undelivered(turn: Turn) -> None:
+    """Messages the delivery loop gave up on (bot blocked, chat gone, failing for too long), to
+    people in the staff member's area, so someone can reach them another way."""
+    area = await get_area(turn.session, turn.person.area_id) if turn.person.area_id else None
+    parked = await parked_messages(turn.session, area_path=area.path if area else None, limit=20)
+    if not parked:
+        turn.say_key("undelivered_none")
+        return
+    lines = [turn.t("undelivered_list", count=len(parked))]
+    for message in parked:
+        person = await turn.session.get(Person, message.person_id) if message.person_id else None
+        lines.append(
+            turn.t(
+                "undelivered_item",
+                id=message.id,
+                person=(person.display_name if person else None) or f"#{message.person_id}",
+                created=local_time(message.created_at, turn.policy),
+                parked=local_time(message.parked_at, turn.policy),
+                error=preview(message.last_error or "—", 80),
+            )
+        )
+    turn.say("\n".join(lines))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import Area, OutboxMessage, Person
 
 
 def enqueue(
@@ -111,3 +113,185 @@ async def _copy_many(driver: Any, messages: list[dict[str, Any]]) -> None:
     )
     # Emptied now, not at commit: a second batch in the same transaction starts clean.
     await driver.execute(f"TRUNCATE {_STAGE}")
+
+
+# Delivery: the loop in bot/delivery claims, sends and records. Each function is one statement in
+# the caller's transaction; the caller commits (a claim must be committed before anything is sent).
+
+_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    chat_id: str
+    body: dict[str, Any]
+    attempts: int
+
+
+def _pending(table: Any, channel: str) -> Any:
+    # The conditions of the partial index ix_outbox_pending, so it serves the claim.
+    return (
+        table.c.channel == channel,
+        table.c.sent_at.is_(None),
+        table.c.parked_at.is_(None),
+    )
+
+
+async def claim_due(
+    session: AsyncSession, *, channel: str, now: datetime, lease_until: datetime, limit: int
+) -> list[ClaimedMessage]:
+    """Take up to `limit` of the channel's messages that are due, by pushing their
+    `next_attempt_at` to `lease_until`: until then no other deliverer claims them, and if this one
+    dies they fall due again by themselves. PostgreSQL skips rows another claim has locked;
+    SQLite has one writer, so the UPDATE … RETURNING is the whole claim."""
+    table = OutboxMessage.__table__
+    due = (
+        select(table.c.id)
+        .where(*_pending(table, channel), table.c.next_attempt_at <= now)
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=lease_until)
+        .returning(table.c.id, table.c.chat_id, table.c.body, table.c.attempts)
+    )
+    rows = (await session.exec(claim)).all()
+    claimed = [ClaimedMessage(r.id, r.chat_id, r.body, r.attempts) for r in rows]
+    return sorted(claimed, key=lambda message: message.id)
+
+
+async def next_attempt_at(session: AsyncSession, *, channel: str) -> datetime | None:
+    """When the channel's next pending message falls due (None: nothing pending)."""
+    table = OutboxMessage.__table__
+    query = select(func.min(table.c.next_attempt_at)).where(*_pending(table, channel))
+    return (await session.exec(query)).scalar()
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+    table = OutboxMessage.__table__
+    await session.exec(
+        update(table)
+        .where(table.c.id == message_id)
+        .values(sent_at=now, attempts=table.c.attempts + 1, last_error=None)
+    )
+
+
+async def retry_later(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    at: datetime,
+    error: str,
+    counts_as_attempt: bool = True,
+) -> None:
+    """Try again at `at`. A 429 is the channel's state, not the message's fault: it does not count
+    towards parking (`counts_as_attempt=False`)."""
+    table = OutboxMessage.__table__
+    attempts = table.c.attempts + 1 if counts_as_attempt else table.c.attempts
+    await session.exec(
+        update(table)
+        .where(table.c.id == message_id, table.c.sent_at.is_(None))
+        .values(next_attempt_at=at, attempts=attempts, last_error=error[:_ERROR_CHARS])
+    )
+
+
+async def park(session: AsyncSession, message_id: int, *, now: datetime, error: str) -> None:
+    """Give up on a message: it stays, with its error, for staff to see; it is never retried."""
+    table = OutboxMessage.__table__
+    await session.exec(
+        update(table)
+        .where(table.c.id == message_id, table.c.sent_at.is_(None))
+        .values(parked_at=now, attempts=table.c.attempts + 1, last_error=error[:_ERROR_CHARS])
+    )
+
+
+async def release(
+    session: AsyncSession, message_id: int, *, lease_until: datetime, at: datetime
+) -> None:
+    """Hand back a claimed message unsent, due again at `at` (its chat was busy). Only while our
+    lease holds: after it, another deliverer may have claimed the message."""
+    table = OutboxMessage.__table__
+    await session.exec(
+        update(table)
+        .where(
+            table.c.id == message_id,
+            table.c.next_attempt_at == lease_until,
+            table.c.sent_at.is_(None),
+        )
+        .values(next_attempt_at=at)
+    )
+
+
+async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
+    """Retention: forget messages sent before `before`. Parked ones stay until staff act."""
+    table = OutboxMessage.__table__
+    result = await session.exec(
+        delete(table).where(table.c.sent_at.is_not(None), table.c.sent_at < before)
+    )
+    return result.rowcount or 0
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+@dataclass(frozen=True)
+class ParkedMessage:
+    """A message given up on, for staff: to whom, since when, and why."""
+
+    id: int
+    person_id: int | None
+    chat_id: str
+    dedupe_key: str
+    created_at: datetime
+    parked_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+async def parked_messages(
+    session: AsyncSession, *, area_path: str | None = None, limit: int = 50
+) -> list[ParkedMessage]:
+    """Parked messages, newest first; with `area_path` only those to people in that area or
+    below it (a staff member's subtree)."""
+    table = OutboxMessage.__table__
+    query = select(
+        table.c.id,
+        table.c.person_id,
+        table.c.chat_id,
+        table.c.dedupe_key,
+        table.c.created_at,
+        table.c.parked_at,
+        table.c.attempts,
+        table.c.last_error,
+    ).where(table.c.parked_at.is_not(None))
+    if area_path is not None:
+        people, areas = Person.__table__, Area.__table__
+        query = (
+            query.join(people, people.c.id == table.c.person_id)
+            .join(areas, areas.c.id == people.c.area_id)
+            .where(areas.c.path.startswith(area_path, autoescape=True))
+        )
+    query = query.order_by(table.c.parked_at.desc(), table.c.id.desc()).limit(limit)
+    return [ParkedMessage(*row) for row in (await session.exec(query)).all()]
+
+
+async def outbox_counts(session: AsyncSession, *, channel: str | None = None) -> dict[str, int]:
+    """How many messages are pending, parked and sent (for staff and health checks)."""
+    table = OutboxMessage.__table__
+    state = case(
+        (table.c.sent_at.is_not(None), "sent"),
+        (table.c.parked_at.is_not(None), "parked"),
+        else_="pending",
+    )
+    query = select(state, func.count()).group_by(state)
+    if channel is not None:
+        query = query.where(table.c.channel == channel)
+    counts = {"pending": 0, "parked": 0, "sent": 0}
+    counts.update({name: count for name, count in (await session.exec(query)).all()})
+    return counts

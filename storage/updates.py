@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedUpdate
@@ -18,3 +19,11 @@ def claim_update(session: AsyncSession, channel: str, update_id: int, now: datet
     the second handling, is rolled back.
     """
     session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
+
+
+async def purge_processed_updates(session: AsyncSession, *, before: datetime) -> int:
+    """Retention: forget update ids recorded before `before`. Telegram redelivers an update for
+    at most a day, so ids older than that cannot come back."""
+    table = ProcessedUpdate.__table__
+    result = await session.exec(delete(table).where(table.c.processed_at < before))
+    return result.rowcount or 0

@@ -220,6 +220,10 @@ TEXTS: dict[str, str] = {
     "{satisfaction}",
     "none": "none",
     "stats_chart": "Tickets by category · {area}, {period}",
+    # --- delivery (issue #5)
+    "undelivered_none": "No message has failed to reach its reader.",
+    "undelivered_list": "Messages that could not be delivered and are no longer retried ({count}):",
+    "undelivered_item": "#{id} to {person}, queued {created}, given up {parked}: {error}",
 }
 
 LABELS: dict[str, dict[str, str]] = {

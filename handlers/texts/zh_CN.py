@@ -197,6 +197,10 @@ TEXTS: dict[str, str] = {
     "ranking_line": "{place}. {name}　响应率 {response}　解决率 {solve}　满意率 {satisfaction}",
     "none": "无",
     "stats_chart": "工单数量（按类别）· {area}·{period}",
+    # --- delivery (issue #5)
+    "undelivered_none": "没有发送失败的消息。",
+    "undelivered_list": "发送失败、已停止重试的消息（{count} 条）：",
+    "undelivered_item": "#{id} 发给 {person}，{created} 生成，{parked} 停发：{error}",
 }
 
 LABELS: dict[str, dict[str, str]] = {
