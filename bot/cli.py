@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import signal
@@ -229,6 +230,7 @@ async def _staff_password(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.delivery.service import serve_delivery
     from bot.web import build_web_app, start_web
     from bot.web.app import serve_channel_route
 
@@ -246,6 +248,9 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
                 telegram.mount(app)  # one web server: the webhook beside the console
                 serve_channel_route(app, webhook_path(settings))
             channels.append(telegram.run)
+            channels.append(
+                lambda stop: serve_delivery(services, telegram.sender, stop, ready=telegram.ready)
+            )
         where = f"{settings.listen_host}:{settings.listen_port}"
         try:
             runner = await start_web(services, app)
@@ -260,12 +265,30 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_services(settings) as services:
+    async with open_services(settings) as services, contextlib.AsyncExitStack() as stack:
+        sender = None
+        if settings.telegram_token is not None:
+            from bot.telegram.serve import telegram_sender
+
+            sender = await stack.enter_async_context(telegram_sender(services))
         if args.once:
             fired = await run_due_clocks(services)
             print(f"clocks: {fired} reminders, escalations and auto-closes")
+            if sender is not None:
+                from bot.delivery.service import deliver_due
+
+                report = await deliver_due(services, sender)
+                print(
+                    f"delivery: {report.sent} sent, {report.parked} parked, "
+                    f"{report.retried + report.rate_limited} to retry"
+                )
             return EXIT_OK
-        await _clocks_until_stopped(services, "minhu worker")
+        channels = []
+        if sender is not None:
+            from bot.delivery.service import serve_delivery
+
+            channels.append(lambda stop: serve_delivery(services, sender, stop))
+        await _clocks_until_stopped(services, "minhu worker", *channels)
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from bot.wiring import Services
 from handlers.clock_notices import announce
 from handlers.digests import monthly_ranking, morning_digest
 from storage.engine import SessionFactory, is_sqlite
+from storage.retention import purge_expired
 from tickets.policy import Policy
 from tickets.sweeps import sweep
 
@@ -73,9 +74,18 @@ async def send_ranking(services: Services) -> int:
     return queued
 
 
+async def purge_bookkeeping(services: Services) -> int:
+    """Sent messages and handled update ids past their keep (storage.retention)."""
+    async with services.sessions() as session:
+        purged = await purge_expired(session, services.policy.clock.now())
+        await session.commit()
+    return purged.sent_messages + purged.update_ids
+
+
 def build_scheduler(services: Services) -> AsyncIOScheduler:
     """The clock sweep every `MINHU_SWEEP_SECONDS` (first run at once), the morning digest at
-    `MINHU_DIGEST_TIME` and the ranking on the first of the month, in local time."""
+    `MINHU_DIGEST_TIME` and the ranking on the first of the month, in local time; hourly, the
+    bookkeeping tables are trimmed."""
     settings, now = services.settings, services.policy.clock.now()
     zone = services.policy.calendar.timezone
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -111,6 +121,14 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         coalesce=True,
         misfire_grace_time=24 * 3600,
         **({"next_run_time": now} if missed_digest or local_now.day > 1 else {}),
+    )
+    scheduler.add_job(
+        _tracked(purge_bookkeeping),
+        IntervalTrigger(hours=1),
+        args=[services],
+        id="retention",
+        name="outbox and update-id retention",
+        coalesce=True,
     )
     return scheduler
 

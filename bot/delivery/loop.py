@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# A message held behind its chat's earlier one falls due this much after it.
+_BEHIND = 0.001
 # Never poll more often than this, even when something is due at once.
 _SHORTEST_IDLE = 0.05
 # Epoch seconds as floats: differences this small are rounding, not lateness.
@@ -128,6 +130,10 @@ class Deliverer:
         self._window_limit = math.ceil(pacer.limits.per_second)
         self._departures: deque[float] = deque(maxlen=self._window_limit)
         self._sends: set[asyncio.Task[None]] = set()
+        # Chats whose message was put back for later (429, a failure): chat → (that message,
+        # when it is due again). The chat's later messages wait until it is sent or parked, so
+        # a chat reads its messages in the order they were queued.
+        self._held: dict[str, tuple[int, float]] = {}
 
     async def deliver_once(self) -> DeliveryReport:
         """Deliver what is due now, batch after batch, and return what happened."""
@@ -190,15 +196,17 @@ class Deliverer:
         deferred: list[tuple[int, float]] = []
         last_start = lease_until - timedelta(seconds=self.policy.send_timeout)
         for message in claimed:
-            now = self.clock.now().timestamp()
-            slot = await self.pacer.reserve(message.chat_id, now)
-            if not slot.granted:
-                deferred.append((message.id, slot.at))
+            if (behind := self._behind(message)) is not None:
+                deferred.append((message.id, behind))
                 continue
-            if slot.at > now:
-                await self.sleep(slot.at - now)
-            while (now := self.clock.now().timestamp()) < self._paused_until:
-                await self.sleep(self._paused_until - now)
+            wait_until = await self._wait_for_slot(message.chat_id)
+            if wait_until is not None:
+                deferred.append((message.id, wait_until))
+                continue
+            if (behind := self._behind(message)) is not None:
+                # The chat's earlier message was refused while this one waited for its slot.
+                deferred.append((message.id, behind))
+                continue
             await in_flight.acquire()
             await self._keep_the_window()
             if self.clock.now() > last_start:
@@ -212,6 +220,23 @@ class Deliverer:
         if deferred:
             await self._release(deferred, lease_until)
             report.deferred += len(deferred)
+
+    async def _wait_for_slot(self, chat_id: str) -> float | None:
+        """Wait for the chat's slot and any 429 pause; None when it is time to send, else when
+        the chat is free again (the message goes back to the queue until then). A slot that a
+        pause overtook is reserved anew: a chat's sends stay a gap apart however long the pause,
+        instead of bunching up when it ends."""
+        while True:
+            now = self.clock.now().timestamp()
+            slot = await self.pacer.reserve(chat_id, now)
+            if not slot.granted:
+                return slot.at
+            if slot.at > now:
+                await self.sleep(slot.at - now)
+            if self.clock.now().timestamp() >= self._paused_until:
+                return None
+            while (now := self.clock.now().timestamp()) < self._paused_until:
+                await self.sleep(self._paused_until - now)
 
     async def _keep_the_window(self) -> None:
         """Telegram counts messages in any one-second window. The pacer spaces the slots, but a
@@ -253,6 +278,7 @@ class Deliverer:
             log.warning("outbox %d: sender raised %s", message.id, type(error).__name__)
             await self._failed(message, _describe(error), report)
         else:
+            self._release_hold(message)
             await self._record(outbox.mark_sent, message.id, self.clock.now())
             report.sent += 1
             log.debug("outbox %d sent to chat %s", message.id, message.chat_id)
@@ -265,6 +291,7 @@ class Deliverer:
         self._paused_until = max(self._paused_until, now.timestamp() + seconds)
         await self.pacer.pause(now.timestamp(), seconds)
         at = now + timedelta(seconds=seconds)
+        self._hold(message, at)
         await self._record(
             outbox.retry_later, message.id, at=at, error=_describe(error), counts_as_attempt=False
         )
@@ -280,12 +307,35 @@ class Deliverer:
             return
         delay = backoff_seconds(attempt, self.policy, self.rng)
         at = self.clock.now() + timedelta(seconds=delay)
+        self._hold(message, at)
         await self._record(outbox.retry_later, message.id, at=at, error=error)
         report.retried += 1
+
+    def _hold(self, message: outbox.ClaimedMessage, until: datetime) -> None:
+        held = self._held.get(message.chat_id)
+        if held is None or held[0] == message.id:
+            self._held[message.chat_id] = (message.id, until.timestamp())
+
+    def _release_hold(self, message: outbox.ClaimedMessage) -> None:
+        if self._held.get(message.chat_id, (None,))[0] == message.id:
+            del self._held[message.chat_id]
+
+    def _behind(self, message: outbox.ClaimedMessage) -> float | None:
+        """When `message` may go if an earlier message of its chat waits for a retry, else None.
+        A hold outlives its retry time by a lease at most (another deliverer may have it)."""
+        held = self._held.get(message.chat_id)
+        if held is None or held[0] == message.id:
+            return None
+        due, now = held[1], self.clock.now().timestamp()
+        if due + self.policy.lease_seconds < now:
+            del self._held[message.chat_id]
+            return None
+        return max(due, now) + _BEHIND
 
     async def _park(
         self, message: outbox.ClaimedMessage, error: str, report: DeliveryReport
     ) -> None:
+        self._release_hold(message)
         await self._record(outbox.park, message.id, now=self.clock.now(), error=error)
         report.parked += 1
         log.info("outbox %d parked for chat %s", message.id, message.chat_id)

@@ -11,7 +11,9 @@ has none. `channel.sender` is the outbox's way out (`bot.delivery.sending.Sender
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from aiohttp import web
@@ -81,3 +83,16 @@ async def serve_telegram(
         await channel.run(stop)
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def telegram_sender(services: Services) -> AsyncIterator[Sender]:
+    """A sender without a channel (`minhu worker` delivers but does not take updates): aiogram's
+    bot, whichever framework serves the updates — the Bot API is the same."""
+    from bot.telegram.aiogram_adapter import AiogramSender, make_bot
+
+    bot = make_bot(services.settings)
+    try:
+        yield AiogramSender(bot)
+    finally:
+        await bot.session.close()

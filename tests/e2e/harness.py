@@ -1,6 +1,6 @@
 """Running MinHu's Telegram channel against the emulator: a fresh database with the test cast
-(numeric Telegram ids), the channel served in this process, and a stand-in for the outbox
-delivery loop so messages for other people arrive too."""
+(numeric Telegram ids), the channel served in this process, and the real outbox delivery loop
+so messages for other people arrive too."""
 
 from __future__ import annotations
 
@@ -10,23 +10,23 @@ import copy
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlmodel import col, select
 
+from bot.delivery.loop import deliver_forever
+from bot.delivery.pacing import build_pacer
 from bot.delivery.sending import Sender
 from bot.settings import Settings
 from bot.telegram.serve import TelegramChannel, telegram_channel
 from bot.wiring import Services
 from storage.engine import SessionFactory, make_engine, make_session_factory
-from storage.models import OutboxMessage
 from storage.schema import upgrade_async
 from tests.factories import DIRECTORY
 from tickets.areas import get_area_by_code
+from tickets.clock import SystemClock
 from tickets.directory import load_directory, parse_directory
 from tickets.people import register_person, set_home_area
 
@@ -92,25 +92,12 @@ def settings_for(emulator_url: str, token: str, database_url: str, **extra: Any)
     )
 
 
-async def drain_outbox(sessions: SessionFactory, sender: Sender) -> None:
-    """Send what the outbox holds for Telegram, oldest first, until cancelled — a test stand-in
-    for the delivery loop of bot/delivery (no retries, no rate limits)."""
-    while True:
-        async with sessions() as session:
-            pending = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.channel == "telegram")
-                    .where(col(OutboxMessage.sent_at).is_(None))
-                    .order_by(col(OutboxMessage.id))
-                )
-            ).all()
-            for message in pending:
-                await sender.send(message.chat_id, message.body)
-                message.sent_at = datetime.now(UTC)
-                session.add(message)
-                await session.commit()
-        await asyncio.sleep(0.05)
+async def deliver_outbox(
+    sessions: SessionFactory, sender: Sender, settings: Settings, stop: asyncio.Event
+) -> None:
+    """The real delivery loop of bot/delivery (pacing from `settings`, retries, 429s) until
+    `stop`: messages for other people reach the emulator the way they reach Telegram."""
+    await deliver_forever(sessions, sender, build_pacer(settings), SystemClock(), stop)
 
 
 @dataclass
@@ -145,16 +132,17 @@ async def running_bot(
         stop.set()
         await serving  # raises what went wrong
         raise RuntimeError("the Telegram channel did not start within 60 s")
-    draining = asyncio.create_task(drain_outbox(services.sessions, channel.sender))
-    if not deliver:
-        draining.cancel()
+    delivering = None
+    if deliver:
+        delivering = asyncio.create_task(
+            deliver_outbox(services.sessions, channel.sender, settings, stop)
+        )
     try:
         yield RunningBot(services, channel, webhook_port)
     finally:
         stop.set()
-        draining.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await draining
+        if delivering is not None:
+            await asyncio.wait_for(delivering, timeout=30)
         await asyncio.wait_for(serving, timeout=30)
         if runner is not None:
             await runner.cleanup()

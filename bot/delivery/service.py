@@ -1,0 +1,50 @@
+"""Delivery as the commands run it: the loop beside a channel in `minhu run`, on its own in
+`minhu worker`, once in `minhu worker --once`; the pacer built from settings and closed after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from bot.delivery.loop import DeliveryReport, deliver_forever, deliver_once
+from bot.delivery.pacing import MemoryPacer, RedisPacer, build_pacer
+from bot.delivery.sending import Sender
+from bot.wiring import Services
+
+
+@contextlib.asynccontextmanager
+async def _pacer(services: Services) -> AsyncIterator[MemoryPacer | RedisPacer]:
+    pacer = build_pacer(services.settings)
+    try:
+        yield pacer
+    finally:
+        if isinstance(pacer, RedisPacer):
+            await pacer.aclose()
+
+
+async def serve_delivery(
+    services: Services,
+    sender: Sender,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Deliver the outbox until `stop`; with `ready`, only once the channel has started (a
+    framework's bot may not send before it is initialised)."""
+    if ready is not None:
+        waiting = asyncio.create_task(ready.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        stopping.cancel()
+        if stop.is_set():
+            return
+    async with _pacer(services) as pacer:
+        await deliver_forever(services.sessions, sender, pacer, services.policy.clock, stop)
+
+
+async def deliver_due(services: Services, sender: Sender) -> DeliveryReport:
+    """What is due now, delivered (`minhu worker --once`)."""
+    async with _pacer(services) as pacer:
+        return await deliver_once(services.sessions, sender, pacer, services.policy.clock)
