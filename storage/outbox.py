@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.bulk import copy_driver, copy_records
 from storage.models import Area, OutboxMessage, Person
 
 
@@ -66,13 +66,11 @@ async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) ->
     queued is skipped, never sent twice."""
     if not messages:
         return
+    driver = await copy_driver(session)
+    if driver is not None:
+        await _copy_many(driver, messages)
+        return
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = (await connection.get_raw_connection()).driver_connection
-        # Only inside the caller's transaction: outside it the rows would outlive a rollback.
-        if driver.is_in_transaction():
-            await _copy_many(driver, messages)
-            return
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await connection.execute(statement, messages)
@@ -93,18 +91,7 @@ async def _copy_many(driver: Any, messages: list[dict[str, Any]]) -> None:
         "(dedupe_key text, person_id integer, channel text, chat_id text, body json, "
         "created_at timestamptz, next_attempt_at timestamptz) ON COMMIT DELETE ROWS"
     )
-    records = [
-        (
-            message["dedupe_key"],
-            message["person_id"],
-            message["channel"],
-            message["chat_id"],
-            json.dumps(message["body"], ensure_ascii=False),
-            message["created_at"],
-            message["next_attempt_at"],
-        )
-        for message in messages
-    ]
+    records = copy_records(_TABLE, _COPIED, messages)
     await driver.copy_records_to_table(_STAGE, records=records, columns=list(_COPIED))
     await driver.execute(
         f"INSERT INTO outbox ({columns}, attempts) "

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.bulk import copy_driver, copy_records
 from storage.models import Area, Ticket, TicketEvent
 from tickets.clocks import deadline, next_due, running_clock
 from tickets.lifecycle import Action, Role, State, transition_for
@@ -97,7 +98,7 @@ async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> 
     elif changes:
         await session.exec(_UPDATE, params=changes)
     if events:
-        await session.exec(insert(TicketEvent.__table__), params=events)
+        await _append_events(session, events)
     return fired
 
 
@@ -278,6 +279,19 @@ _UPDATE_FROM_ARRAYS = text(
     + ", ".join(_ARRAYS)
     + ") WHERE tickets.id = v.ticket_id"
 ).bindparams(*(bindparam(name, type_=ARRAY(kind)) for name, kind in _ARRAYS.items()))
+
+
+_EVENTS = TicketEvent.__table__
+_EVENT_COLUMNS = tuple(column.key for column in _EVENTS.columns if column.key != "id")
+
+
+async def _append_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    driver = await copy_driver(session)
+    if driver is None:
+        await session.exec(insert(_EVENTS), params=events)
+        return
+    records = copy_records(_EVENTS, _EVENT_COLUMNS, events)
+    await driver.copy_records_to_table("ticket_events", records=records, columns=_EVENT_COLUMNS)
 
 
 def _changed_columns(ticket: SimpleNamespace) -> dict[str, Any]:

@@ -202,9 +202,15 @@ async def test_a_reply_telegram_refuses_for_now_is_retried_from_the_outbox(
     resident = emulator.person(token, 5001, "张阿姨")
     await emulator.fail("sendMessage", 1, retry_after=1)
     await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑")
-    proposal = await resident.expect("您反映的问题")  # sent again by the delivery stand-in
+    proposal = await resident.expect("您反映的问题")  # sent again by the delivery loop
     assert proposal.button("提交") is not None
-    async with bot.services.sessions() as session:
-        queued = (await session.exec(select(OutboxMessage))).all()
+    # The loop records the send just after Telegram answers it.
+    deadline = time.monotonic() + 10
+    while True:
+        async with bot.services.sessions() as session:
+            queued = (await session.exec(select(OutboxMessage))).all()
+        if all(row.sent_at is not None for row in queued) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
     assert [row.dedupe_key.rsplit(":", 2)[0] for row in queued] == ["reply:telegram"]
     assert queued[0].chat_id == "5001" and queued[0].sent_at is not None
