@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from bot.clocks import build_scheduler, run_due_clocks, stop_scheduler
+from bot.clocks import build_scheduler, run_due_clocks
 from bot.demo import seed_demo
 from bot.settings import Settings
 from bot.web.auth import MIN_PASSWORD, demo_accounts, people_named, set_password
@@ -310,7 +310,7 @@ async def _clocks_until_stopped(
     try:
         await asyncio.gather(stop.wait(), *(channel(stop) for channel in channels))
     finally:
-        await stop_scheduler(scheduler)
+        await scheduler.stop()
 
 
 async def _status(services: Services) -> str:

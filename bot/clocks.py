@@ -11,8 +11,10 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -82,81 +84,77 @@ async def purge_bookkeeping(services: Services) -> int:
     return purged.sent_messages + purged.update_ids
 
 
-def build_scheduler(services: Services) -> AsyncIOScheduler:
+class ClockScheduler(AsyncIOScheduler):
+    """APScheduler's AsyncIOScheduler, knowing which of its jobs are running: a stop lets a
+    sweep or digest under way finish its transaction, since cut off mid-batch its database
+    connection would be closed under it and the process hang on exit."""
+
+    def __init__(self, services: Services, **options: Any) -> None:
+        super().__init__(**options)
+        self.services = services
+        self._running: set[asyncio.Task[object]] = set()
+
+    def add_clock_job(
+        self, job: Callable[[Services], Awaitable[int]], trigger: BaseTrigger, **options: Any
+    ) -> None:
+        """`job(services)` on `trigger`; after a pause, one run catches up, not one per miss."""
+
+        @functools.wraps(job)
+        async def run() -> int:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                return await job(self.services)
+            finally:
+                self._running.discard(task)  # type: ignore[arg-type]
+
+        self.add_job(run, trigger, coalesce=True, **options)
+
+    async def stop(self, *, grace_seconds: float = 30) -> None:
+        # Paused first: shutting down cancels the jobs under way, which is what must not be.
+        self.pause()
+        running = [task for task in self._running if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace_seconds)
+        self.shutdown(wait=False)
+
+
+def build_scheduler(services: Services) -> ClockScheduler:
     """The clock sweep every `MINHU_SWEEP_SECONDS` (first run at once), the morning digest at
     `MINHU_DIGEST_TIME` and the ranking on the first of the month, in local time; hourly, the
     bookkeeping tables are trimmed."""
     settings, now = services.settings, services.policy.clock.now()
     zone = services.policy.calendar.timezone
-    scheduler = AsyncIOScheduler(timezone=zone)
-    scheduler.add_job(
-        _tracked(run_due_clocks),
-        IntervalTrigger(seconds=services.settings.sweep_seconds),
-        args=[services],
+    scheduler = ClockScheduler(services, timezone=zone)
+    scheduler.add_clock_job(
+        run_due_clocks,
+        IntervalTrigger(seconds=settings.sweep_seconds),
         id="clocks",
         name="SLA clock sweep",
         next_run_time=now,
-        coalesce=True,  # after a pause, one sweep catches up; not one per missed interval
         max_instances=1,
     )
     hour, minute = (int(part) for part in settings.digest_time.split(":"))
     local_now = now.astimezone(zone)
     missed_digest = (local_now.hour, local_now.minute) >= (hour, minute)
-    scheduler.add_job(
-        _tracked(send_digest),
+    scheduler.add_clock_job(
+        send_digest,
         CronTrigger(hour=hour, minute=minute, timezone=zone),
-        args=[services],
         id="digest",
         name="morning digest",
-        coalesce=True,
         misfire_grace_time=6 * 3600,
         **({"next_run_time": now} if missed_digest else {}),
     )
-    scheduler.add_job(
-        _tracked(send_ranking),
+    scheduler.add_clock_job(
+        send_ranking,
         CronTrigger(day=1, hour=hour, minute=minute, timezone=zone),
-        args=[services],
         id="ranking",
         name="monthly 三率 ranking",
-        coalesce=True,
         misfire_grace_time=24 * 3600,
         **({"next_run_time": now} if missed_digest or local_now.day > 1 else {}),
     )
-    scheduler.add_job(
-        _tracked(purge_bookkeeping),
-        IntervalTrigger(hours=1),
-        args=[services],
-        id="retention",
-        name="outbox and update-id retention",
-        coalesce=True,
+    scheduler.add_clock_job(
+        purge_bookkeeping, IntervalTrigger(hours=1), id="retention", name="retention"
     )
     return scheduler
-
-
-# The jobs running now, so that a stop can let them finish before the database goes away.
-_RUNNING: set[asyncio.Task[object]] = set()
-
-
-def _tracked(job: Callable[[Services], Awaitable[int]]) -> Callable[[Services], Awaitable[int]]:
-    @functools.wraps(job)
-    async def run(services: Services) -> int:
-        task = asyncio.current_task()
-        if task is not None:
-            _RUNNING.add(task)
-        try:
-            return await job(services)
-        finally:
-            _RUNNING.discard(task)  # type: ignore[arg-type]
-
-    return run
-
-
-async def stop_scheduler(scheduler: AsyncIOScheduler, *, grace_seconds: float = 30) -> None:
-    """Stop firing jobs and let a sweep or digest under way finish its transaction: cut off
-    mid-batch, its database connection would be closed under it and the process hang on exit."""
-    scheduler.shutdown(wait=False)
-    running = [task for task in _RUNNING if not task.done()]
-    if running:
-        _done, late = await asyncio.wait(running, timeout=grace_seconds)
-        for task in late:
-            task.cancel()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.cli import main
@@ -47,3 +50,25 @@ def test_a_bad_digest_time_is_refused(monkeypatch, capsys):
     monkeypatch.setenv("MINHU_DIGEST_TIME", "25:00")
     assert main(["worker", "--once"]) == 2
     assert "MINHU_DIGEST_TIME" in capsys.readouterr().err
+
+
+async def test_a_stop_lets_a_running_job_finish_its_transaction():
+    async with open_services(Settings()) as services:
+        scheduler = build_scheduler(services)
+        started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def slow(_services) -> int:
+            started.set()
+            await release.wait()
+            finished.set()
+            return 0
+
+        scheduler.add_clock_job(slow, DateTrigger(services.policy.clock.now()), id="slow")
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), timeout=30)
+        stopping = asyncio.create_task(scheduler.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()  # it waits for the job
+        release.set()
+        await asyncio.wait_for(stopping, timeout=30)
+        assert finished.is_set()
