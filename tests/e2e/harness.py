@@ -147,3 +147,19 @@ async def running_bot(
         if runner is not None:
             await runner.cleanup()
         await engine.dispose()
+
+
+async def accept(worker: Any, resident: Any, number: str) -> None:
+    """接单: the worker takes the assignment ping's button; both sides hear it."""
+    await worker.press("接单")
+    await worker.expect(f"已接单：工单 {number}")
+    await resident.expect(f"工单 {number} 网格员已接单")
+
+
+async def resolve(worker: Any, resident: Any, number: str, reply: str) -> None:
+    """办结 with `reply`: the worker is told, the resident reads the reply."""
+    await worker.press("办结")
+    await worker.expect("请输入给居民的办理结果答复")
+    await worker.say(reply)
+    await worker.expect(f"工单 {number} 已办结")
+    await resident.expect(f"工单 {number} 已办结")

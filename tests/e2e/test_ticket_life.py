@@ -14,6 +14,7 @@ from tests.e2e.harness import (
     IDS,
     RESIDENT,
     SECRET,
+    accept,
     free_port,
     fresh_database,
     load_cast,
@@ -65,9 +66,7 @@ async def test_the_whole_life_of_a_ticket(bot, emulator: Emulator, token: str):
     # The grid worker gets the assignment in their own chat and accepts it.
     ping = await worker.expect(f"【新派单】工单 {number}")
     assert "路灯坏了" in ping.text
-    await worker.press("接单")
-    await worker.expect(f"已接单：工单 {number}")
-    await resident.expect(f"工单 {number} 网格员已接单")
+    await accept(worker, resident, number)
 
     # Three more working days, approved by the community's staff.
     await worker.press("申请延期")

@@ -29,9 +29,11 @@ from tests.e2e.harness import (
     IDS,
     RESIDENT,
     SECRET,
+    accept,
     free_port,
     fresh_database,
     load_cast,
+    resolve,
     settings_for,
 )
 
@@ -155,14 +157,8 @@ async def _ticket_story(emulator: Emulator, token: str, sessions) -> None:
         number = (await session.exec(select(Ticket))).one().number
     assert number in accepted.text
     await worker.expect(f"【新派单】工单 {number}")
-    await worker.press("接单")
-    await worker.expect(f"已接单：工单 {number}")
-    await resident.expect(f"工单 {number} 网格员已接单")
-    await worker.press("办结")
-    await worker.expect("请输入给居民的办理结果答复")
-    await worker.say("已更换灯泡")
-    await worker.expect(f"工单 {number} 已办结")
-    await resident.expect(f"工单 {number} 已办结")
+    await accept(worker, resident, number)
+    await resolve(worker, resident, number, "已更换灯泡")
     await resident.press("已解决")
     await resident.expect("您对办理结果满意吗")
     await resident.press("满意")
