@@ -91,6 +91,16 @@ async def wait_listening(port: int, process: subprocess.Popen, timeout: float = 
         return
 
 
+async def wait_webhook_set(emulator: Emulator, token: str, timeout: float = 60) -> None:
+    """Listening is not enough: updates reach the processes only once one has called
+    setWebhook (after its start-up), so the story must not begin before."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while token not in (await emulator.state())["webhooks"]:
+        assert loop.time() < deadline, "no process set the webhook"
+        await asyncio.sleep(0.1)
+
+
 async def test_two_processes_serve_one_bot_behind_one_webhook(
     emulator: Emulator, token: str, tmp_path: Path
 ):
@@ -132,6 +142,7 @@ async def test_two_processes_serve_one_bot_behind_one_webhook(
         async with listening(proxy, proxy_port):
             for port, process in zip(ports, processes, strict=True):
                 await wait_listening(port, process)
+            await wait_webhook_set(emulator, token)
             await _ticket_story(emulator, token, sessions)
             assert min(balancer.served.values()) >= 3, balancer.served
             await _redelivery_is_ignored(emulator, token, balancer, ports)
