@@ -193,7 +193,7 @@ async def main() -> None:
         "classifier_only_per_s": round(classifier_rate(classifier, count), 1),
     }
     with tempfile.TemporaryDirectory() as folder:
-        sqlite_url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        sqlite_url = f"sqlite+inloop:///{folder}/bench.db"
         result["sqlite"] = await backend(sqlite_url, count, 1, classifier)
     if args.postgres_url:
         result["postgresql"] = await backend(args.postgres_url, count, args.concurrency, classifier)

@@ -220,7 +220,7 @@ def batch(ids: itertools.count, count: int) -> list[dict[str, Any]]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     emulator, api = start_emulator()
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = args.database_url or f"sqlite+aiosqlite:///{scratch}/bench.db"
+        database_url = args.database_url or f"sqlite+inloop:///{scratch}/bench.db"
         channel, minhu, engine, deps = await minhu_app(api, database_url)
         echo_bot, echo = echo_app(api)
         minhu_runner, minhu_url = await serve(minhu)

@@ -20,7 +20,12 @@ from tickets.sla import SlaPolicy
 
 # Telegram's rule for setWebhook's secret_token.
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+# The async drivers per database, the default first. SQLite runs on the event loop's thread
+# (storage/sqlite_inloop.py); aiosqlite, a thread per connection, remains a choice.
+_DRIVERS = {
+    "sqlite": ("sqlite+inloop", "sqlite+aiosqlite"),
+    "postgresql": ("postgresql+asyncpg",),
+}
 
 
 class Settings(BaseSettings):
@@ -33,7 +38,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        default="sqlite+aiosqlite:///minhu.db",
+        default="sqlite+inloop:///minhu.db",
         description="SQLite file (the default) or postgresql+asyncpg://user@host/db",
     )
     timezone: str = "Asia/Shanghai"
@@ -79,9 +84,10 @@ class Settings(BaseSettings):
         if backend not in _DRIVERS:
             raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
         if url.drivername == backend:
-            url = url.set(drivername=_DRIVERS[backend])
-        elif url.drivername != _DRIVERS[backend]:
-            raise ValueError(f"use the {_DRIVERS[backend]} driver, not {url.drivername}")
+            url = url.set(drivername=_DRIVERS[backend][0])
+        elif url.drivername not in _DRIVERS[backend]:
+            choices = " or ".join(_DRIVERS[backend])
+            raise ValueError(f"use {choices}, not {url.drivername}")
         return url.render_as_string(hide_password=False)
 
     @field_validator("timezone")

@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.events import Button, Incoming, Reply
 from handlers.texts import label, locale_or_default, tr
 from storage.engine import SessionFactory
-from storage.models import ConversationState, Person
-from storage.outbox import enqueue
+from storage.models import Person
+from storage.outbox import outbox_row
 from tickets.policy import Policy
 
 
@@ -54,7 +54,8 @@ class Turn:
     data: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     state_changed: bool = False
-    saved: ConversationState | None = None  # the stored state row this turn started from
+    state_stored: bool = False  # whether a stored state row was there when the turn began
+    outgoing: list[dict[str, Any]] = field(default_factory=list)  # outbox rows, queued at the end
 
     @property
     def locale(self) -> str:
@@ -88,15 +89,17 @@ class Turn:
 
     def notify(self, person: Person, reply: Reply, key: str) -> None:
         """Queue `reply` for `person` in this turn's transaction (never for the sender: they get
-        their answer directly). `key` makes the message unique per event and recipient."""
+        their answer directly). `key` makes the message unique per event and recipient. The rows
+        are written together when the turn finishes, just before its commit."""
         if person.id == self.person.id:
             return
-        enqueue(
-            self.session,
-            dedupe_key=f"{key}:p{person.id}",
-            person_id=person.id,
-            channel=person.channel,
-            chat_id=person.chat_id,
-            body=reply.to_body(),
-            now=self.policy.clock.now(),
+        self.outgoing.append(
+            outbox_row(
+                dedupe_key=f"{key}:p{person.id}",
+                person_id=person.id,
+                channel=person.channel,
+                chat_id=person.chat_id,
+                body=reply.to_body(),
+                now=self.policy.clock.now(),
+            )
         )

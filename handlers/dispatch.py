@@ -23,6 +23,7 @@ from handlers.events import Incoming, Kind, Outcome, Reply
 from handlers.texts import locale_or_default, tr
 from storage.conversations import load_state, store_state
 from storage.models import ProcessedUpdate, Ticket
+from storage.outbox import enqueue_rows
 from storage.updates import claim_update
 from tickets.errors import DomainError, InvalidInput, NotFound, StaleTicket
 from tickets.handling import check_return_window, load_ticket
@@ -124,7 +125,7 @@ async def _handled_before(deps: Deps, event: Incoming) -> bool:
 
 async def _begin(deps: Deps, session: AsyncSession, event: Incoming) -> Turn:
     if event.update_id is not None:
-        claim_update(session, event.channel, event.update_id, deps.policy.clock.now())
+        await claim_update(session, event.channel, event.update_id, deps.policy.clock.now())
     person = await register_person(
         session,
         deps.policy,
@@ -137,15 +138,16 @@ async def _begin(deps: Deps, session: AsyncSession, event: Incoming) -> Turn:
     saved = await load_state(session, event.channel, event.chat_id, event.user_id)
     # A deep copy: the turn edits drafts in place, the stored row must only change on save.
     state, data = (saved.state, copy.deepcopy(saved.data)) if saved else ("idle", {})
-    return Turn(deps, session, event, person, state, data, saved=saved)
+    return Turn(deps, session, event, person, state, data, state_stored=saved is not None)
 
 
 async def _finish(turn: Turn) -> Outcome:
     event = turn.event
+    await enqueue_rows(turn.session, turn.outgoing)
     if turn.state_changed:
         await store_state(
             turn.session,
-            turn.saved,
+            turn.state_stored,
             channel=event.channel,
             chat_id=event.chat_id,
             user_id=event.user_id,

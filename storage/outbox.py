@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,6 +77,18 @@ async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) ->
 
 
 _TABLE = OutboxMessage.__table__
+# A plain INSERT, not ON CONFLICT: SQLAlchemy 2.0 cannot cache the dialects' ON CONFLICT
+# statements and would compile one afresh on every chat turn.
+_INSERT = insert(_TABLE)
+
+
+async def enqueue_rows(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
+    """Queue a chat turn's few messages (rows from `outbox_row`) in one statement. As with
+    `enqueue`, a dedupe key already queued fails the caller's transaction: the same event was
+    handled twice. (For the thousands of a sweep, where that is expected, `enqueue_many`.)"""
+    if messages:
+        connection = await session.connection()
+        await connection.execute(_INSERT, messages)
 _COPIED = ("dedupe_key", "person_id", "channel", "chat_id", "body", "created_at", "next_attempt_at")
 _STAGE = "outbox_incoming"
 

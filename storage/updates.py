@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedUpdate
 
+_UPDATES = ProcessedUpdate.__table__
+_CLAIM = insert(_UPDATES)
 
-def claim_update(session: AsyncSession, channel: str, update_id: int, now: datetime) -> None:
+
+async def claim_update(
+    session: AsyncSession, channel: str, update_id: int, now: datetime
+) -> None:
     """Record the update in the caller's transaction.
 
-    No read first: the row goes out with the transaction's first flush, and an update handled
-    before (by this process or another) makes that flush or the commit fail on the primary key,
-    which the caller treats as "already handled" — the whole transaction, and so every effect of
-    the second handling, is rolled back.
+    No read first: an update handled before (by this process or another) makes the INSERT fail
+    on the primary key, which the caller treats as "already handled". On PostgreSQL a second
+    process handling the same update at the same moment waits here until the first commits (then
+    fails) or rolls back (then goes on): the claim is the lock.
     """
-    session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
+    connection = await session.connection()
+    values = {"channel": channel, "update_id": update_id, "processed_at": now}
+    await connection.execute(_CLAIM, values)
 
 
 async def purge_processed_updates(session: AsyncSession, *, before: datetime) -> int:
     """Retention: forget update ids recorded before `before`. Telegram redelivers an update for
     at most a day, so ids older than that cannot come back."""
-    table = ProcessedUpdate.__table__
-    result = await session.exec(delete(table).where(table.c.processed_at < before))
+    result = await session.exec(delete(_UPDATES).where(_UPDATES.c.processed_at < before))
     return result.rowcount or 0

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import TICKET_NUMBERS, TicketCounter
+from storage.models import TICKET_NUMBERS
 
 
 async def next_ticket_number(session: AsyncSession, day: date) -> str:
@@ -30,13 +30,12 @@ def ticket_number(day: date, value: int) -> str:
 SEQUENCE_DRAW = TICKET_NUMBERS.next_value()
 
 
-_COUNTER = TicketCounter.__table__
 _SEQUENCE_SELECT = select(SEQUENCE_DRAW)
-_COUNTER_BUMP = (
-    sqlite.insert(_COUNTER)
-    .values(name="ticket", value=1)
-    .on_conflict_do_update(index_elements=["name"], set_={"value": _COUNTER.c.value + 1})
-    .returning(_COUNTER.c.value)
+# Written out rather than built with sqlite.insert().on_conflict_do_update(): SQLAlchemy 2.0
+# cannot cache ON CONFLICT statements and would compile this one for every ticket.
+_COUNTER_BUMP = text(
+    "INSERT INTO ticket_counters (name, value) VALUES ('ticket', 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = ticket_counters.value + 1 RETURNING value"
 )
 
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).parents[2]
 async def test_minhu_run_answers_on_telegram(
     framework: str, emulator: Emulator, token: str, tmp_path: Path
 ):
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'minhu.db'}"
+    database_url = f"sqlite+inloop:///{tmp_path / 'minhu.db'}"
     await fresh_database(database_url)
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MINHU_")},

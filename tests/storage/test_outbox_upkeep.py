@@ -66,8 +66,8 @@ async def test_retention_forgets_old_sent_messages_and_update_ids_only(sessions,
         await outbox.enqueue_many(
             session, [_row(key, None, old) for key in ("old-sent", "new-sent", "parked", "queued")]
         )
-        claim_update(session, "telegram", 1, old)
-        claim_update(session, "telegram", 2, now - timedelta(hours=1))
+        await claim_update(session, "telegram", 1, old)
+        await claim_update(session, "telegram", 2, now - timedelta(hours=1))
         await session.commit()
     async with sessions() as session:
         ids = {
