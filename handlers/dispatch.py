@@ -21,7 +21,7 @@ from handlers.buttons import BadButton, Press, parse
 from handlers.context import Deps, Turn
 from handlers.events import Incoming, Kind, Outcome, Reply
 from handlers.texts import locale_or_default, tr
-from storage.conversations import load_state, store_state
+from storage.conversations import load_person_and_state, load_state, store_state
 from storage.models import ProcessedUpdate, Ticket
 from storage.outbox import enqueue_rows
 from storage.updates import claim_update
@@ -126,16 +126,20 @@ async def _handled_before(deps: Deps, event: Incoming) -> bool:
 async def _begin(deps: Deps, session: AsyncSession, event: Incoming) -> Turn:
     if event.update_id is not None:
         await claim_update(session, event.channel, event.update_id, deps.policy.clock.now())
-    person = await register_person(
-        session,
-        deps.policy,
-        channel=event.channel,
-        channel_user_id=event.user_id,
-        chat_id=event.chat_id,
-        display_name=(event.display_name or None) and event.display_name[:100],
-        locale=locale_or_default(event.language),
+    person, saved = await load_person_and_state(
+        session, event.channel, event.chat_id, event.user_id
     )
-    saved = await load_state(session, event.channel, event.chat_id, event.user_id)
+    if person is None:  # first contact
+        person = await register_person(
+            session,
+            deps.policy,
+            channel=event.channel,
+            channel_user_id=event.user_id,
+            chat_id=event.chat_id,
+            display_name=(event.display_name or None) and event.display_name[:100],
+            locale=locale_or_default(event.language),
+        )
+        saved = await load_state(session, event.channel, event.chat_id, event.user_id)
     # A deep copy: the turn edits drafts in place, the stored row must only change on save.
     state, data = (saved.state, copy.deepcopy(saved.data)) if saved else ("idle", {})
     return Turn(deps, session, event, person, state, data, state_stored=saved is not None)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ConversationState
+from storage.models import ConversationState, Person
 
 _STATES = ConversationState.__table__
 # The key's parameters are named apart from the columns: an UPDATE reserves the column names
@@ -31,9 +31,40 @@ _UPDATE = update(_STATES).where(_THIS_CHAT).values(
 _DELETE = delete(_STATES).where(_THIS_CHAT)
 
 
+# A chat turn starts with who is writing and where their conversation stands: one query.
+_PERSON_AND_STATE = (
+    select(Person, _STATES.c.state, _STATES.c.data)
+    .outerjoin(
+        _STATES,
+        and_(
+            _STATES.c.channel == Person.channel,
+            _STATES.c.chat_id == bindparam("in_chat"),
+            _STATES.c.user_id == Person.channel_user_id,
+        ),
+    )
+    .where(
+        Person.channel == bindparam("in_channel"),
+        Person.channel_user_id == bindparam("in_user"),
+    )
+)
+
+
 class SavedState(NamedTuple):
     state: str
     data: dict[str, Any]
+
+
+async def load_person_and_state(
+    session: AsyncSession, channel: str, chat_id: str, user_id: str
+) -> tuple[Person | None, SavedState | None]:
+    """The person known by this chat identity (None before their first contact) and their
+    stored conversation state in this chat (None when idle)."""
+    result = await session.exec(_PERSON_AND_STATE, params=_key(channel, chat_id, user_id))
+    row = result.first()
+    if row is None:
+        return None, None
+    person, state, data = row
+    return person, SavedState(state, data or {}) if state is not None else None
 
 
 async def load_state(
