@@ -4,12 +4,14 @@ thread, so waiting for another connection's write lock must yield to the loop, n
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from storage import sqlite_inloop
 from storage.engine import make_engine
 
 
@@ -69,4 +71,33 @@ async def test_a_lock_held_past_the_timeout_fails_as_sqlite_would(tmp_path):
     finally:
         other_process.rollback()
         other_process.close()
+        await engine.dispose()
+
+
+async def test_checkpoints_run_in_a_worker_thread_not_inside_a_commit(tmp_path):
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite+inloop:///{path}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE marks (n INTEGER)"))
+            raw = await connection.get_raw_connection()
+            checkpoints = raw.driver_connection.checkpoints
+            autocheckpoint = (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+        assert autocheckpoint == 0  # SQLite's own, inside a commit, is off
+        every = sqlite_inloop.CHECKPOINT_EVERY
+        for n in range(every - 1):  # with the CREATE, one commit short of a checkpoint
+            if n == every - 2:
+                assert checkpoints.running is None
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO marks VALUES (:n)"), {"n": n})
+        assert checkpoints.running is not None  # started by the last commit, which went on
+        await checkpoints.running
+        assert checkpoints.completed == 1
+        # The log was copied into the database file: the file alone, without its log, has
+        # every row.
+        alone = tmp_path / "alone.db"
+        shutil.copyfile(path, alone)
+        rows = sqlite3.connect(alone).execute("SELECT count(*) FROM marks").fetchone()
+        assert rows == (every - 1,)
+    finally:
         await engine.dispose()
