@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -139,8 +140,13 @@ _RECENT = (
     )
     .scalar_subquery()
 )
-_FACTS = select(Area, _RECENT, least_loaded_worker_id(Area.id).scalar_subquery()).where(
-    Area.id == bindparam("area_id")
+# The worker comes as a whole row: it lands in the session, where the assignment ping that
+# follows finds it without another query.
+_WORKER = aliased(Person, name="worker")
+_FACTS = (
+    select(Area, _RECENT, _WORKER)
+    .outerjoin(_WORKER, _WORKER.id == least_loaded_worker_id(Area.id).scalar_subquery())
+    .where(Area.id == bindparam("area_id"))
 )
 # PostgreSQL draws the ticket's number in the same round trip (SQLite has no sequences).
 _FACTS_AND_NUMBER = _FACTS.add_columns(SEQUENCE_DRAW)
@@ -159,8 +165,8 @@ async def _intake_facts(
     row = (await session.exec(_FACTS_AND_NUMBER if postgres else _FACTS, params=params)).first()
     if row is None:
         raise NotFound(f"no area with id {area_id}", area_id=area_id)
-    area, count, worker_id, *drawn = row
-    return area, count, worker_id, drawn[0] if drawn else None
+    area, count, worker, *drawn = row
+    return area, count, worker.id if worker is not None else None, drawn[0] if drawn else None
 
 
 async def _number(session: AsyncSession, day: date, drawn: int | None) -> str:
