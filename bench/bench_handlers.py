@@ -7,7 +7,8 @@ transaction with its update id recorded, exactly as a chat adapter would drive t
 
 Baselines measured in the same run, on the same database: the classifier alone, and the domain's
 `submit_complaint` alone (no handlers, no classifier, no conversation state, no outbox). The
-ratios say what the conversation layer costs.
+ratios say what the conversation layer costs. SQLite is measured with the default in-loop driver
+(`sqlite+inloop`) and again with aiosqlite, for reference.
 
     python bench/bench_handlers.py [--submissions N] [--postgres-url URL] [--quick]
 
@@ -193,8 +194,11 @@ async def main() -> None:
         "classifier_only_per_s": round(classifier_rate(classifier, count), 1),
     }
     with tempfile.TemporaryDirectory() as folder:
+        # The default driver, then aiosqlite (a thread per connection) as a reference.
         sqlite_url = f"sqlite+inloop:///{folder}/bench.db"
         result["sqlite"] = await backend(sqlite_url, count, 1, classifier)
+        aiosqlite_url = f"sqlite+aiosqlite:///{folder}/bench_aiosqlite.db"
+        result["sqlite_aiosqlite"] = await backend(aiosqlite_url, count, 1, classifier)
     if args.postgres_url:
         result["postgresql"] = await backend(args.postgres_url, count, args.concurrency, classifier)
     else:
