@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, literal_column
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -41,12 +41,19 @@ async def least_loaded_worker(session: AsyncSession, grid: Area) -> Person | Non
     return await session.get(Person, worker_id) if worker_id is not None else None
 
 
+# Written into the SQL as literals: a bound IN list is expanded anew on every execution, and
+# this query runs with every complaint.
+_OPEN_WORK_STATES = [
+    literal_column(f"'{state.value}'") for state in (State.ASSIGNED, State.ACCEPTED)
+]
+
+
 def least_loaded_worker_id(grid_id: Any) -> Select:
     """The query behind `least_loaded_worker`, for the worker's id only. `grid_id` may be a
     column of an enclosing query (intake asks it as a subquery of its area lookup)."""
     open_work = and_(
         Ticket.assignee_id == Person.id,
-        col(Ticket.state).in_([State.ASSIGNED, State.ACCEPTED]),
+        col(Ticket.state).in_(_OPEN_WORK_STATES),
     )
     return (
         select(Person.id)
