@@ -89,6 +89,8 @@ async def enqueue_rows(session: AsyncSession, messages: list[dict[str, Any]]) ->
     if messages:
         connection = await session.connection()
         await connection.execute(_INSERT, messages)
+
+
 _COPIED = ("dedupe_key", "person_id", "channel", "chat_id", "body", "created_at", "next_attempt_at")
 _STAGE = "outbox_incoming"
 
