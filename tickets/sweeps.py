@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.bulk import copy_driver, copy_records
@@ -28,29 +28,35 @@ from tickets.clocks import deadline, next_due, running_clock
 from tickets.lifecycle import Action, Role, State, transition_for
 from tickets.policy import Policy
 
-# Read from each claimed ticket: what the clocks and the notices need, nothing more.
-_COLUMNS = (
-    Ticket.id,
-    Ticket.number,
-    Ticket.state,
-    Ticket.urgency,
-    Ticket.category,
-    Ticket.resident_id,
-    Ticket.assignee_id,
-    Ticket.area_id,
-    Ticket.handling_area_id,
-    Ticket.handling_level,
-    Ticket.created_at,
-    Ticket.assigned_at,
-    Ticket.due_accept_at,
-    Ticket.due_resolve_at,
-    Ticket.due_close_at,
-    Ticket.remind_at,
-    Ticket.escalate_at,
-    Ticket.accepted_in_time,
-    Ticket.escalated_at,
-    Ticket.closed_at,
-    Ticket.version,
+_TICKETS = Ticket.__table__
+# Read from each claimed ticket: what the clocks and the notices need, nothing more. Table
+# columns, not the model's attributes: a statement over them skips the ORM's compilation and
+# result processing, which cost more than the claim itself.
+_COLUMNS = tuple(
+    _TICKETS.c[name]
+    for name in (
+        "id",
+        "number",
+        "state",
+        "urgency",
+        "category",
+        "resident_id",
+        "assignee_id",
+        "area_id",
+        "handling_area_id",
+        "handling_level",
+        "created_at",
+        "assigned_at",
+        "due_accept_at",
+        "due_resolve_at",
+        "due_close_at",
+        "remind_at",
+        "escalate_at",
+        "accepted_in_time",
+        "escalated_at",
+        "closed_at",
+        "version",
+    )
 )
 
 
@@ -104,24 +110,26 @@ async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> 
 
 async def _claim(session: AsyncSession, now: datetime, limit: int) -> Sequence[Row]:
     """The due tickets' columns, claimed in the same statement that reads them."""
-    due = (col(Ticket.next_due_at).is_not(None), col(Ticket.next_due_at) <= now)
+    # `next_due_at <= now` alone: it implies the partial index's IS NOT NULL, and an explicit
+    # IS NOT NULL beside it made PostgreSQL's planner misjudge the rows (85 ms a claim, not 25).
+    due = _TICKETS.c.next_due_at <= now
     if _is_postgres(session):
         claim = (
             select(*_COLUMNS)
-            .where(*due)
-            .order_by(col(Ticket.next_due_at))
+            .where(due)
+            .order_by(_TICKETS.c.next_due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return (await session.exec(claim)).all()
-    oldest = select(Ticket.id).where(*due).order_by(col(Ticket.next_due_at)).limit(limit)
+        return (await (await session.connection()).execute(claim)).all()
+    oldest = select(_TICKETS.c.id).where(due).order_by(_TICKETS.c.next_due_at).limit(limit)
     touch = (
-        update(Ticket)
-        .where(col(Ticket.id).in_(oldest.scalar_subquery()))
-        .values(next_due_at=Ticket.next_due_at)
+        update(_TICKETS)
+        .where(_TICKETS.c.id.in_(oldest.scalar_subquery()))
+        .values(next_due_at=_TICKETS.c.next_due_at)
         .returning(*_COLUMNS)
     )
-    return (await session.exec(touch)).all()
+    return (await (await session.connection()).execute(touch)).all()
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -261,7 +269,6 @@ _WRITTEN = (
 )
 
 
-_TICKETS = Ticket.__table__
 _UPDATE = (
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("ticket_id"))
