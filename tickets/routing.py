@@ -60,7 +60,9 @@ def least_loaded_worker_id(grid_id: Any) -> Select:
         .outerjoin(Ticket, open_work)
         .where(Person.area_id == grid_id, Person.role == Role.WORKER, col(Person.on_duty))
         .group_by(col(Person.id))
-        .order_by(func.count(col(Ticket.id)), col(Person.id))
+        # Counting assignee_id, which the open-work index holds, lets the count come from the
+        # index alone instead of visiting each open ticket's row.
+        .order_by(func.count(col(Ticket.assignee_id)), col(Person.id))
         .limit(1)
     )
 
