@@ -228,9 +228,7 @@ async def _text(turn: Turn, text: str, photo: str | None) -> None:
     elif turn.state == "choosing_area":
         await resident.area_typed(turn, text)
     elif turn.state == "drafting":
-        # A second message while the proposal waits is more of the same complaint.
-        draft = turn.data["draft"]
-        await resident.propose(turn, {**draft, "text": f"{draft['text']}\n{text}"})
+        await resident.draft_text(turn, text)
     else:
         await resident.complaint_text(turn, text, photo)
 

@@ -139,14 +139,39 @@ async def propose(turn: Turn, draft: dict[str, Any]) -> None:
     show_proposal(turn, draft)
 
 
-def show_proposal(turn: Turn, draft: dict[str, Any]) -> None:
-    rows = [
+async def draft_text(turn: Turn, text: str) -> None:
+    """A second message while the proposal waits is more of the same complaint, classified
+    again as a whole."""
+    draft = turn.data["draft"]
+    extended = _extended(turn, draft, text)
+    if extended is not None:
+        await propose(turn, {**draft, "text": extended})
+
+
+def _extended(turn: Turn, draft: dict[str, Any], more: str) -> str | None:
+    """The draft's text with `more` added, or None (the resident told why) when that would
+    pass the complaint's length limit: the draft then stays as it was and can still be
+    submitted — without the check, follow-ups grew it past what submission accepts, and
+    every one made the next classification slower."""
+    limit = turn.policy.max_complaint_chars
+    if len(draft["text"]) + 1 + len(more.strip()) > limit:
+        turn.say_key("draft_full", _proposal_buttons(turn), limit=limit)
+        return None
+    return check_complaint_text(f"{draft['text']}\n{more}", turn.policy)
+
+
+def _proposal_buttons(turn: Turn) -> list[list[Button]]:
+    return [
         [turn.button("btn_submit", buttons.make("ok"))],
         [
             turn.button("btn_change_category", buttons.make("cats")),
             turn.button("btn_cancel", buttons.make("drop")),
         ],
     ]
+
+
+def show_proposal(turn: Turn, draft: dict[str, Any]) -> None:
+    rows = _proposal_buttons(turn)
     if draft.get("category"):
         category = draft["category"]
         if draft.get("subcategory"):
@@ -167,10 +192,12 @@ async def draft_photo(turn: Turn, photo: str, caption: str) -> None:
     draft = turn.data["draft"]
     if len(draft["attachments"]) < MAX_PHOTOS:
         draft["attachments"].append({"kind": "photo", "ref": photo})
-    if caption.strip():
-        draft["text"] = check_complaint_text(f"{draft['text']}\n{caption}", turn.policy)
-    turn.expect("drafting", draft=draft)
     turn.say_key("draft_photo_added", count=len(draft["attachments"]))
+    if caption.strip():
+        extended = _extended(turn, draft, caption)
+        if extended is not None:
+            draft["text"] = extended
+    turn.expect("drafting", draft=draft)
 
 
 async def draft_location(turn: Turn, latitude: float, longitude: float) -> None:

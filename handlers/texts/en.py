@@ -59,6 +59,8 @@ TEXTS: dict[str, str] = {
     "proposed_unclassified": "Your report:\n“{text}”\n\nIt could not be classified "
     "automatically; staff will route it by hand.\nPress Submit to send it.",
     "draft_photo_added": "Photo attached ({count} in all).",
+    "draft_full": "Adding this would take your report past {limit} characters, so it was not "
+    "added. Submit the report as it is, or cancel and describe it again more briefly.",
     "draft_location_added": "Location attached.",
     "photo_needs_text": "Photo received. Please also say in words what the problem is.",
     "btn_submit": "Submit",

@@ -53,6 +53,7 @@ TEXTS: dict[str, str] = {
     "proposed_unclassified": "您反映的问题：\n「{text}」\n\n暂时无法自动分类，提交后由工作人员人工分派。"
     "\n确认请点「提交」。",
     "draft_photo_added": "照片已附上（共 {count} 张）。",
+    "draft_full": "补充后内容将超过 {limit} 字，这条没有加入。可以先提交现有内容，或取消后重新简要描述。",
     "draft_location_added": "位置已附上。",
     "photo_needs_text": "收到照片。请再用文字说明一下是什么问题。",
     "btn_submit": "提交",

@@ -45,6 +45,35 @@ async def test_a_complaint_over_the_domain_limit_is_explained(chat, sessions):
     assert await _count(sessions) == 0
 
 
+async def test_follow_ups_never_grow_a_draft_past_the_limit(chat, sessions):
+    await chat.text("resident", "路灯坏了" + "很" * 2500)
+    await chat.text("resident", "一直不亮" + "很" * 1600)  # 2504 + 1 + 1604 > 4000
+    assert chat.last("resident") == (
+        "补充后内容将超过 4000 字，这条没有加入。可以先提交现有内容，或取消后重新简要描述。"
+    )
+    assert [button.text for row in chat.inbox["resident"][-1].buttons for button in row] == [
+        "提交",
+        "更改类别",
+        "取消",
+    ]
+    await chat.text("resident", "晚上很黑")  # a short follow-up still fits
+    await chat.press("resident", "提交")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    assert ticket.text == "路灯坏了" + "很" * 2500 + "\n晚上很黑"
+
+
+async def test_a_photo_caption_that_would_overflow_the_draft_leaves_the_text_alone(chat, sessions):
+    await chat.text("resident", "路灯坏了" + "很" * 3990)
+    await chat.photo("resident", "photo-1", caption="补充说明一下情况")
+    assert chat.inbox["resident"][-2].text == "照片已附上（共 1 张）。"
+    assert chat.last("resident").startswith("补充后内容将超过 4000 字")
+    await chat.press("resident", "提交", on="补充后内容")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    assert ticket.text == "路灯坏了" + "很" * 3990 and len(ticket.attachments) == 1
+
+
 async def test_stickers_and_files_where_text_is_expected(chat):
     await chat.sticker("resident")
     assert chat.last("resident") == "暂时只能处理文字、照片和位置。请用文字描述您的问题。"
