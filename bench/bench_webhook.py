@@ -3,8 +3,10 @@
 Updates per second handled by MinHu through aiogram's webhook over loopback: each update is a
 resident's complaint text POSTed with the secret-token header to the aiohttp route; the webhook
 answers after the update is handled (classified, kept as a draft in the database, the proposal
-sent to the Bot API). The Bot API is the project's emulator (tests/e2e/emulator, `npm ci` there
-first).
+sent to the Bot API). Every update comes from a resident of its own, so every one is a first
+complaint and every round does the same work (a second text from a resident whose proposal waits
+would be added to the draft and classified with it, a different and growing workload). The Bot
+API is the project's emulator (tests/e2e/emulator, `npm ci` there first).
 
 Baseline in the same run: a bare aiogram echo bot behind the same kind of webhook (the same
 aiohttp handler, the same secret check, one sendMessage per update to the same emulator). Rounds
@@ -58,13 +60,13 @@ from storage.engine import make_engine, make_session_factory
 from storage.models import Area
 from storage.schema import create_all, drop_all
 from tickets.directory import load_directory, parse_directory
-from tickets.people import register_person, set_home_area
+from tickets.people import register_person
 
 EMULATOR_DIR = Path(__file__).resolve().parents[1] / "tests" / "e2e" / "emulator"
 SECRET = "bench-secret"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TARGET_RATIO = 0.5
-RESIDENTS = 200
+WARM_UP = 50
 
 
 def free_port() -> int:
@@ -107,7 +109,7 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 async def minhu_app(
-    api: str, database_url: str
+    api: str, database_url: str, residents: int
 ) -> tuple[AiogramChannel, web.Application, Any, Deps]:
     port_url = "http://127.0.0.1:1/hook"  # only its path matters to the route
     settings = Settings(
@@ -123,7 +125,7 @@ async def minhu_app(
     await drop_all(engine)
     await create_all(engine)
     services = Services(settings, engine, make_session_factory(engine), settings.policy())
-    await _residents(services)
+    await _residents(services, residents)
     deps = services.deps()
     channel = AiogramChannel(settings, deps, ChatLocks(engine))
     app = web.Application()
@@ -131,7 +133,7 @@ async def minhu_app(
     return channel, app, engine, deps
 
 
-async def _residents(services: Services) -> None:
+async def _residents(services: Services, count: int) -> None:
     spec = {
         "areas": [
             {
@@ -148,15 +150,15 @@ async def _residents(services: Services) -> None:
         from sqlmodel import select
 
         grid = (await session.exec(select(Area).where(Area.code == "g"))).one()
-        for n in range(RESIDENTS):
-            person = await register_person(
+        for update_id in range(1, count + 1):
+            await register_person(
                 session,
                 services.policy,
                 channel="telegram",
-                channel_user_id=str(10_000 + n),
-                chat_id=str(10_000 + n),
+                channel_user_id=str(resident_of(update_id)),
+                chat_id=str(resident_of(update_id)),
+                area_id=grid.id,
             )
-            await set_home_area(session, person, grid.id)
         await session.commit()
 
 
@@ -207,13 +209,16 @@ async def handle_directly(deps: Deps, updates: list[dict[str, Any]], concurrency
     return len(updates) / (time.perf_counter() - started)
 
 
+def resident_of(update_id: int) -> int:
+    return 10_000 + update_id
+
+
 def batch(ids: itertools.count, count: int) -> list[dict[str, Any]]:
     updates = []
     for n in range(count):
         update_id = next(ids)
-        resident = 10_000 + update_id % RESIDENTS
         text = COMPLAINTS[n % len(COMPLAINTS)][0]
-        updates.append(update(update_id, resident, text))
+        updates.append(update(update_id, resident_of(update_id), text))
     return updates
 
 
@@ -221,15 +226,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     emulator, api = start_emulator()
     with tempfile.TemporaryDirectory() as scratch:
         database_url = args.database_url or f"sqlite+inloop:///{scratch}/bench.db"
-        channel, minhu, engine, deps = await minhu_app(api, database_url)
+        # Two warm-ups of WARM_UP, then three kinds of round: one resident per update id.
+        residents = 2 * WARM_UP + 3 * args.rounds * args.updates
+        channel, minhu, engine, deps = await minhu_app(api, database_url, residents)
         echo_bot, echo = echo_app(api)
         minhu_runner, minhu_url = await serve(minhu)
         echo_runner, echo_url = await serve(echo)
         ids = itertools.count(1)
         try:
             # Warm-up: the classifier's dictionary, connection pools, the emulator's JIT.
-            await drive(minhu_url, batch(ids, 50), args.concurrency)
-            await drive(echo_url, batch(ids, 50), args.concurrency)
+            await drive(minhu_url, batch(ids, WARM_UP), args.concurrency)
+            await drive(echo_url, batch(ids, WARM_UP), args.concurrency)
             rounds: dict[str, list[float]] = {"minhu": [], "echo": [], "handlers": []}
             for _ in range(args.rounds):
                 rounds["echo"].append(
