@@ -18,6 +18,7 @@ from storage.models import Ticket
 from tickets import handling
 from tickets.areas import children, get_area, nearest_area, search_areas
 from tickets.categories import CATEGORIES
+from tickets.errors import InvalidInput
 from tickets.handling import Satisfaction
 from tickets.intake import check_complaint_text, submit_complaint
 from tickets.lifecycle import State
@@ -153,11 +154,13 @@ def _extended(turn: Turn, draft: dict[str, Any], more: str) -> str | None:
     pass the complaint's length limit: the draft then stays as it was and can still be
     submitted — without the check, follow-ups grew it past what submission accepts, and
     every one made the next classification slower."""
-    limit = turn.policy.max_complaint_chars
-    if len(draft["text"]) + 1 + len(more.strip()) > limit:
-        turn.say_key("draft_full", _proposal_buttons(turn), limit=limit)
-        return None
-    return check_complaint_text(f"{draft['text']}\n{more}", turn.policy)
+    try:
+        return check_complaint_text(f"{draft['text']}\n{more}", turn.policy)
+    except InvalidInput as error:
+        if error.params.get("reason") != "too_long":
+            raise
+    turn.say_key("draft_full", _proposal_buttons(turn), limit=turn.policy.max_complaint_chars)
+    return None
 
 
 def _proposal_buttons(turn: Turn) -> list[list[Button]]:

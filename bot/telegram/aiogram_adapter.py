@@ -122,7 +122,9 @@ def build_dispatcher(deps: Deps, locks: ChatLocks) -> Dispatcher:
             log.warning("answering callback query of update %s failed", event_update.update_id)
         await _answer(deps, locks, bot, event_update)
 
-    dispatcher = Dispatcher()
+    # The conversation state lives in MinHu's database (handlers), so aiogram's own per-chat FSM
+    # context, built for every update, would only cost time.
+    dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.include_router(router)
     return dispatcher
 

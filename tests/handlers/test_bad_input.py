@@ -56,11 +56,12 @@ async def test_follow_ups_never_grow_a_draft_past_the_limit(chat, sessions):
         "更改类别",
         "取消",
     ]
-    await chat.text("resident", "晚上很黑")  # a short follow-up still fits
+    exactly_full = "晚上很黑" + "很" * 1491  # 2504 + 1 + 1495 = 4000: still fits
+    await chat.text("resident", exactly_full)
     await chat.press("resident", "提交")
     async with sessions() as session:
         ticket = (await session.exec(select(Ticket))).one()
-    assert ticket.text == "路灯坏了" + "很" * 2500 + "\n晚上很黑"
+    assert ticket.text == "路灯坏了" + "很" * 2500 + "\n" + exactly_full
 
 
 async def test_a_photo_caption_that_would_overflow_the_draft_leaves_the_text_alone(chat, sessions):
