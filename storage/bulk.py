@@ -28,13 +28,11 @@ def copy_records(
 ) -> list[tuple[Any, ...]]:
     """`rows` as COPY records: JSON columns serialised as the JSON type would."""
     json_at = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    # One itemgetter and one encoder for all rows: over tens of thousands of rows, a generator
+    # over the columns and json.dumps's per-call setup were a visible cost.
     pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    if not json_at:
-        return [pick(row) for row in rows]
     records = []
     for row in rows:
-        # One encoder object and one itemgetter for all rows: tens of thousands of rows make the
-        # per-row lookups of json.dumps and a generator over the columns a visible cost.
         record = list(pick(row))
         for at in json_at:
             record[at] = _encode(record[at])

@@ -113,7 +113,8 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> Sequence[R
     # `next_due_at <= now` alone: it implies the partial index's IS NOT NULL, and an explicit
     # IS NOT NULL beside it made PostgreSQL's planner misjudge the rows (85 ms a claim, not 25).
     due = _TICKETS.c.next_due_at <= now
-    if _is_postgres(session):
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
         claim = (
             select(*_COLUMNS)
             .where(due)
@@ -121,7 +122,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> Sequence[R
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return (await (await session.connection()).execute(claim)).all()
+        return (await connection.execute(claim)).all()
     oldest = select(_TICKETS.c.id).where(due).order_by(_TICKETS.c.next_due_at).limit(limit)
     touch = (
         update(_TICKETS)
@@ -129,7 +130,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> Sequence[R
         .values(next_due_at=_TICKETS.c.next_due_at)
         .returning(*_COLUMNS)
     )
-    return (await (await session.connection()).execute(touch)).all()
+    return (await connection.execute(touch)).all()
 
 
 def _is_postgres(session: AsyncSession) -> bool:
