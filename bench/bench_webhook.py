@@ -5,19 +5,30 @@ resident's complaint text POSTed with the secret-token header to the aiohttp rou
 answers after the update is handled (classified, kept as a draft in the database, the proposal
 sent to the Bot API). Every update comes from a resident of its own, so every one is a first
 complaint and every round does the same work (a second text from a resident whose proposal waits
-would be added to the draft and classified with it, a different and growing workload). The Bot
-API is the project's emulator (tests/e2e/emulator, `npm ci` there first).
+would be added to the draft and classified with it, a different and growing workload). The texts
+are the demo's 25 complaints in turn; 2 of them are emergencies, which MinHu does not draft but
+submits at once (a ticket routed to the grid's worker, a warning and the ticket number sent). The
+Bot API is the project's emulator (tests/e2e/emulator, `npm ci` there first).
 
 Baseline in the same run: a bare aiogram echo bot behind the same kind of webhook (the same
 aiohttp handler, the same secret check, one sendMessage per update to the same emulator). Rounds
-alternate between the two so machine noise hits both alike; the median round counts.
+of every kind take turns, so machine noise hits them alike; the median round counts.
 
     python bench/bench_webhook.py [--updates N] [--concurrency C] [--rounds R] [--quick]
                                   [--database-url URL]
 
-A second reference, to show where the time goes: the same updates handed straight to
-`handlers.dispatch.handle` in this process (no HTTP, no aiogram, nothing sent), so
-`ratio_webhook_over_handlers` is what the adapter and the two HTTP hops cost.
+More references, to show where the time goes:
+- `handlers_only`: the same updates handed straight to `handlers.dispatch.handle` in this process
+  (no HTTP, no aiogram, nothing sent). `ratio_webhook_over_handlers` is what the adapter and the
+  two HTTP hops cost.
+- Two floors behind the same webhook (bench/webhook_floors.py): `reply_only` classifies and sends
+  the proposal but keeps nothing in any database; `hand_written_sqlite` adds the turn's
+  bookkeeping as plain sqlite3 statements (SQLite runs only). They show what the target leaves
+  for the database work the issue requires.
+
+The machine is shared, so besides updates per second each round reports this process's CPU time
+per update (the webhook server, the aiohttp client driving it, the handlers; the emulator is
+another process). CPU time is steadier than wall-clock rates when neighbours are busy.
 
 Prints one JSON object on stdout. Target: ratio MinHu / echo ≥ 0.5.
 """
@@ -35,8 +46,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,6 +60,7 @@ from aiogram.types import Message, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bench.webhook_floors import connect, hand_written_sqlite_app, reply_only_app
 from bot.demo import COMPLAINTS
 from bot.settings import Settings
 from bot.telegram.aiogram_adapter import AiogramChannel
@@ -177,6 +190,17 @@ def echo_app(api: str) -> tuple[Bot, web.Application]:
     return bot, app
 
 
+class Round(NamedTuple):
+    per_s: float  # updates per second
+    cpu_us: float  # this process's CPU time per update, in microseconds
+
+
+async def timed(run: Awaitable[float], updates: int) -> Round:
+    started = time.process_time()
+    per_s = await run
+    return Round(per_s, (time.process_time() - started) / updates * 1e6)
+
+
 async def drive(url: str, updates: list[dict[str, Any]], concurrency: int) -> float:
     """POST every update, `concurrency` at a time; updates per second."""
     queue = iter(updates)
@@ -225,43 +249,71 @@ def batch(ids: itertools.count, count: int) -> list[dict[str, Any]]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     emulator, api = start_emulator()
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = args.database_url or f"sqlite+inloop:///{scratch}/bench.db"
-        # Two warm-ups of WARM_UP, then three kinds of round: one resident per update id.
-        residents = 2 * WARM_UP + 3 * args.rounds * args.updates
+        path = f"{scratch}/bench.db"
+        database_url = args.database_url or f"sqlite+inloop:///{path}"
+        # Warm-ups of WARM_UP, then rounds of each kind: one resident per update id.
+        residents = 5 * WARM_UP + len(KINDS) * args.rounds * args.updates
         channel, minhu, engine, deps = await minhu_app(api, database_url, residents)
         echo_bot, echo = echo_app(api)
-        minhu_runner, minhu_url = await serve(minhu)
-        echo_runner, echo_url = await serve(echo)
+        apps = {
+            "echo": echo,
+            "minhu": minhu,
+            "reply_only": reply_only_app(deps, channel.bot, SECRET),
+        }
+        database = None if args.database_url else connect(path)
+        if database is not None:
+            apps["hand_written_sqlite"] = hand_written_sqlite_app(
+                deps, channel.bot, SECRET, database
+            )
+        served = {name: await serve(app) for name, app in apps.items()}
         ids = itertools.count(1)
         try:
             # Warm-up: the classifier's dictionary, connection pools, the emulator's JIT.
-            await drive(minhu_url, batch(ids, WARM_UP), args.concurrency)
-            await drive(echo_url, batch(ids, WARM_UP), args.concurrency)
-            rounds: dict[str, list[float]] = {"minhu": [], "echo": [], "handlers": []}
+            for _runner, url in served.values():
+                await drive(url, batch(ids, WARM_UP), args.concurrency)
+            rounds: dict[str, list[Round]] = {name: [] for name in [*served, "handlers"]}
             for _ in range(args.rounds):
-                rounds["echo"].append(
-                    await drive(echo_url, batch(ids, args.updates), args.concurrency)
+                for name, (_runner, url) in served.items():
+                    run = drive(url, batch(ids, args.updates), args.concurrency)
+                    rounds[name].append(await timed(run, args.updates))
+                run = handle_directly(deps, batch(ids, args.updates), args.concurrency)
+                rounds["handlers"].append(await timed(run, args.updates))
+                figures = ", ".join(
+                    f"{name} {values[-1].per_s:.0f}/s {values[-1].cpu_us:.0f} µs"
+                    for name, values in rounds.items()
                 )
-                rounds["minhu"].append(
-                    await drive(minhu_url, batch(ids, args.updates), args.concurrency)
-                )
-                rounds["handlers"].append(
-                    await handle_directly(deps, batch(ids, args.updates), args.concurrency)
-                )
-                figures = ", ".join(f"{name} {values[-1]:.0f}/s" for name, values in rounds.items())
                 print(f"round: {figures}", file=sys.stderr)
         finally:
-            await minhu_runner.cleanup()
-            await echo_runner.cleanup()
+            for runner, _url in served.values():
+                await runner.cleanup()
             await channel.bot.session.close()
             await echo_bot.session.close()
             await engine.dispose()
+            if database is not None:
+                database.close()
             emulator.terminate()
             emulator.wait()
-    minhu_per_s = statistics.median(rounds["minhu"])
-    echo_per_s = statistics.median(rounds["echo"])
-    handlers_per_s = statistics.median(rounds["handlers"])
-    ratio = minhu_per_s / echo_per_s
+    return report(args, database_url, rounds)
+
+
+# Every kind of round: four webhooks (minhu_app, echo_app, webhook_floors), then handle_directly.
+KINDS = ("echo", "minhu", "reply_only", "hand_written_sqlite", "handlers")
+
+
+def report(args: argparse.Namespace, database_url: str, rounds: dict[str, list[Round]]) -> dict:
+    per_s = {name: statistics.median(r.per_s for r in values) for name, values in rounds.items()}
+    cpu_us = {name: statistics.median(r.cpu_us for r in values) for name, values in rounds.items()}
+    ratio = per_s["minhu"] / per_s["echo"]
+    floors = {
+        name: {
+            "updates_per_s": round(per_s[name], 1),
+            "cpu_us_per_update": round(cpu_us[name]),
+            "ratio_over_echo": round(per_s[name] / per_s["echo"], 3),
+            "cpu_ratio_echo_over_floor": round(cpu_us["echo"] / cpu_us[name], 3),
+        }
+        for name in ("reply_only", "hand_written_sqlite")
+        if name in rounds
+    }
     return {
         "benchmark": "telegram webhook (aiogram) over loopback",
         "database": database_url.split(":", 1)[0] if args.database_url else "sqlite (temporary)",
@@ -269,13 +321,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "updates_per_round": args.updates,
         "concurrency": args.concurrency,
         "rounds": args.rounds,
-        "minhu_updates_per_s": round(minhu_per_s, 1),
-        "echo_updates_per_s": round(echo_per_s, 1),
-        "minhu_rounds": [round(value, 1) for value in rounds["minhu"]],
-        "echo_rounds": [round(value, 1) for value in rounds["echo"]],
+        "minhu_updates_per_s": round(per_s["minhu"], 1),
+        "echo_updates_per_s": round(per_s["echo"], 1),
+        "minhu_rounds": [round(r.per_s, 1) for r in rounds["minhu"]],
+        "echo_rounds": [round(r.per_s, 1) for r in rounds["echo"]],
         "ratio_minhu_over_echo": round(ratio, 3),
-        "handlers_only_per_s": round(handlers_per_s, 1),
-        "ratio_webhook_over_handlers": round(minhu_per_s / handlers_per_s, 3),
+        "minhu_cpu_us_per_update": round(cpu_us["minhu"]),
+        "echo_cpu_us_per_update": round(cpu_us["echo"]),
+        "cpu_ratio_echo_over_minhu": round(cpu_us["echo"] / cpu_us["minhu"], 3),
+        "handlers_only_per_s": round(per_s["handlers"], 1),
+        "ratio_webhook_over_handlers": round(per_s["minhu"] / per_s["handlers"], 3),
+        "floors": floors,
         "target_ratio": TARGET_RATIO,
         "meets_target": ratio >= TARGET_RATIO,
     }
