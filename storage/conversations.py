@@ -25,8 +25,10 @@ _THIS_CHAT = and_(
 )
 _LOAD = select(_STATES.c.state, _STATES.c.data).where(_THIS_CHAT)
 _INSERT = insert(_STATES)
-_UPDATE = update(_STATES).where(_THIS_CHAT).values(
-    state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("updated_at")
+_UPDATE = (
+    update(_STATES)
+    .where(_THIS_CHAT)
+    .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("updated_at"))
 )
 _DELETE = delete(_STATES).where(_THIS_CHAT)
 

@@ -87,9 +87,7 @@ class InLoopCursor(sqlite3.Cursor):
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> InLoopCursor:
         rows = list(seq_of_parameters)  # an iterator could not be read twice by a retry
-        _while_locked(
-            self.connection, lambda: super(InLoopCursor, self).executemany(sql, rows)
-        )
+        _while_locked(self.connection, lambda: super(InLoopCursor, self).executemany(sql, rows))
         return self
 
     async def _async_soft_close(self) -> None:
@@ -187,9 +185,18 @@ class _InLoopDBAPI(AsyncAdapt_dbapi_module):
     def __init__(self) -> None:
         self.sqlite = sqlite3
         for name in (
-            "DatabaseError", "Error", "IntegrityError", "NotSupportedError", "OperationalError",
-            "ProgrammingError", "sqlite_version", "sqlite_version_info", "PARSE_COLNAMES",
-            "PARSE_DECLTYPES", "Binary", "paramstyle",
+            "DatabaseError",
+            "Error",
+            "IntegrityError",
+            "NotSupportedError",
+            "OperationalError",
+            "ProgrammingError",
+            "sqlite_version",
+            "sqlite_version_info",
+            "PARSE_COLNAMES",
+            "PARSE_DECLTYPES",
+            "Binary",
+            "paramstyle",
         ):
             setattr(self, name, getattr(sqlite3, name))
 

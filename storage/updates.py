@@ -13,9 +13,7 @@ _UPDATES = ProcessedUpdate.__table__
 _CLAIM = insert(_UPDATES)
 
 
-async def claim_update(
-    session: AsyncSession, channel: str, update_id: int, now: datetime
-) -> None:
+async def claim_update(session: AsyncSession, channel: str, update_id: int, now: datetime) -> None:
     """Record the update in the caller's transaction.
 
     No read first: an update handled before (by this process or another) makes the INSERT fail

@@ -112,9 +112,7 @@ class MemoryPacer:
         self._next_global = at + limits.interval
         self._chat_free_at[chat_id] = at + limits.per_chat_seconds
         if is_group(chat_id):
-            window = self._group_slots.setdefault(
-                chat_id, deque(maxlen=limits.per_group_minute)
-            )
+            window = self._group_slots.setdefault(chat_id, deque(maxlen=limits.per_group_minute))
             window.append(at)
         if len(self._chat_free_at) > self._prune_at:
             self._prune(now)

@@ -65,6 +65,8 @@ def serve_channel_route(app: web.Application, path: str) -> None:
 
 def _is_channel_route(request: web.Request) -> bool:
     return request.method == "POST" and request.path in request.app[CHANNEL_ROUTES]
+
+
 VIEWER = web.RequestKey("viewer", Person | None)  # type: ignore[arg-type]
 CSRF = web.RequestKey("csrf", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

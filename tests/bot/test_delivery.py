@@ -132,9 +132,7 @@ def test_backoff_is_capped_and_jittered():
     assert len({round(delay, 3) for delay in delays}) > 40
 
 
-async def test_unreachable_chats_park_at_once_and_failing_ones_after_max_attempts(
-    sessions, clock
-):
+async def test_unreachable_chats_park_at_once_and_failing_ones_after_max_attempts(sessions, clock):
     await queue(sessions, clock.now(), ["1", "2", "3"])
     sender = RecordingSender(clock, blocked={"1"})
     always = {call: TemporaryFailure("Internal Server Error") for call in range(2, 200)}
@@ -206,8 +204,7 @@ async def test_two_deliverers_never_send_a_message_twice(sessions):
     fast = PaceLimits(per_second=100_000, per_chat_seconds=0, per_group_minute=1000)
     policy = DeliveryPolicy(batch=25, concurrency=4)
     pair = [
-        Deliverer(sessions, SlowSender(), MemoryPacer(fast), clock, policy=policy)
-        for _ in range(2)
+        Deliverer(sessions, SlowSender(), MemoryPacer(fast), clock, policy=policy) for _ in range(2)
     ]
 
     reports = await asyncio.gather(*(one.deliver_once() for one in pair))

@@ -105,10 +105,7 @@ async def test_two_redis_pacers_share_one_budget(redis_client):
     one, two = (RedisPacer(redis_client, LIMITS, prefix=prefix) for _ in range(2))
     try:
         slots = await asyncio.gather(
-            *(
-                (one if index % 2 else two).reserve(str(index), T0)
-                for index in range(90)
-            )
+            *((one if index % 2 else two).reserve(str(index), T0) for index in range(90))
         )
         times = sorted(slot.at for slot in slots)
         assert all(b - a == pytest.approx(1 / 30, abs=EPS) for a, b in itertools.pairwise(times))

@@ -20,9 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("people") as batch:
         batch.add_column(
-            sa.Column(
-                "password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True
-            )
+            sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True)
         )
     op.create_table(
         "web_sessions",
