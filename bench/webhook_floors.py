@@ -10,7 +10,7 @@ proposal (text and buttons), and send it with MinHu's own `send_reply`.
   ceiling and the target.
 - `hand_written_sqlite` adds the turn's bookkeeping as plain `sqlite3` statements, with no ORM
   and no SQLAlchemy: record the update id, read the person and their conversation state, store
-  the draft, commit. That is the least any storage layer could do for the same work. An
+  the draft, commit. Hardly any storage layer could do the same work for less. An
   emergency is not drafted but submitted at once, so those texts (2 of the 25 demo complaints)
   are rolled back here and handed to MinHu's own `handlers.dispatch.handle`, as a lean fast path
   for drafts would have to do.
@@ -54,6 +54,7 @@ _STORE = (
 
 
 def _resident(event: Incoming, row: tuple[Any, ...] | None = None) -> Person:
+    """The person of `row` (id, role, area, locale), or with no row a stand-in resident."""
     person_id, role, area_id, locale = row[:4] if row else (0, "resident", 1, "zh-CN")
     return Person(
         id=person_id,
@@ -105,18 +106,18 @@ def hand_written_sqlite_app(
     async def on_message(message: Message, event_update: Update) -> None:
         event = incoming(event_update)
         assert event is not None
-        now = datetime.now(UTC).isoformat(" ")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy stores it
         database.execute("BEGIN")
         try:
             database.execute(_CLAIM, (event.channel, event.update_id, now))
             key = (event.chat_id, event.channel, event.user_id)
             row = database.execute(_PERSON_AND_STATE, key).fetchone()
             turn = _propose(deps, event, _resident(event, row))
-            state = (event.channel, event.chat_id, event.user_id, turn.state)
             if turn.data["draft"]["urgency"] == "emergency":
                 database.execute("ROLLBACK")
                 replies = (await handle(deps, event)).replies
             else:
+                state = (event.channel, event.chat_id, event.user_id, turn.state)
                 database.execute(_STORE, (*state, json.dumps(turn.data), now))
                 database.execute("COMMIT")
                 replies = turn.replies
