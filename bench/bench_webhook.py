@@ -248,52 +248,62 @@ def batch(ids: itertools.count, count: int) -> list[dict[str, Any]]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     emulator, api = start_emulator()
-    with tempfile.TemporaryDirectory() as scratch:
-        path = f"{scratch}/bench.db"
-        database_url = args.database_url or f"sqlite+inloop:///{path}"
-        # Warm-ups of WARM_UP, then rounds of each kind: one resident per update id.
-        residents = 5 * WARM_UP + len(KINDS) * args.rounds * args.updates
-        channel, minhu, engine, deps = await minhu_app(api, database_url, residents)
-        echo_bot, echo = echo_app(api)
-        apps = {
-            "echo": echo,
-            "minhu": minhu,
-            "reply_only": reply_only_app(deps, channel.bot, SECRET),
-        }
-        database = None if args.database_url else connect(path)
-        if database is not None:
-            apps["hand_written_sqlite"] = hand_written_sqlite_app(
-                deps, channel.bot, SECRET, database
-            )
-        served = {name: await serve(app) for name, app in apps.items()}
-        ids = itertools.count(1)
-        try:
-            # Warm-up: the classifier's dictionary, connection pools, the emulator's JIT.
-            for _runner, url in served.values():
-                await drive(url, batch(ids, WARM_UP), args.concurrency)
-            rounds: dict[str, list[Round]] = {name: [] for name in [*served, "handlers"]}
-            for _ in range(args.rounds):
-                for name, (_runner, url) in served.items():
-                    run = drive(url, batch(ids, args.updates), args.concurrency)
-                    rounds[name].append(await timed(run, args.updates))
-                run = handle_directly(deps, batch(ids, args.updates), args.concurrency)
-                rounds["handlers"].append(await timed(run, args.updates))
-                figures = ", ".join(
-                    f"{name} {values[-1].per_s:.0f}/s {values[-1].cpu_us:.0f} µs"
-                    for name, values in rounds.items()
-                )
-                print(f"round: {figures}", file=sys.stderr)
-        finally:
-            for runner, _url in served.values():
-                await runner.cleanup()
-            await channel.bot.session.close()
-            await echo_bot.session.close()
-            await engine.dispose()
-            if database is not None:
-                database.close()
-            emulator.terminate()
-            emulator.wait()
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = None if args.database_url else f"{scratch}/bench.db"
+            database_url = args.database_url or f"sqlite+inloop:///{path}"
+            rounds = await measure(args, api, database_url, path)
+    finally:
+        # Also when the set-up fails (say, a database that is not there): no node left running.
+        emulator.terminate()
+        emulator.wait()
     return report(args, database_url, rounds)
+
+
+async def measure(
+    args: argparse.Namespace, api: str, database_url: str, sqlite_path: str | None
+) -> dict[str, list[Round]]:
+    """Every kind of round, `args.rounds` times, taking turns; the floor that needs SQLite runs
+    only when `sqlite_path` is the benchmark's own database file."""
+    # Warm-ups of WARM_UP, then rounds of each kind: one resident per update id.
+    residents = 5 * WARM_UP + len(KINDS) * args.rounds * args.updates
+    channel, minhu, engine, deps = await minhu_app(api, database_url, residents)
+    echo_bot, echo = echo_app(api)
+    apps = {
+        "echo": echo,
+        "minhu": minhu,
+        "reply_only": reply_only_app(deps, channel.bot, SECRET),
+    }
+    database = None if sqlite_path is None else connect(sqlite_path)
+    if database is not None:
+        apps["hand_written_sqlite"] = hand_written_sqlite_app(deps, channel.bot, SECRET, database)
+    served = {name: await serve(app) for name, app in apps.items()}
+    ids = itertools.count(1)
+    try:
+        # Warm-up: the classifier's dictionary, connection pools, the emulator's JIT.
+        for _runner, url in served.values():
+            await drive(url, batch(ids, WARM_UP), args.concurrency)
+        rounds: dict[str, list[Round]] = {name: [] for name in [*served, "handlers"]}
+        for _ in range(args.rounds):
+            for name, (_runner, url) in served.items():
+                run = drive(url, batch(ids, args.updates), args.concurrency)
+                rounds[name].append(await timed(run, args.updates))
+            run = handle_directly(deps, batch(ids, args.updates), args.concurrency)
+            rounds["handlers"].append(await timed(run, args.updates))
+            figures = ", ".join(
+                f"{name} {values[-1].per_s:.0f}/s {values[-1].cpu_us:.0f} µs"
+                for name, values in rounds.items()
+            )
+            print(f"round: {figures}", file=sys.stderr)
+    finally:
+        for runner, _url in served.values():
+            await runner.cleanup()
+        await channel.bot.session.close()
+        await echo_bot.session.close()
+        await engine.dispose()
+        if database is not None:
+            database.close()
+    return rounds
 
 
 # Every kind of round: four webhooks (minhu_app, echo_app, webhook_floors), then handle_directly.
