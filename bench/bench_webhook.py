@@ -260,13 +260,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return report(args, database_url, rounds)
 
 
+# Every kind of round: four webhooks (minhu_app, echo_app, webhook_floors), then handle_directly.
+KINDS = ("echo", "minhu", "reply_only", "hand_written_sqlite", "handlers")
+
+
 async def measure(
     args: argparse.Namespace, api: str, database_url: str, sqlite_path: str | None
 ) -> dict[str, list[Round]]:
     """Every kind of round, `args.rounds` times, taking turns; the floor that needs SQLite runs
     only when `sqlite_path` is the benchmark's own database file."""
-    # Warm-ups of WARM_UP, then rounds of each kind: one resident per update id.
-    residents = 5 * WARM_UP + len(KINDS) * args.rounds * args.updates
+    # A warm-up and the rounds of each kind: one resident per update id.
+    residents = len(KINDS) * (WARM_UP + args.rounds * args.updates)
     channel, minhu, engine, deps = await minhu_app(api, database_url, residents)
     echo_bot, echo = echo_app(api)
     apps = {
@@ -304,10 +308,6 @@ async def measure(
         if database is not None:
             database.close()
     return rounds
-
-
-# Every kind of round: four webhooks (minhu_app, echo_app, webhook_floors), then handle_directly.
-KINDS = ("echo", "minhu", "reply_only", "hand_written_sqlite", "handlers")
 
 
 def report(args: argparse.Namespace, database_url: str, rounds: dict[str, list[Round]]) -> dict:

@@ -37,7 +37,7 @@ from bot.telegram.translate import incoming
 from handlers.context import Deps, Turn
 from handlers.dispatch import handle
 from handlers.events import Incoming
-from handlers.resident import show_proposal
+from handlers.resident import classify_draft, new_draft, show_proposal
 from storage.models import Person
 
 _CLAIM = "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
@@ -70,20 +70,10 @@ def _resident(event: Incoming, row: tuple[Any, ...] | None = None) -> Person:
 
 def _propose(deps: Deps, event: Incoming, person: Person) -> Turn:
     """Classify and render the proposal as `handlers.resident.propose` does."""
-    result = deps.classifier.classify(event.text)
-    draft = {
-        "text": event.text,
-        "attachments": [],
-        "latitude": None,
-        "longitude": None,
-        "category": result.category,
-        "subcategory": result.subcategory,
-        "confidence": result.confidence,
-        "keywords": list(result.keywords)[:8],
-        "urgency": result.urgency,
-    }
     # The turn's session is never touched by the proposal: there is none here.
     turn = Turn(deps, None, event, person)  # type: ignore[arg-type]
+    draft = new_draft(event.text, None)
+    classify_draft(turn, draft)
     turn.expect("drafting", draft=draft)
     show_proposal(turn, draft)
     return turn

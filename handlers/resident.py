@@ -70,7 +70,7 @@ AREA_NAME_CHARS = 6
 async def area_typed(turn: Turn, words: str) -> None:
     found = await search_areas(turn.session, words)
     if not found and len(words.strip()) > AREA_NAME_CHARS:
-        turn.data = {"draft": _new_draft(check_complaint_text(words, turn.policy), None)}
+        turn.data = {"draft": new_draft(check_complaint_text(words, turn.policy), None)}
         await ask_area(turn, None)
         return
     if not found:
@@ -109,7 +109,7 @@ def _kept_draft(turn: Turn) -> dict[str, Any]:
 
 async def complaint_text(turn: Turn, text: str, photo: str | None = None) -> None:
     """A new message from a resident with no question pending: a new complaint."""
-    draft = _new_draft(check_complaint_text(text, turn.policy), photo)
+    draft = new_draft(check_complaint_text(text, turn.policy), photo)
     if turn.person.area_id is None:
         turn.data = {"draft": draft}
         await ask_area(turn, None)
@@ -117,13 +117,25 @@ async def complaint_text(turn: Turn, text: str, photo: str | None = None) -> Non
     await propose(turn, draft)
 
 
-def _new_draft(text: str, photo: str | None) -> dict[str, Any]:
+def new_draft(text: str, photo: str | None) -> dict[str, Any]:
+    """A complaint's draft before it is classified: its text, a photo if one came with it."""
     attachments = [{"kind": "photo", "ref": photo}] if photo else []
     return {"text": text, "attachments": attachments, "latitude": None, "longitude": None}
 
 
 async def propose(turn: Turn, draft: dict[str, Any]) -> None:
     """Classify the draft and show the proposal; an emergency is submitted at once."""
+    classify_draft(turn, draft)
+    if draft["urgency"] == "emergency":
+        turn.say_key("emergency_warning")
+        await submit_draft(turn, draft)
+        return
+    turn.expect("drafting", draft=draft)
+    show_proposal(turn, draft)
+
+
+def classify_draft(turn: Turn, draft: dict[str, Any]) -> None:
+    """Put the classifier's proposal for the draft's text into the draft."""
     result = turn.deps.classifier.classify(draft["text"])
     draft.update(
         category=result.category,
@@ -132,12 +144,6 @@ async def propose(turn: Turn, draft: dict[str, Any]) -> None:
         keywords=list(result.keywords)[:8],
         urgency=result.urgency,
     )
-    if result.urgency == "emergency":
-        turn.say_key("emergency_warning")
-        await submit_draft(turn, draft)
-        return
-    turn.expect("drafting", draft=draft)
-    show_proposal(turn, draft)
 
 
 async def draft_text(turn: Turn, text: str) -> None:

@@ -114,7 +114,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> Sequence[R
     # IS NOT NULL beside it made PostgreSQL's planner misjudge the rows (85 ms a claim, not 25).
     due = _TICKETS.c.next_due_at <= now
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    if _is_postgres(session):
         claim = (
             select(*_COLUMNS)
             .where(due)
