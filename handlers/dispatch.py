@@ -296,6 +296,8 @@ async def _precheck(turn: Turn, ticket_id: int, version: int, action: Action) ->
     ticket = await turn.session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound("no such ticket")
+    # Scope before version: a stale press must not tell a stranger the ticket's number and state.
+    await check_can_view(turn.session, turn.person, ticket)
     if ticket.version != version:
         raise StaleTicket("stale button", number=ticket.number, state=ticket.state)
     await authorize(turn.session, turn.person, ticket, action)

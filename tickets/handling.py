@@ -38,12 +38,18 @@ class Satisfaction:
 
 
 async def load_ticket(
-    session: AsyncSession, ticket_id: int, *, expected_version: int | None = None
+    session: AsyncSession,
+    ticket_id: int,
+    *,
+    expected_version: int | None = None,
+    viewer: Person | None = None,
 ) -> Ticket:
     """The ticket, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite locks the file).
 
     `expected_version` comes from the button the person pressed: if the ticket moved since, the
-    press is stale and refused rather than applied to a ticket the person has not seen.
+    press is stale and refused rather than applied to a ticket the person has not seen. The
+    `viewer` (the person pressing) must be allowed to see the ticket before a stale press is
+    told its number and state: a forged button would otherwise reveal other people's tickets.
     """
     query = (
         select(Ticket)
@@ -54,6 +60,8 @@ async def load_ticket(
     ticket = (await session.exec(query)).first()
     if ticket is None:
         raise NotFound(f"no ticket with id {ticket_id}", ticket_id=ticket_id)
+    if viewer is not None:
+        await check_can_view(session, viewer, ticket)
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicket(
             f"ticket {ticket.number} has changed since this button was shown",
@@ -137,7 +145,7 @@ async def assign_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """派单: staff send a ticket from triage (or from another worker) to a worker of their area."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     action = Action.ASSIGN if ticket.state in (State.SUBMITTED, State.RETURNED) else Action.REASSIGN
     transition = await authorize(session, actor, ticket, action)
     worker = await get_person(session, worker_id)
@@ -171,7 +179,7 @@ async def accept_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """接单/签收: the assigned worker takes the ticket; the accept clock is settled."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.ACCEPT)
     now = policy.clock.now()
     ticket.accepted_at = now
@@ -189,7 +197,7 @@ async def return_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """退单: the worker sends the ticket back to triage, with a reason, within the return window."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RETURN)
     reason = _required_text(reason, "reason", policy)
     check_return_window(ticket, policy)
@@ -261,7 +269,7 @@ async def request_extension(
     expected_version: int | None = None,
 ) -> Ticket:
     """延期: the worker asks for more working days; staff approve or refuse."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.REQUEST_EXTENSION)
     reason = _required_text(reason, "reason", policy)
     if ticket.pending_extension_days is not None:
@@ -294,7 +302,7 @@ async def decide_extension(
     expected_version: int | None = None,
 ) -> Ticket:
     """Staff approve (the resolve clock moves) or refuse a pending extension."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
     transition = await authorize(session, actor, ticket, action)
     days = ticket.pending_extension_days
@@ -321,7 +329,7 @@ async def escalate_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """上报: beyond the grid's means; the ticket goes to the triage of the next level up."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.ESCALATE)
     reason = _required_text(reason, "reason", policy)
     target = await escalation_target(session, await get_area(session, ticket.handling_area_id))
@@ -345,7 +353,7 @@ async def resolve_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """办结: the worker reports the result; the resident reads `reply` and is asked to rate it."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RESOLVE)
     reply = _required_text(reply, "reply", policy)
     now = policy.clock.now()
@@ -374,7 +382,7 @@ async def answer_callback(
     """
     if satisfaction not in Satisfaction.ALL:
         raise InvalidInput(f"unknown satisfaction {satisfaction!r}")
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     content = solved and satisfaction != Satisfaction.UNSATISFIED
     transition = await authorize(
         session, actor, ticket, Action.CONFIRM if content else Action.REJECT
@@ -437,7 +445,7 @@ async def close_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """Close: after resolution (staff, or the auto-close clock), or from triage with a reason."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.CLOSE)
     if ticket.state != State.RESOLVED:
         note = _required_text(note, "reason", policy)
@@ -458,7 +466,7 @@ async def reopen_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """重办 by staff: a resolved or closed ticket goes back to its worker with fresh clocks."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.REOPEN)
     reason = _required_text(reason, "reason", policy)
     _check_reopenable(ticket)
@@ -477,7 +485,7 @@ async def cancel_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """撤回: the resident withdraws their own open ticket."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.CANCEL)
     reason = _optional_text(reason, "reason", policy)
     now = policy.clock.now()
@@ -501,6 +509,7 @@ async def merge_ticket(
     first, second = sorted((ticket_id, original_id))
     locked = {first: await load_ticket(session, first), second: await load_ticket(session, second)}
     ticket, original = locked[ticket_id], locked[original_id]
+    await check_can_view(session, actor, ticket)  # before the version says anything about it
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicket(f"ticket {ticket.number} has changed", number=ticket.number)
     transition = await authorize(session, actor, ticket, Action.MERGE)
@@ -528,7 +537,7 @@ async def recategorise_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """Staff correct the category; the correction is kept to teach the classifier."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version)
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RECATEGORISE)
     category = _required_text(category, "category", policy)[:64]
     if category == ticket.category and subcategory == ticket.subcategory:

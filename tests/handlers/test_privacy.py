@@ -68,3 +68,41 @@ async def test_working_notes_and_return_reasons_stay_internal(chat, sessions):
     assert "居民说不清楚" not in chat.last("resident")
     await chat.data("staff-c1", f"v:{ticket.id}")
     assert "居民说不清楚" in chat.last("staff-c1")
+
+
+# Every button that names a ticket and a version, with the arguments it takes after them.
+VERSIONED_BUTTONS = {
+    "acc": (),
+    "ret": (),
+    "ext": (),
+    "extd": (3,),
+    "esc": (),
+    "res": (),
+    "asg": (),
+    "asw": (1,),
+    "rc": (),
+    "rcc": (0,),
+    "xa": (),
+    "xr": (),
+    "cl": (),
+    "ro": (),
+    "mg": (),
+    "wd": (),
+    "cb": (1,),
+    "cs": (1, 0),
+}
+
+
+async def test_a_forged_stale_button_reveals_nothing_of_another_ticket(chat, sessions):
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    stale = ticket.version + 7
+    for outsider in ("resident2", "worker-g3", "staff-s2"):
+        for verb, rest in VERSIONED_BUTTONS.items():
+            data = ":".join(str(part) for part in (verb, ticket.id, stale, *rest))
+            answer = "\n".join(reply.text for reply in await chat.data(outsider, data))
+            assert answer, data
+            assert ticket.number not in answer, (outsider, data, answer)
+            assert "待签收" not in answer, (outsider, data, answer)
