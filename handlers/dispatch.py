@@ -20,6 +20,7 @@ from handlers import common, resident, staff, worker
 from handlers.buttons import BadButton, Press, parse
 from handlers.context import Deps, Turn
 from handlers.events import Incoming, Kind, Outcome, Reply
+from handlers.faults import describe_fault
 from handlers.texts import locale_or_default, tr
 from storage.conversations import load_person_and_state, load_state, store_state
 from storage.models import ProcessedUpdate, Ticket
@@ -86,6 +87,7 @@ ASKING_BUTTONS: dict[str, tuple[Action, str, str]] = {
 async def handle(deps: Deps, event: Incoming) -> Outcome:
     """Handle one event; every reply for the sender is in the outcome, every message for anyone
     else is in the outbox, committed together."""
+    event = event.cleaned()
     try:
         async with deps.sessions() as session:
             turn = await _begin(deps, session, event)
@@ -98,20 +100,23 @@ async def handle(deps: Deps, event: Incoming) -> Outcome:
             if await _handled_before(deps, event):
                 return Outcome(duplicate=True)
             raise
-    except IntegrityError:
+    except IntegrityError as error:
         # The update id was recorded before (a redelivery, or another process was first): it
         # has been handled, and everything this attempt did is rolled back.
         if await _handled_before(deps, event):
             return Outcome(duplicate=True)
-        return _failed(event)
-    except Exception:
-        return _failed(event)
+        return _failed(event, error)
+    except Exception as error:
+        return _failed(event, error)
 
 
-def _failed(event: Incoming) -> Outcome:
+def _failed(event: Incoming, error: Exception) -> Outcome:
     """A fault of ours (or of the database): nothing was committed; say so politely and log
-    what happened — the kind of event, never what the person wrote."""
-    log.exception("handling a %s (update %s) failed", event.kind, event.update_id)
+    what happened — the kind of event and where it failed, never what the person wrote (a
+    database error's message quotes the values it failed on)."""
+    log.error(
+        "handling a %s (update %s) failed\n%s", event.kind, event.update_id, describe_fault(error)
+    )
     return Outcome([Reply(tr(locale_or_default(event.language), "failed"))])
 
 

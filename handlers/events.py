@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from tickets.plain_text import plain_text
 
 
 class Kind(StrEnum):
@@ -33,6 +35,17 @@ class Incoming:
     update_id: int | None = None
     display_name: str | None = None
     language: str | None = None  # the client's language code, a hint for new people
+
+    def cleaned(self) -> Incoming:
+        """The event with every text a person typed passed through the domain's text check."""
+        return replace(
+            self,
+            text=plain_text(self.text),
+            command=plain_text(self.command),
+            button=plain_text(self.button),
+            display_name=None if self.display_name is None else plain_text(self.display_name),
+            language=None if self.language is None else plain_text(self.language),
+        )
 
 
 @dataclass(frozen=True)

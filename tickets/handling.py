@@ -22,6 +22,7 @@ from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolati
 from tickets.lifecycle import Action, Role, State, Transition
 from tickets.people import get_person
 from tickets.permissions import authorize, check_can_view
+from tickets.plain_text import plain_text
 from tickets.policy import Policy
 from tickets.routing import triage_area
 from tickets.sla import Duration
@@ -107,7 +108,7 @@ def _finish(
 
 
 def _required_text(value: str | None, what: str, policy: Policy) -> str:
-    text = (value or "").strip()
+    text = plain_text(value or "").strip()
     if not text:
         raise InvalidInput(f"{what} is required", field=what, reason="required")
     if len(text) > policy.max_note_chars:

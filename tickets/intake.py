@@ -20,6 +20,7 @@ from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolati
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
 from tickets.numbering import SEQUENCE_DRAW, next_ticket_number, ticket_number
+from tickets.plain_text import plain_text
 from tickets.policy import Policy
 from tickets.routing import least_loaded_worker_id, route
 from tickets.sla import Urgency
@@ -31,7 +32,7 @@ def check_complaint_text(text: str, policy: Policy) -> str:
     if not isinstance(text, str):
         raise InvalidInput("a complaint must be text")
     cleaned = "".join(
-        char for char in text if char in "\n\t" or unicodedata.category(char)[0] != "C"
+        char for char in plain_text(text) if char in "\n\t" or unicodedata.category(char)[0] != "C"
     ).strip()
     if not cleaned:
         raise InvalidInput("the complaint is empty", reason="empty")

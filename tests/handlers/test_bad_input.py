@@ -7,7 +7,9 @@ from dataclasses import replace
 import pytest
 from sqlmodel import func, select
 
-from storage.models import Ticket
+from handlers.dispatch import handle
+from handlers.events import Incoming, Kind
+from storage.models import Person, Ticket, TicketEvent
 from tests.handlers.channel import Chat
 
 
@@ -131,3 +133,44 @@ async def test_an_over_long_reason_is_explained_and_the_question_stays_open(chat
     assert chat.last("worker-g1") == "内容太长（2001 字），请精简到 2000 字以内。"
     await chat.text("worker-g1", "不是本网格的")
     assert chat.last("worker-g1").endswith("已退回待重新派单。")
+
+
+# An emoji cut in half (a lone UTF-16 surrogate, which browsers send), a NUL byte and other
+# control characters: PostgreSQL refuses them where SQLite stores them, so they are cleaned at
+# the edge and both databases keep the same text.
+BROKEN = "路灯坏了\ud83d，\x00晚上\x07很黑\u202e"
+
+
+async def test_broken_characters_are_cleaned_before_anything_is_stored(chat, sessions):
+    await chat.text("resident", BROKEN)
+    await chat.press("resident", "提交")
+    await chat.press("worker-g1", "接单")
+    await chat.press("worker-g1", "备注")
+    await chat.text("worker-g1", "备注\x00\ud800里有断开的字")
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+        notes = (
+            await session.exec(select(TicketEvent.note).where(TicketEvent.note.is_not(None)))
+        ).all()
+    assert ticket.text == "路灯坏了，晚上很黑"
+    assert notes == ["备注里有断开的字"]
+    assert "操作未完成" not in chat.all_text("resident") + chat.all_text("worker-g1")
+
+
+async def test_a_broken_name_on_first_contact_is_cleaned(chat, sessions):
+    event = Incoming(
+        channel="telegram",
+        user_id="newcomer",
+        chat_id="newcomer",
+        kind=Kind.COMMAND,
+        command="start",
+        display_name="王\ud83d小\x00明",
+        update_id=999,
+    )
+    outcome = await handle(chat.deps, event)
+    assert outcome.replies and "操作未完成" not in outcome.replies[0].text
+    async with sessions() as session:
+        person = (
+            await session.exec(select(Person).where(Person.channel_user_id == "newcomer"))
+        ).one()
+    assert person.display_name == "王小明"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from storage.models import Person, Ticket
@@ -106,3 +107,23 @@ async def test_a_forged_stale_button_reveals_nothing_of_another_ticket(chat, ses
             assert answer, data
             assert ticket.number not in answer, (outsider, data, answer)
             assert "待签收" not in answer, (outsider, data, answer)
+
+
+# The database refuses every new ticket, and its error quotes the values it was given.
+REFUSE_TICKETS = {
+    "postgresql": "ALTER TABLE tickets ADD CONSTRAINT refused CHECK (length(text) < 0)",
+    "sqlite": "CREATE TRIGGER refused BEFORE INSERT ON tickets "
+    "BEGIN SELECT RAISE(ABORT, 'no'); END",
+}
+
+
+async def test_a_database_error_is_logged_without_the_values_it_quotes(chat, sessions, caplog):
+    await chat.text("resident", SECRET_TEXT)
+    async with sessions() as session:  # the ticket's insert fails, quoting the row
+        await session.exec(text(REFUSE_TICKETS[session.bind.dialect.name]))
+        await session.commit()
+    with caplog.at_level(logging.DEBUG):
+        await chat.press("resident", "提交")
+    assert chat.last("resident") == "操作未完成，请稍后再试。"
+    assert "handling a button" in caplog.text and "sqlalchemy.exc." in caplog.text
+    assert "13800138000" not in caplog.text and "路灯" not in caplog.text
