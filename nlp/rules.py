@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
+from math import isfinite
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ RULES_VERSION = 1
 DEFAULT_RULES = "default_rules.yaml"
 DOMAIN_RULES = "domain_rules.yaml"
 URGENCY_LEVELS = ("emergency", "urgent")
+MAX_RULES_BYTES = 20 * 2**20  # the shipped rules are under 1 MB
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -111,6 +113,8 @@ def _weights(value: Any, where: str) -> dict[str, float]:
     if value is None:
         return {}
     if isinstance(value, list):
+        if not all(isinstance(word, str | int) for word in value):
+            raise RulesError(f"{where}: expected a list of words")
         value = {word: 1.0 for word in value}
     if not isinstance(value, dict):
         raise RulesError(f"{where}: expected a mapping word: weight or a list of words")
@@ -120,7 +124,7 @@ def _weights(value: Any, where: str) -> dict[str, float]:
             word = str(word)  # YAML reads 110 or 5 as numbers
         if not isinstance(word, str) or not word.strip():
             raise RulesError(f"{where}: keyword {word!r} is not a non-empty string")
-        if isinstance(weight, bool) or not isinstance(weight, int | float):
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not isfinite(weight):
             raise RulesError(f"{where}: weight of {word!r} is not a number")
         out[word.strip().lower()] = float(weight)
     return out
@@ -154,7 +158,12 @@ def _category(name: str, raw: Any) -> CategoryRules:
             raise RulesError(f"category {name!r}: combo {i} must be a mapping")
         words = _words(combo.get("all"), f"category {name!r} combo {i}")
         weight = combo.get("weight", 1.0)
-        if not words or isinstance(weight, bool) or not isinstance(weight, int | float):
+        if (
+            not words
+            or isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not isfinite(weight)
+        ):
             raise RulesError(f"category {name!r}: combo {i} needs words and a numeric weight")
         combos.append(Combo(words, float(weight)))
     subs = raw.get("subcategories") or {}
@@ -172,6 +181,8 @@ def parse_rules(data: Any) -> RuleSet:
     """Build a ``RuleSet`` from parsed YAML; raises ``RulesError`` with the faulty place."""
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
         raise RulesError("rules need a 'categories' mapping")
+    if not data["categories"]:
+        raise RulesError("rules need at least one category")
     version = data.get("version", RULES_VERSION)
     if version != RULES_VERSION:
         raise RulesError(f"unsupported rules version {version!r}")
@@ -201,6 +212,7 @@ def parse_rules(data: Any) -> RuleSet:
         )
     except (TypeError, ValueError) as exc:
         raise RulesError(f"bad settings: {exc}") from exc
+    _check_settings(settings)
     return RuleSet(
         categories={str(k): _category(str(k), v) for k, v in data["categories"].items()},
         urgency=urgency,
@@ -209,16 +221,34 @@ def parse_rules(data: Any) -> RuleSet:
     )
 
 
+def _check_settings(settings: Settings) -> None:
+    if not 0 <= settings.min_confidence <= 1:
+        raise RulesError("settings: min_confidence must lie between 0 and 1")
+    if settings.max_chars < 1:
+        raise RulesError("settings: max_chars must be at least 1")
+    if not 0 < settings.confidence_scale < 1000:
+        raise RulesError("settings: confidence_scale must be above 0 (and below 1000)")
+
+
 def load_rules(path: str | Path) -> RuleSet:
-    """Read a rules YAML file."""
+    """Read a rules YAML file; any problem is a RulesError of one line."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            raw = file.read(MAX_RULES_BYTES + 1)
     except OSError as exc:
         raise RulesError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_RULES_BYTES:
+        raise RulesError(f"{path}: a rules file may hold at most {MAX_RULES_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
+        raise RulesError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise RulesError(f"{path}: nested too deeply") from None
     return parse_rules(data)
 
 

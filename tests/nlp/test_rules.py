@@ -105,3 +105,36 @@ def test_subcategories_are_official_names() -> None:
     for name, category in rules.categories.items():
         for sub in category.subcategories:
             assert (name, sub) in official
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"categories: [unclosed\n  - x", "not valid YAML"),
+        (b"just a sentence", "'categories' mapping"),
+        (b"categories: {}", "at least one category"),
+        (b"categories: {a: [[1]]}", "list of words"),
+        (b"categories: {a: {keywords: {x: .inf}}}", "not a number"),
+        (b"categories: {a: [x]}\nsettings: {min_confidence: 5}", "between 0 and 1"),
+        (b"categories: {a: [x]}\nsettings: {max_chars: -5}", "at least 1"),
+        (b"\xda\xff\x00binary", "not UTF-8"),
+        (b"categories: {a: " + b"[" * 5000 + b"]" * 5000 + b"}", "nesting depth"),
+    ],
+)
+def test_a_broken_rules_file_is_one_line_naming_the_fault(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(content)
+    with pytest.raises(RulesError) as raised:
+        load_rules(path)
+    assert words in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_rules_file_past_the_size_bound_is_not_read(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("nlp.rules.MAX_RULES_BYTES", 1000)
+    path = tmp_path / "rules.yaml"
+    path.write_text("categories: {a: [x]}\n" + "# padding\n" * 200, encoding="utf-8")
+    with pytest.raises(RulesError, match="at most"):
+        load_rules(path)
