@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     send_per_group_minute: int = Field(default=20, ge=1, le=1000, description="per group chat")
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    public_url: HttpUrl | None = Field(
+        default=None, description="where people reach the console; https sets Secure cookies"
+    )
+    web_new_residents_per_hour: int = Field(
+        default=20, ge=1, le=100_000, description="new web residents per client address"
+    )
+    web_photos_per_hour: int = Field(
+        default=20, ge=1, le=100_000, description="photos per web resident and per address"
+    )
 
     @field_validator("database_url")
     @classmethod
