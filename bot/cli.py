@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,16 +24,20 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.clocks import build_scheduler, run_due_clocks
 from bot.demo import seed_demo
+from bot.logs import configure_logging, redact, secrets_of
+from bot.preflight import StartupProblem, check_outside_parts
 from bot.settings import Settings
 from bot.web.auth import MIN_PASSWORD, demo_accounts, people_named, set_password
 from bot.wiring import Services, open_services
+from nlp.rules import RulesError
+from storage.engine import database_failure
 from storage.models import Area, Person, Ticket
 from tickets.corrections import category_corrections
 from tickets.directory import load_directory, parse_directory
@@ -42,7 +47,7 @@ from tickets.stats import three_rates
 
 log = logging.getLogger("minhu")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 class UsageError(Exception):
@@ -123,31 +128,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nlp.cli import run_nlp
 
         return run_nlp(args)
+    settings = _read_settings()
+    if settings is None:
+        return EXIT_USAGE
+    configure_logging(settings)
+    handler: Callable[[Settings, argparse.Namespace], Any] = args.handler
     try:
-        settings = Settings()
+        return asyncio.run(handler(settings, args))
+    except (UsageError, StartupProblem) as error:
+        return _refuse(settings, str(error))
+    except RulesError as error:
+        return _refuse(settings, f"MINHU_RULES_FILE: {error}")
+    except DomainError as error:
+        return _refuse(settings, error.message)
+    except Exception as error:
+        failure = database_failure(error)
+        if failure is None:
+            raise
+        return _refuse(settings, f"cannot use the database {_where(settings)}: {failure}")
+
+
+def _read_settings() -> Settings | None:
+    """The settings, or None after telling on stderr, one line each, what is wrong."""
+    try:
+        return Settings()
     except ValidationError as error:
         for problem in error.errors():
             where = "__".join(str(part) for part in problem["loc"]).upper()
             name = f"MINHU_{where}: " if where else ""
-            print(f"minhu: configuration {name}{problem['msg']}", file=sys.stderr)
-        return EXIT_USAGE
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
-    # Their routine chatter (a line per migration, three per scheduler run) drowns ours.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    handler: Callable[[Settings, argparse.Namespace], Any] = args.handler
-    try:
-        return asyncio.run(handler(settings, args))
-    except UsageError as error:
-        print(f"minhu: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except DomainError as error:
-        print(f"minhu: {error.message}", file=sys.stderr)
-        return EXIT_USAGE
-    except (OperationalError, OSError) as error:
-        where = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(f"minhu: cannot use the database {where}: {error}", file=sys.stderr)
-        return EXIT_FAILED
+            message = problem["msg"].removeprefix("Value error, ")
+            print(f"minhu: configuration {name}{message}", file=sys.stderr)
+    except SettingsError as error:
+        # pydantic-settings names the field in its message; the value itself is not repeated.
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"MINHU_{field.group(1).upper()}" if field else "a MINHU_ variable"
+        print(f"minhu: configuration {name}: not valid JSON", file=sys.stderr)
+    return None
+
+
+def _refuse(settings: Settings, message: str) -> int:
+    """A problem with the input or the configuration: one line, no secret, exit status 2."""
+    line = redact(" ".join(message.split()), secrets_of(settings))
+    print(f"minhu: {line}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -235,8 +258,9 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.web.app import serve_channel_route
 
     async with open_services(settings) as services:
+        await check_outside_parts(settings)
+        deps = services.deps()  # the classifier's rules: a broken file stops us here
         print(await _status(services))
-        deps = services.deps()
         app = build_web_app(services, deps=deps)
         channels: list[Callable[[asyncio.Event], Awaitable[None]]] = []
         if settings.telegram_token is not None:
@@ -266,6 +290,7 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     async with open_services(settings) as services, contextlib.AsyncExitStack() as stack:
+        await check_outside_parts(settings)
         sender = None
         if settings.telegram_token is not None:
             from bot.telegram.serve import telegram_sender

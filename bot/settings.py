@@ -18,6 +18,8 @@ from tickets.clock import Clock, SystemClock
 from tickets.policy import Policy
 from tickets.sla import SlaPolicy
 
+# A Bot API token: the bot's numeric id, a colon, then letters, digits, _ and -.
+_BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 # Telegram's rule for setWebhook's secret_token.
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # The async drivers per database, the default first. SQLite runs on the event loop's thread
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
     send_per_group_minute: int = Field(default=20, ge=1, le=1000, description="per group chat")
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_verbose: list[str] = Field(
+        default_factory=list,
+        description="framework loggers (e.g. aiogram, telegram, httpx) to log at log_level; "
+        "the rest stay at WARNING",
+    )
     public_url: HttpUrl | None = Field(
         default=None, description="where people reach the console; https sets Secure cookies"
     )
@@ -87,8 +94,11 @@ class Settings(BaseSettings):
         """Accept the plain `sqlite:///` and `postgresql://` spellings and add the async driver."""
         try:
             url = make_url(value)
-        except ArgumentError:
-            raise ValueError(f"not a database URL: {value!r}") from None
+        except (ArgumentError, ValueError):
+            # Never echo the value: it may hold a password.
+            raise ValueError(
+                "not a database URL (e.g. sqlite:///minhu.db or postgresql://user@host/db)"
+            ) from None
         backend = url.get_backend_name()
         if backend not in _DRIVERS:
             raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
@@ -98,6 +108,14 @@ class Settings(BaseSettings):
             choices = " or ".join(_DRIVERS[backend])
             raise ValueError(f"use {choices}, not {url.drivername}")
         return url.render_as_string(hide_password=False)
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Told without the value: a token pasted with a typo is still nearly the secret.
+        if value is not None and not _BOT_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("not a bot token (the bot's id, a colon, then letters and digits)")
+        return value
 
     @field_validator("timezone")
     @classmethod

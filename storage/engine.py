@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +43,18 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     return create_async_engine(
         url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
     )
+
+
+def database_failure(error: BaseException) -> str | None:
+    """The first line of what the database or its driver said, when `error` is theirs (a
+    database that does not exist, a file that is not SQLite, a refused connection); else None.
+    Only the first line: PostgreSQL's DETAIL line may quote a row."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    elif not isinstance(error, SQLAlchemyError | asyncpg.PostgresError | sqlite3.Error | OSError):
+        return None
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _level(name: str) -> int:
