@@ -253,7 +253,7 @@ async def _staff_password(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.delivery.service import serve_delivery
+    from bot.delivery.service import serve_channel
     from bot.web import build_web_app, start_web
     from bot.web.app import serve_channel_route
 
@@ -271,10 +271,8 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
             if webhook_mode(services):
                 telegram.mount(app)  # one web server: the webhook beside the console
                 serve_channel_route(app, webhook_path(settings))
-            channels.append(telegram.run)
-            channels.append(
-                lambda stop: serve_delivery(services, telegram.sender, stop, ready=telegram.ready)
-            )
+            # The channel with its outbox delivery, which stops first (see serve_channel).
+            channels.append(lambda stop: serve_channel(services, telegram, stop))
         where = f"{settings.listen_host}:{settings.listen_port}"
         try:
             runner = await start_web(services, app)

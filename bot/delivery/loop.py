@@ -29,6 +29,14 @@ Crash windows (a process can die anywhere):
   lease ends, with sends cut off at `send_timeout` — so a lease cannot expire under a running send
   and a row cannot be sent by two live processes.
 
+A stop (`deliver_forever`'s event: SIGTERM) claims nothing more and starts no send: the messages
+claimed and not yet started are released, due at once for whoever delivers next, and the sends in
+flight are waited for and recorded — a message Telegram has taken is marked sent, never released
+to be sent again. A send that has no answer within `stop_grace` is cut off and retried like a
+timeout (the one case left where a stop may double a message), so a stop takes seconds, not a
+`send_timeout`. The channel must keep its HTTP session open until the loop has returned: a
+session closed under a send turns a delivered message into a failed one (see `service.py`).
+
 Time comes from the injected clock and every wait goes through the injected `sleep`, so tests run
 the loop in virtual time.
 """
@@ -78,6 +86,8 @@ class DeliveryPolicy:
     idle_seconds: float = 1.0
     # A 429 without a usable retry_after still waits this long.
     min_retry_after: float = 1.0
+    # On stop, how long the sends in flight may take to answer before they are cut off.
+    stop_grace: float = 5.0
 
 
 @dataclass
@@ -130,6 +140,9 @@ class Deliverer:
         self._window_limit = math.ceil(pacer.limits.per_second)
         self._departures: deque[float] = deque(maxlen=self._window_limit)
         self._sends: set[asyncio.Task[None]] = set()
+        # The send timeouts in flight, so a stop can bring them forward (`_settle`).
+        self._deadlines: set[asyncio.Timeout] = set()
+        self._stop: asyncio.Event | None = None
         # Chats whose message was put back for later (429, a failure): chat → (that message,
         # when it is due again). The chat's later messages wait until it is sent or parked, so
         # a chat reads its messages in the order they were queued.
@@ -154,7 +167,7 @@ class Deliverer:
                 # The batch's last sends may still be in flight while the next batch is
                 # claimed, so the schedule has no gap between batches.
                 await self._deliver_batch(claimed, lease_until, report)
-            if len(claimed) < self.policy.batch:
+            if len(claimed) < self.policy.batch or self._stopping():
                 await self._settle()
                 return report
 
@@ -165,7 +178,10 @@ class Deliverer:
         return None if due is None else max(0.0, (due - self.clock.now()).total_seconds())
 
     async def deliver_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; a failed pass (database down) is logged and retried."""
+        """Deliver until `stop` is set; a failed pass (database down) is logged and retried.
+        Returns once the sends in flight at the stop are answered and recorded (or cut off
+        after `stop_grace`), and the messages claimed but not sent are released."""
+        self._stop = stop
         while not stop.is_set():
             idle = self.policy.idle_seconds
             try:
@@ -181,21 +197,24 @@ class Deliverer:
             await self._idle(stop, idle)
 
     async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
-        stopped = asyncio.ensure_future(stop.wait())
-        slept = asyncio.ensure_future(self.sleep(seconds))
-        try:
-            await asyncio.wait({stopped, slept}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in (stopped, slept):
-                waiter.cancel()
+        await _first(self.sleep(seconds), stop)
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _nap(self, seconds: float) -> bool:
+        """Sleep unless a stop comes first; True when the whole nap was had."""
+        if self._stop is None:
+            await self.sleep(seconds)
+            return True
+        return await _first(self.sleep(seconds), self._stop)
 
     async def _deliver_batch(
         self, claimed: list[outbox.ClaimedMessage], lease_until: datetime, report: DeliveryReport
     ) -> None:
-        in_flight = self._in_flight
         deferred: list[tuple[int, float]] = []
         last_start = lease_until - timedelta(seconds=self.policy.send_timeout)
-        for message in claimed:
+        for index, message in enumerate(claimed):
             if (behind := self._behind(message)) is not None:
                 deferred.append((message.id, behind))
                 continue
@@ -207,12 +226,16 @@ class Deliverer:
                 # The chat's earlier message was refused while this one waited for its slot.
                 deferred.append((message.id, behind))
                 continue
-            await in_flight.acquire()
-            await self._keep_the_window()
+            if not await self._take_a_send():
+                # Stopped: this message and the rest go back, due at once for whoever
+                # delivers next.
+                due_now = self.clock.now().timestamp()
+                deferred.extend((later.id, due_now) for later in claimed[index:])
+                break
             if self.clock.now() > last_start:
                 # Our lease is nearly over (a long 429 pause): the rest fall due again by
                 # themselves when it ends; sending now could race another deliverer.
-                in_flight.release()
+                self._in_flight.release()
                 break
             send = asyncio.create_task(self._send_one(message, report))
             send.add_done_callback(self._sent)
@@ -220,6 +243,17 @@ class Deliverer:
         if deferred:
             await self._release(deferred, lease_until)
             report.deferred += len(deferred)
+
+    async def _take_a_send(self) -> bool:
+        """A place among the sends in flight and the one-second window; False on a stop (and
+        nothing is held)."""
+        if not await _first(self._in_flight.acquire(), self._stop):
+            return False
+        await self._keep_the_window()
+        if self._stopping():
+            self._in_flight.release()
+            return False
+        return True
 
     async def _wait_for_slot(self, chat_id: str) -> float | None:
         """Wait for the chat's slot and any 429 pause; None when it is time to send, else when
@@ -231,12 +265,13 @@ class Deliverer:
             slot = await self.pacer.reserve(chat_id, now)
             if not slot.granted:
                 return slot.at
-            if slot.at > now:
-                await self.sleep(slot.at - now)
+            if slot.at > now and not await self._nap(slot.at - now):
+                return None  # stopped: the caller hands the message back
             if self.clock.now().timestamp() >= self._paused_until:
                 return None
             while (now := self.clock.now().timestamp()) < self._paused_until:
-                await self.sleep(self._paused_until - now)
+                if not await self._nap(self._paused_until - now):
+                    return None
 
     async def _keep_the_window(self) -> None:
         """Telegram counts messages in any one-second window. The pacer spaces the slots, but a
@@ -245,9 +280,8 @@ class Deliverer:
         departures, limit = self._departures, self._window_limit
         while len(departures) == limit:
             wait = departures[0] + 1.0 - self.clock.now().timestamp()
-            if wait <= _CLOCK_NOISE:
+            if wait <= _CLOCK_NOISE or not await self._nap(wait):
                 break
-            await self.sleep(wait)
         departures.append(self.clock.now().timestamp())
 
     def _sent(self, send: asyncio.Task[None]) -> None:
@@ -259,14 +293,36 @@ class Deliverer:
             log.error("delivery: recording an outcome failed: %s", type(send.exception()).__name__)
 
     async def _settle(self) -> None:
-        """Wait for every send in flight to be sent and recorded."""
+        """Wait for every send in flight to be sent and recorded. On a stop, a send still
+        unanswered after `stop_grace` is cut off as if its timeout had come."""
+        if self._sends and not await _first(asyncio.wait(set(self._sends)), self._stop):
+            # Stopped while they were in flight: they get the grace, then are cut off.
+            grace = self.sleep(self.policy.stop_grace)
+            if not await _first(asyncio.wait(set(self._sends)), None, grace):
+                log.warning(
+                    "delivery: stopping, %d sends unanswered after %g s are cut off",
+                    len(self._deadlines),
+                    self.policy.stop_grace,
+                )
+                now = asyncio.get_running_loop().time()
+                for deadline in list(self._deadlines):
+                    deadline.reschedule(now)
         while self._sends:
             await asyncio.wait(set(self._sends))
 
     async def _send_one(self, message: outbox.ClaimedMessage, report: DeliveryReport) -> None:
         try:
-            async with asyncio.timeout(self.policy.send_timeout):
-                await self.sender.send(message.chat_id, message.body)
+            async with asyncio.timeout(self.policy.send_timeout) as deadline:
+                self._deadlines.add(deadline)
+                try:
+                    await self.sender.send(message.chat_id, message.body)
+                finally:
+                    self._deadlines.discard(deadline)
+        except TimeoutError:
+            # No answer: it may or may not have arrived; sendMessage cannot be asked again
+            # safely, so it is retried like any failure (see "Crash windows").
+            log.info("outbox %d: no answer in time, retried later", message.id)
+            await self._failed(message, "TimeoutError: no answer in time", report)
         except RetryAfter as error:
             await self._rate_limited(message, error, report)
         except ChatUnreachable as error:
@@ -353,6 +409,25 @@ class Deliverer:
                 at = datetime.fromtimestamp(free_at, UTC)
                 await outbox.release(session, message_id, lease_until=lease_until, at=at)
             await session.commit()
+
+
+async def _first(
+    work: Awaitable[object], stop: asyncio.Event | None, other: Awaitable[object] | None = None
+) -> bool:
+    """Await `work` until it finishes, `stop` is set or `other` finishes, whichever comes
+    first; the losers are cancelled. True when `work` finished."""
+    task = asyncio.ensure_future(work)
+    racers = {task}
+    if stop is not None:
+        racers.add(asyncio.ensure_future(stop.wait()))
+    if other is not None:
+        racers.add(asyncio.ensure_future(other))
+    try:
+        done, _ = await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for racer in racers:
+            racer.cancel()
+    return task in done
 
 
 def _describe(error: BaseException) -> str:

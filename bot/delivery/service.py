@@ -1,11 +1,13 @@
-"""Delivery as the commands run it: the loop beside a channel in `minhu run`, on its own in
-`minhu worker`, once in `minhu worker --once`; the pacer built from settings and closed after."""
+"""Delivery as the commands run it: the loop beside a channel in `minhu run` (`serve_channel`,
+which stops the delivery before the channel), on its own in `minhu worker`, once in
+`minhu worker --once`; the pacer built from settings and closed after."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from bot.delivery.loop import DeliveryReport, deliver_forever, deliver_once
 from bot.delivery.pacing import MemoryPacer, RedisPacer, build_pacer
@@ -42,6 +44,38 @@ async def serve_delivery(
             return
     async with _pacer(services) as pacer:
         await deliver_forever(services.sessions, sender, pacer, services.policy.clock, stop)
+
+
+class Channel(Protocol):
+    """What `serve_channel` needs of a channel (bot.telegram.serve.TelegramChannel)."""
+
+    sender: Sender
+    ready: asyncio.Event
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+async def serve_channel(services: Services, channel: Channel, stop: asyncio.Event) -> None:
+    """A channel and the delivery of its outbox until `stop`, stopped in that order: the
+    channel closes its HTTP session when it stops, and a send cut off by that would be recorded
+    as failed though Telegram had taken it — and sent again after the restart. So the channel
+    keeps serving until the delivery has finished (or handed back) what it had in flight."""
+    channel_stop = asyncio.Event()
+    serving = asyncio.create_task(channel.run(channel_stop))
+    delivering = asyncio.create_task(
+        serve_delivery(services, channel.sender, stop, ready=channel.ready)
+    )
+    try:
+        await asyncio.wait({serving, delivering}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not delivering.done():
+            # The channel ended first (it failed): its sender is gone, deliver no more.
+            delivering.cancel()
+        channel_stop.set()
+        await asyncio.wait({serving, delivering})
+    if not delivering.cancelled():
+        delivering.result()  # a delivery failure surfaces here
+    serving.result()  # and a channel's
 
 
 async def deliver_due(services: Services, sender: Sender) -> DeliveryReport:
