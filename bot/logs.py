@@ -39,7 +39,7 @@ FRAMEWORK_LOGGERS = (
     "PIL",
 )
 # A Bot API token: the bot's numeric id, a colon, then 30-odd letters, digits, _ and -.
-_TOKEN_SHAPE = re.compile(r"\b\d{3,}:[A-Za-z0-9_-]{30,}")
+_TOKEN_SHAPE = re.compile(r"(?<![0-9])[0-9]{3,}:[A-Za-z0-9_-]{30,}")
 MASK = "***"
 
 

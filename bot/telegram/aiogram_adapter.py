@@ -38,6 +38,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.delivery.sending import ChatUnreachable, RetryAfter, TemporaryFailure
+from bot.logs import redact
 from bot.settings import Settings
 from bot.telegram import translate
 from bot.telegram.chat_locks import ChatLocks
@@ -165,7 +166,9 @@ class AiogramSender:
             # "chat not found" and every other 400: the same request cannot succeed later.
             raise ChatUnreachable(error.message) from error
         except (TimeoutError, TelegramAPIError, aiohttp.ClientError, OSError) as error:
-            raise TemporaryFailure(str(error)) from error
+            # Kept with the message and shown to staff: an HTTP error's text may hold the URL,
+            # and the token is in the URL.
+            raise TemporaryFailure(redact(str(error), [self.bot.token])) from error
 
 
 class AiogramChannel:

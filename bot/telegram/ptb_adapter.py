@@ -25,6 +25,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.sending import ChatUnreachable, RetryAfter, TemporaryFailure
+from bot.logs import redact
 from bot.settings import Settings
 from bot.telegram import translate
 from bot.telegram.aiogram_adapter import webhook_path
@@ -120,7 +121,8 @@ class PtbSender:
         except (Forbidden, ChatMigrated, BadRequest) as error:
             raise ChatUnreachable(error.message) from error
         except (TelegramError, OSError) as error:
-            raise TemporaryFailure(str(error)) from error
+            # Kept with the message and shown to staff: InvalidToken from getMe quotes the token.
+            raise TemporaryFailure(redact(str(error), [self.bot.token])) from error
 
 
 def _seconds(error: PtbRetryAfter) -> float:
