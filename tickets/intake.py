@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -19,7 +19,7 @@ from tickets.clocks import arm
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
-from tickets.numbering import SEQUENCE_DRAW, next_ticket_number, ticket_number
+from tickets.numbering import next_ticket_number
 from tickets.plain_text import plain_text
 from tickets.policy import Policy
 from tickets.routing import least_loaded_worker_id, route
@@ -77,7 +77,7 @@ async def submit_complaint(
     if latitude is not None and not (-90 <= latitude <= 90 and -180 <= (longitude or 0) <= 180):
         raise InvalidInput("the location is not on Earth")
     now = policy.clock.now()
-    area, recent, grid_worker_id, drawn = await _intake_facts(
+    area, recent, grid_worker_id = await _intake_facts(
         session, area_id or resident.area_id, resident, now
     )
     if recent >= policy.max_new_tickets_per_hour:
@@ -91,7 +91,8 @@ async def submit_complaint(
     dispatchable = category is not None or urgency is Urgency.EMERGENCY
     destination = await route(session, area, classified=dispatchable, grid_worker_id=grid_worker_id)
     ticket = Ticket(
-        number=await _number(session, policy.calendar.local_date(now), drawn),
+        # Taken last, past every refusal: see tickets.numbering.
+        number=await next_ticket_number(session, policy.calendar.local_date(now)),
         resident_id=resident.id,
         text=body,
         attachments=list(attachments),
@@ -154,31 +155,21 @@ _FACTS = (
     )
     .where(Area.id == bindparam("area_id"))
 )
-# PostgreSQL draws the ticket's number in the same round trip (SQLite has no sequences).
-_FACTS_AND_NUMBER = _FACTS.add_columns(SEQUENCE_DRAW)
 
 
 async def _intake_facts(
     session: AsyncSession, area_id: int | None, resident: Person, now: datetime
-) -> tuple[Area, int, int | None, int | None]:
-    """The complaint's area, the resident's complaints in the last hour (the flood guard), the
-    least-loaded worker of the area if it is a grid, and on PostgreSQL the ticket number's
-    sequence value: one round trip."""
+) -> tuple[Area, int, int | None]:
+    """The complaint's area, the resident's complaints in the last hour (the flood guard) and
+    the least-loaded worker of the area if it is a grid: one round trip."""
     if area_id is None:
         area_id = (await _only_top_area(session)).id
     params = {"resident_id": resident.id, "since": now - timedelta(hours=1), "area_id": area_id}
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    row = (await session.exec(_FACTS_AND_NUMBER if postgres else _FACTS, params=params)).first()
+    row = (await session.exec(_FACTS, params=params)).first()
     if row is None:
         raise NotFound(f"no area with id {area_id}", area_id=area_id)
-    area, count, worker, *drawn = row
-    return area, count, worker.id if worker is not None else None, drawn[0] if drawn else None
-
-
-async def _number(session: AsyncSession, day: date, drawn: int | None) -> str:
-    return (
-        ticket_number(day, drawn) if drawn is not None else await next_ticket_number(session, day)
-    )
+    area, count, worker = row
+    return area, count, worker.id if worker is not None else None
 
 
 async def _only_top_area(session: AsyncSession) -> Area:

@@ -1,10 +1,19 @@
-"""Readable ticket numbers: the local date and a sequence, e.g. 20261122-000042.
+"""Readable ticket numbers: the local date and a counter, e.g. 20261122-000042.
 
-The sequence never hands out a value twice, however many transactions ask at once. On PostgreSQL
-it is a real SEQUENCE: drawing from it locks nothing, so concurrent submissions do not queue
-behind each other's commit (a per-day counter row did, capping throughput at one commit at a
-time). SQLite has a single writer anyway and no sequences: one counter row, bumped atomically.
-A rolled-back submission leaves a gap; numbers are unique, not gapless.
+A number is taken only when its ticket is: one counter row, bumped in the ticket's own
+transaction right before the ticket is written, after every check that can refuse it. A refused
+or rolled-back submission gives its number back, so the numbers have no gaps, on SQLite and
+PostgreSQL alike.
+
+The row stays locked until the transaction ends, so concurrent submissions take their numbers in
+the order they commit, and what a submission writes after its number (the worker's ping) is
+written in number order too. (PostgreSQL drew numbers from a SEQUENCE at the start of intake:
+nothing is rolled back from a sequence, so refusals left gaps, and a later number could commit —
+and its ping go out — before an earlier one.) The price is one commit at a time from the number to
+the end of the turn; the number is drawn last so that stretch stays short.
+
+A PostgreSQL database numbered by that sequence carries on from it: the counter row starts at the
+sequence's last value.
 """
 
 from __future__ import annotations
@@ -12,13 +21,11 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import text
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from storage.models import TICKET_NUMBERS
 
 
 async def next_ticket_number(session: AsyncSession, day: date) -> str:
+    """Take the next number in the caller's transaction (call it just before the INSERT)."""
     return ticket_number(day, await _next_value(session))
 
 
@@ -26,15 +33,15 @@ def ticket_number(day: date, value: int) -> str:
     return f"{day:%Y%m%d}-{value:06d}"
 
 
-# On PostgreSQL a value can be drawn inside another query (intake asks it with its area lookup).
-SEQUENCE_DRAW = TICKET_NUMBERS.next_value()
-
-
-_SEQUENCE_SELECT = select(SEQUENCE_DRAW)
-# Written out rather than built with sqlite.insert().on_conflict_do_update(): SQLAlchemy 2.0
-# cannot cache ON CONFLICT statements and would compile this one for every ticket.
+# Written out rather than built with insert().on_conflict_do_update(): SQLAlchemy 2.0 cannot
+# cache ON CONFLICT statements and would compile this one for every ticket.
 _COUNTER_BUMP = text(
     "INSERT INTO ticket_counters (name, value) VALUES ('ticket', 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = ticket_counters.value + 1 RETURNING value"
+)
+_COUNTER_BUMP_POSTGRES = text(
+    "INSERT INTO ticket_counters (name, value) "
+    "SELECT 'ticket', 1 + CASE WHEN is_called THEN last_value ELSE 0 END FROM ticket_number_seq "
     "ON CONFLICT (name) DO UPDATE SET value = ticket_counters.value + 1 RETURNING value"
 )
 
@@ -42,4 +49,5 @@ _COUNTER_BUMP = text(
 async def _next_value(session: AsyncSession) -> int:
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
-    return (await connection.execute(_SEQUENCE_SELECT if postgres else _COUNTER_BUMP)).scalar_one()
+    bump = _COUNTER_BUMP_POSTGRES if postgres else _COUNTER_BUMP
+    return (await connection.execute(bump)).scalar_one()
