@@ -11,6 +11,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,6 +24,7 @@ from handlers.clock_notices import announce
 from handlers.digests import monthly_ranking, morning_digest
 from storage.engine import SessionFactory, is_sqlite
 from storage.retention import purge_expired
+from tickets.calendar import unknown_years
 from tickets.policy import Policy
 from tickets.sweeps import sweep
 
@@ -32,6 +34,8 @@ BATCH = 2500
 # Sweepers working side by side on PostgreSQL: SKIP LOCKED gives each its own tickets, and one
 # decides in Python while another waits on the database. SQLite has a single writer.
 PARALLEL_SWEEPERS = 4
+# How far ahead deadlines reach (10 working days of extension on top of a resolve clock).
+HOLIDAY_HORIZON = timedelta(days=60)
 
 
 async def sweep_until_done(
@@ -120,12 +124,28 @@ class ClockScheduler(AsyncIOScheduler):
         self.shutdown(wait=False)
 
 
+def unknown_holidays_note(official: bool, today: date) -> str | None:
+    """What to say at start when deadlines may reach a year whose public holidays the calendar
+    package does not know yet (they count as working days until it is updated or listed)."""
+    years = unknown_years(today, today + HOLIDAY_HORIZON) if official else []
+    if not years:
+        return None
+    listed = ", ".join(str(year) for year in years)
+    return (
+        f"the public holidays of {listed} are not known yet (chinese-calendar): they count as "
+        "working days until the package is updated or MINHU_HOLIDAYS lists them"
+    )
+
+
 def build_scheduler(services: Services) -> ClockScheduler:
     """The clock sweep every `MINHU_SWEEP_SECONDS` (first run at once), the morning digest at
     `MINHU_DIGEST_TIME` and the ranking on the first of the month, in local time; hourly, the
     bookkeeping tables are trimmed."""
     settings, now = services.settings, services.policy.clock.now()
     zone = services.policy.calendar.timezone
+    note = unknown_holidays_note(settings.official_holidays, now.astimezone(zone).date())
+    if note:
+        log.warning(note)
     scheduler = ClockScheduler(services, timezone=zone)
     scheduler.add_clock_job(
         run_due_clocks,

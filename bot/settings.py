@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     locale: Literal["zh-CN", "en"] = "zh-CN"
     holidays: list[date] = Field(default_factory=list, description="JSON list of dates")
     makeup_workdays: list[date] = Field(default_factory=list, description="调休 working days")
+    official_holidays: bool = Field(
+        default=True, description="China's public holidays and 调休 days (chinese-calendar)"
+    )
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
     max_new_tickets_per_hour: int = Field(default=5, ge=1, le=10_000)
@@ -145,7 +148,9 @@ class Settings(BaseSettings):
         return self
 
     def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar.build(self.timezone, self.holidays, self.makeup_workdays)
+        return WorkingCalendar.build(
+            self.timezone, self.holidays, self.makeup_workdays, official=self.official_holidays
+        )
 
     def policy(self, clock: Clock | None = None) -> Policy:
         return Policy(

@@ -1,5 +1,10 @@
 """The working-day calendar: weekends, public holidays and make-up working days (调休).
 
+China's public holidays and 调休 days come from the chinese-calendar package, which the State
+Council's yearly notice updates; the operator's own lists (MINHU_HOLIDAYS, MINHU_MAKEUP_WORKDAYS)
+override it day by day. A year the package does not know yet counts weekends only
+(`unknown_years` says which, so it can be said at start).
+
 Deadlines measured in working days keep the time of day: a ticket assigned on Tuesday 15:00 with
 one working day to go is due Wednesday 15:00. A clock that starts on a day off starts at midnight
 of the next working day, so "1 working day" from Saturday ends when Monday ends.
@@ -11,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import chinese_calendar
 
 # Longer than any real run of days off; a calendar with no working day at all is a config error.
 _MAX_DAYS_OFF_IN_A_ROW = 60
@@ -29,11 +36,17 @@ class WorkingCalendar:
         timezone: str = "Asia/Shanghai",
         holidays: Iterable[date] = (),
         makeup_workdays: Iterable[date] = (),
+        *,
+        official: bool = False,
     ) -> WorkingCalendar:
+        """`official`: start from China's public holidays and 调休 days; the given lists win."""
         holidays, makeup_workdays = frozenset(holidays), frozenset(makeup_workdays)
         both = holidays & makeup_workdays
         if both:
             raise ValueError(f"dates both holiday and make-up working day: {sorted(both)}")
+        if official:
+            holidays |= frozenset(chinese_calendar.holidays) - makeup_workdays
+            makeup_workdays |= frozenset(chinese_calendar.workdays) - holidays
         return cls(ZoneInfo(timezone), holidays, makeup_workdays)
 
     def is_working_day(self, day: date) -> bool:
@@ -63,3 +76,15 @@ class WorkingCalendar:
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
+
+
+def official_years() -> range:
+    """The years whose public holidays the chinese-calendar package knows."""
+    years = [day.year for day in chinese_calendar.holidays]
+    return range(min(years), max(years) + 1)
+
+
+def unknown_years(start: date, end: date) -> list[int]:
+    """The years from `start` to `end` whose public holidays are not known yet."""
+    known = official_years()
+    return [year for year in range(start.year, end.year + 1) if year not in known]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.cli import main
-from bot.clocks import build_scheduler
+from bot.clocks import build_scheduler, unknown_holidays_note
 from bot.settings import Settings
 from bot.wiring import open_services
 from tests.bot.test_cli import scratch_database  # noqa: F401  (the same scratch database)
+from tickets.calendar import official_years
 
 
 def test_worker_once_catches_up_once(capsys):
@@ -72,3 +74,17 @@ async def test_a_stop_lets_a_running_job_finish_its_transaction():
         release.set()
         await asyncio.wait_for(stopping, timeout=30)
         assert finished.is_set()
+
+
+def test_settings_use_the_official_calendar_unless_told_not_to():
+    assert not Settings(_env_file=None).calendar().is_working_day(date(2026, 10, 1))
+    plain = Settings(_env_file=None, official_holidays=False).calendar()
+    assert plain.is_working_day(date(2026, 10, 1))
+
+
+def test_a_year_the_package_does_not_know_is_said():
+    last = official_years()[-1]
+    note = unknown_holidays_note(True, date(last, 12, 1))
+    assert note is not None and f"public holidays of {last + 1} are not known yet" in note
+    assert unknown_holidays_note(True, date(last, 6, 1)) is None
+    assert unknown_holidays_note(False, date(last, 12, 1)) is None

@@ -92,3 +92,29 @@ def test_bad_sla_configuration_names_the_problem():
         SlaPolicy(accept={"emergency": "15m"})
     with pytest.raises(ValidationError, match="unknown clocks"):
         SlaPolicy(categories={"城乡建设": {"respond": {"normal": "1wd"}}})
+
+
+OFFICIAL = WorkingCalendar.build(official=True)
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2026, 10, 1), False),  # National Day
+        (date(2026, 10, 10), True),  # the Saturday worked for it (调休)
+        (date(2026, 9, 20), True),  # a Sunday worked (调休)
+        (date(2026, 2, 17), False),  # Spring Festival, a Tuesday
+        (date(2026, 11, 24), True),  # an ordinary Tuesday
+    ],
+)
+def test_the_official_calendar_knows_chinas_holidays(day, working):
+    assert OFFICIAL.is_working_day(day) is working
+
+
+def test_the_operators_lists_override_the_official_calendar():
+    calendar = WorkingCalendar.build(
+        holidays=[date(2026, 9, 20)], makeup_workdays=[date(2026, 10, 2)], official=True
+    )
+    assert not calendar.is_working_day(date(2026, 9, 20))
+    assert calendar.is_working_day(date(2026, 10, 2))
+    assert not calendar.is_working_day(date(2026, 10, 1))  # the rest of the package stays
