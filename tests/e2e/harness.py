@@ -116,7 +116,9 @@ async def running_bot(
     engine = make_engine(settings.database_url)
     services = Services(settings, engine, make_session_factory(engine), settings.policy())
     channel = telegram_channel(services)
-    stop = asyncio.Event()
+    # Two stops, as in bot.delivery.service.serve_channel: the delivery finishes its sends in
+    # flight before the channel closes the HTTP session under them.
+    stop, delivery_stop = asyncio.Event(), asyncio.Event()
     runner = None
     if webhook_port is not None:
         app = web.Application()
@@ -135,14 +137,15 @@ async def running_bot(
     delivering = None
     if deliver:
         delivering = asyncio.create_task(
-            deliver_outbox(services.sessions, channel.sender, settings, stop)
+            deliver_outbox(services.sessions, channel.sender, settings, delivery_stop)
         )
     try:
         yield RunningBot(services, channel, webhook_port)
     finally:
-        stop.set()
+        delivery_stop.set()
         if delivering is not None:
             await asyncio.wait_for(delivering, timeout=30)
+        stop.set()
         await asyncio.wait_for(serving, timeout=30)
         if runner is not None:
             await runner.cleanup()
