@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from storage import models  # noqa: F401  (registers the tables)
+from storage import models, rate_limits  # noqa: F401  (registers the tables)
 from storage.engine import is_sqlite, make_engine
 
 target_metadata = SQLModel.metadata
