@@ -8,11 +8,13 @@ the Telegram adapter in webhook mode) the webhook route.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.settings import Settings
 from bot.web import auth
+from bot.web.limits import Limiter, Verdict, WebLimits, build_limiter
 from bot.web.texts import web_text
 from bot.wiring import Services
 from handlers.context import Deps
@@ -35,6 +39,7 @@ CSRF_COOKIE = "minhu_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_UPLOAD = 5 * 1024 * 1024  # one photo
+HOUSEKEEPING_SECONDS = 3600  # expired limit buckets and orphan photos go this often
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,12 @@ class Console:
     demo_personas: bool
     # Photos residents attach on the web (their ticket keeps the reference "web:<name>").
     media_dir: Path
-    throttle: auth.SignInThrottle
+    # Shared by every process (the database, or Redis when configured): see bot/web/limits.py.
+    limiter: Limiter
+    limits: WebLimits
+    checker: auth.PasswordChecker
+    # Cookies only over TLS once the console's public address is https.
+    secure_cookies: bool
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -73,7 +83,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_web_app(
-    services: Services, *, deps: Deps | None = None, media_dir: Path | None = None
+    services: Services,
+    *,
+    deps: Deps | None = None,
+    media_dir: Path | None = None,
+    limits: WebLimits | None = None,
+    checker: auth.PasswordChecker | None = None,
 ) -> web.Application:
     """The console and dashboard as an aiohttp Application the caller may add routes to (the
     Telegram webhook) and run with `aiohttp.web.AppRunner`."""
@@ -88,14 +103,19 @@ def build_web_app(
         middlewares=[_security_headers, _signed_in, _csrf], client_max_size=MAX_UPLOAD + 64 * 1024
     )
     app[CHANNEL_ROUTES] = set()
+    settings = services.settings
     app[CONSOLE] = Console(
         services=services,
         deps=deps or services.deps(),
         templates=templates,
-        demo_personas=_is_loopback(services.settings.listen_host),
+        demo_personas=_is_loopback(settings.listen_host),
         media_dir=media_dir or Path("minhu-media"),
-        throttle=auth.SignInThrottle(),
+        limiter=build_limiter(settings, services.sessions, services.engine.dialect.name),
+        limits=limits or WebLimits.from_settings(settings),
+        checker=checker or auth.PasswordChecker(),
+        secure_cookies=settings.public_url is not None and settings.public_url.scheme == "https",
     )
+    app.cleanup_ctx.append(_housekeeping)
     app.router.add_get("/", _home)
     app.router.add_get("/login", _login_page)
     app.router.add_post("/login", _login)
@@ -128,6 +148,48 @@ async def serve_web(services: Services, stop: asyncio.Event, app: web.Applicatio
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """While the app runs: the start-up warning, then hourly clean-ups; the limiter's
+    connection closes with the app."""
+    console = app[CONSOLE]
+    warning = exposure_warning(console.services.settings)
+    if warning:
+        log.warning(warning)
+    task = asyncio.create_task(_clean_up_every_hour(console))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await console.limiter.aclose()
+
+
+async def _clean_up_every_hour(console: Console) -> None:
+    from bot.web.chat import remove_orphan_photos
+
+    while True:
+        try:
+            await console.limiter.prune(console.services.policy.clock.now())
+            await remove_orphan_photos(console.services, console.media_dir)
+        except Exception:  # a failed round is retried next hour; the console serves on
+            log.exception("web console clean-up failed")
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """A warning when the console can be reached from other machines with no https address in
+    front: passwords and residents' data would cross the network in clear."""
+    if _is_loopback(settings.listen_host):
+        return None
+    if settings.public_url is not None and settings.public_url.scheme == "https":
+        return None
+    return (
+        f"the web console listens on {settings.listen_host} without TLS: put an https reverse "
+        "proxy in front and set MINHU_PUBLIC_URL to its https address"
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -179,9 +241,62 @@ def message_page(request: web.Request, key: str, status: int) -> web.Response:
     return render(request, "message.html", status=status, message=web_text(locale_of(request), key))
 
 
+def client_address(request: web.Request) -> str:
+    """Who is asking, for per-address limits: the peer's IP, and for IPv6 its /64 (one
+    subscriber's whole network). Behind a reverse proxy this is the proxy's address."""
+    remote = request.remote or "unknown"
+    try:
+        ip = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    httponly: bool = True,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=httponly,
+        samesite="Lax",
+        max_age=max_age,
+        secure=console(request).secure_cookies,
+    )
+
+
+def too_many(request: web.Request, verdict: Verdict, key: str) -> web.Response:
+    """A JSON 429 saying when to come back (Retry-After, and in words)."""
+    text = web_text(locale_of(request), key, wait=wait_words(locale_of(request), verdict))
+    return web.json_response({"error": text}, status=429, headers=retry_after(verdict))
+
+
+def retry_after(verdict: Verdict) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(verdict.retry_after)))}
+
+
+def wait_words(locale: str, verdict: Verdict) -> str:
+    seconds = verdict.retry_after
+    if seconds < 60:
+        return web_text(locale, "wait_seconds", n=max(1, math.ceil(seconds)))
+    return web_text(locale, "wait_minutes", n=math.ceil(seconds / 60))
+
+
 @web.middleware
 async def _security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
+    # Pages carry names, phones and complaints: no browser or proxy may keep a copy. Static
+    # files and charts say otherwise for themselves.
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -224,14 +339,8 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
             return message_page(request, "bad_form", 403)
     response = await handler(request)
     if not cookie:
-        response.set_cookie(CSRF_COOKIE, request[CSRF], httponly=False, samesite="Lax")
+        set_cookie(request, response, CSRF_COOKIE, request[CSRF], httponly=False)
     return response
-
-
-def set_session_cookie(response: web.StreamResponse, token: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Lax", max_age=auth.SESSION_DAYS * 86400
-    )
 
 
 # --- home and sign-in ---------------------------------------------------------------------------
@@ -244,28 +353,38 @@ async def _home(request: web.Request) -> web.Response:
 
 
 async def _login_page(request: web.Request) -> web.Response:
-    return render(request, "login.html", error=None, name="")
+    return render(request, "login.html", error=None, name="", wait="")
 
 
 async def _login(request: web.Request) -> web.Response:
+    """Every attempt counts against the name, the client's address and everyone before its
+    password is checked; a right password gives the attempt back."""
     form = await request.post()
     name, password = str(form.get("name", ""))[:100], str(form.get("password", ""))[:200]
-    services = console(request).services
-    throttle, now = console(request).throttle, services.policy.clock.now()
-    if throttle.blocked(name, now):
-        return render(request, "login.html", status=429, error="too_many_tries", name=name)
-    async with services.sessions() as session:
-        found = await auth.sign_in(session, name, password, now)
-        await session.commit()
+    here = console(request)
+    services, now = here.services, here.services.policy.clock.now()
+    checks = here.limits.sign_in(auth.throttle_name(name), client_address(request))
+    verdict = await here.limiter.hit(checks, now)
+    if not verdict.allowed:
+        wait = wait_words(locale_of(request), verdict)
+        refused = render(request, "login.html", 429, error="too_many_tries", name=name, wait=wait)
+        refused.headers.update(retry_after(verdict))
+        return refused
+    try:
+        found = await auth.sign_in(services.sessions, name, password, now, here.checker)
+    except auth.Busy:
+        await here.limiter.undo([key for key, _ in checks])  # not checked: no guess was made
+        busy = render(request, "login.html", status=503, error="busy", name=name, wait="")
+        busy.headers["Retry-After"] = "5"
+        return busy
     if found is None:
-        throttle.failed(name, now)
         log.info("web sign-in refused")  # never the name: it is personal data
-        return render(request, "login.html", status=401, error="bad_sign_in", name=name)
-    throttle.succeeded(name)
+        return render(request, "login.html", status=401, error="bad_sign_in", name=name, wait="")
+    await here.limiter.undo([key for key, _ in checks])
     person, token = found
     target = "/dashboard" if person.role in ("staff", "admin") else "/chat"
     response = web.HTTPFound(target)
-    set_session_cookie(response, token)
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=auth.SESSION_DAYS * 86400)
     raise response
 
 

@@ -7,14 +7,18 @@ page's script or form repeats), checked in bot/web/app.py.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.engine import SessionFactory
 from storage.models import Person, WebSession
 from tickets.lifecycle import Role
 
@@ -51,29 +55,52 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(again.hex(), digest)
 
 
-class SignInThrottle:
-    """After `limit` wrong passwords for one name within `window`, that name is refused until
-    the window has passed: scrypt makes each guess slow, this makes guessing hopeless.
+def sign_in_name(name: str) -> str:
+    """The name as sign-in looks it up: without the spaces around it."""
+    return name.strip()
 
-    Kept in the process (one console per machine); several processes would each allow `limit`.
-    """
 
-    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, list[datetime]] = {}
+def throttle_name(name: str) -> str:
+    """The name as the sign-in throttle counts it: every spelling that could reach one account
+    (spaces around or inside, full-width forms, case) is one bucket. Coarser than the look-up,
+    never finer, so no variant escapes the count."""
+    folded = unicodedata.normalize("NFKC", sign_in_name(name)).casefold()
+    return "".join(folded.split())
 
-    def blocked(self, name: str, now: datetime) -> bool:
-        recent = [at for at in self._failures.get(name, []) if now - at < self.window]
-        self._failures[name] = recent
-        if not recent:
-            del self._failures[name]  # the table holds only names being guessed right now
-        return len(recent) >= self.limit
 
-    def failed(self, name: str, now: datetime) -> None:
-        self._failures.setdefault(name, []).append(now)
+class Busy(Exception):
+    """Too many password checks are waiting already."""
 
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)
+
+class PasswordChecker:
+    """Runs scrypt in worker threads (it releases the GIL), at most `max_parallel` at once: the
+    event loop keeps serving pages while a check takes its 50 ms, and a crowd of sign-ins takes
+    at most that many cores. Past `max_waiting` queued checks, `verify` raises Busy at once."""
+
+    def __init__(self, max_parallel: int | None = None, max_waiting: int = 32) -> None:
+        self.max_parallel = max_parallel or max(1, (os.cpu_count() or 2) // 2)
+        self._slots = asyncio.Semaphore(self.max_parallel)
+        self._max_waiting = max_waiting
+        self._waiting = 0
+        self.running = 0
+
+    async def verify(self, password: str, stored: str | None) -> bool:
+        if self._waiting >= self._max_waiting:
+            raise Busy()
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        self.running += 1
+        work = asyncio.get_running_loop().run_in_executor(None, verify_password, password, stored)
+        # The slot is free when the thread is done, not when a cancelled request stops waiting.
+        work.add_done_callback(self._done)
+        return await asyncio.shield(work)
+
+    def _done(self, _work: asyncio.Future[bool]) -> None:
+        self.running -= 1
+        self._slots.release()
 
 
 def can_sign_in(person: Person) -> bool:
@@ -96,29 +123,35 @@ async def set_password(session: AsyncSession, person: Person, password: str) -> 
 
 
 async def sign_in(
-    session: AsyncSession, name: str, password: str, now: datetime
+    sessions: SessionFactory, name: str, password: str, now: datetime, checker: PasswordChecker
 ) -> tuple[Person, str] | None:
     """The person and a new session token, or None (wrong name, wrong password, or a name that
-    several people share: those must be told apart by an admin first)."""
-    people = await people_named(session, name.strip())
+    several people share: those must be told apart by an admin first). Raises Busy when too many
+    checks wait already. No database connection is held while the password is checked: a queue
+    of checks must not empty the pool the pages need."""
+    async with sessions() as session:
+        people = await people_named(session, sign_in_name(name))
     person = people[0] if len(people) == 1 else None
-    if not verify_password(password, person.password_hash if person else None) or person is None:
+    right = await checker.verify(password, person.password_hash if person else None)
+    if not right or person is None:
         return None
-    # Expired sessions go when their owner signs in again, so the table does not only grow.
-    await session.exec(
-        delete(WebSession).where(
-            col(WebSession.person_id) == person.id, col(WebSession.expires_at) <= now
-        )
-    )
     token = secrets.token_urlsafe(32)
-    session.add(
-        WebSession(
-            token_hash=_digest(token),
-            person_id=person.id,
-            created_at=now,
-            expires_at=now + timedelta(days=SESSION_DAYS),
+    async with sessions() as session:
+        # Expired sessions go when their owner signs in again, so the table does not only grow.
+        await session.exec(
+            delete(WebSession).where(
+                col(WebSession.person_id) == person.id, col(WebSession.expires_at) <= now
+            )
         )
-    )
+        session.add(
+            WebSession(
+                token_hash=_digest(token),
+                person_id=person.id,
+                created_at=now,
+                expires_at=now + timedelta(days=SESSION_DAYS),
+            )
+        )
+        await session.commit()
     return person, token
 
 

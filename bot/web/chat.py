@@ -15,19 +15,34 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
+import re
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import and_, update
+from sqlalchemy import String, and_, cast, update
 from sqlmodel import col, select
 
-from bot.web.app import MAX_UPLOAD, console, locale_of, message_page, render, viewer
+from bot.web.app import (
+    MAX_UPLOAD,
+    client_address,
+    console,
+    locale_of,
+    message_page,
+    render,
+    set_cookie,
+    too_many,
+    viewer,
+)
 from bot.web.texts import web_text
+from bot.wiring import Services
 from handlers.dispatch import handle
 from handlers.events import Incoming, Kind, Reply
-from storage.models import OutboxMessage, Person
+from storage.models import ConversationState, OutboxMessage, Person, Ticket
 from tickets.lifecycle import Role
 
 CHANNEL = "web"
@@ -35,6 +50,10 @@ RESIDENT_COOKIE = "minhu_resident"
 DEMO_RESIDENT_PREFIX = "resident-"
 NEW_RESIDENT_PREFIX = "web-"
 MAX_TEXT = 4096
+MAX_JSON = 64 * 1024  # one message or button press is far smaller
+# A photo is kept this long before it must belong to a ticket or a draft (a photo being handled
+# right now is not yet written anywhere).
+ORPHAN_AFTER = timedelta(days=1)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -46,12 +65,20 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/media/{name}", media)
 
 
-async def _speaker(request: web.Request) -> tuple[str, str] | None:
-    """(user id, how to call them) of whoever this browser speaks as, or None if its resident
-    cookie names someone who must sign in."""
+@dataclass(frozen=True)
+class Speaker:
+    user_id: str
+    shown_as: str
+    # A resident cookie nobody has spoken with yet: the first message makes a new resident.
+    new: bool = False
+
+
+async def _speaker(request: web.Request) -> Speaker | None:
+    """Whoever this browser speaks as, or None if its resident cookie names someone who must
+    sign in."""
     person = viewer(request)
     if person is not None and person.channel == CHANNEL:
-        return person.channel_user_id, person.display_name or person.channel_user_id
+        return Speaker(person.channel_user_id, person.display_name or person.channel_user_id)
     user_id = request.cookies.get(RESIDENT_COOKIE)
     if not user_id:
         return None
@@ -68,8 +95,8 @@ async def _speaker(request: web.Request) -> tuple[str, str] | None:
             return None
         # A demo persona's made-up name, so the person at the console knows who they play.
         if found is not None and found.display_name:
-            return user_id, found.display_name
-    return user_id, web_text(locale_of(request), "chat_resident")
+            return Speaker(user_id, found.display_name)
+    return Speaker(user_id, web_text(locale_of(request), "chat_resident"), new=found is None)
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -77,7 +104,7 @@ async def chat_page(request: web.Request) -> web.Response:
     new_cookie = None
     if speaker is None:
         new_cookie = NEW_RESIDENT_PREFIX + secrets.token_urlsafe(18)
-        speaker = (new_cookie, web_text(locale_of(request), "chat_resident"))
+        speaker = Speaker(new_cookie, web_text(locale_of(request), "chat_resident"), new=True)
     residents: list[Person] = []
     if console(request).demo_personas:
         async with console(request).services.sessions() as session:
@@ -98,20 +125,18 @@ async def chat_page(request: web.Request) -> web.Response:
     response = render(
         request,
         "chat.html",
-        who=speaker[1],
+        who=speaker.shown_as,
         demo=console(request).demo_personas,
         residents=residents,
-        current=speaker[0],
+        current=speaker.user_id,
     )
     if new_cookie:
-        _set_resident(response, new_cookie)
+        _set_resident(request, response, new_cookie)
     return response
 
 
-def _set_resident(response: web.StreamResponse, user_id: str) -> None:
-    response.set_cookie(
-        RESIDENT_COOKIE, user_id, httponly=True, samesite="Lax", max_age=365 * 86400
-    )
+def _set_resident(request: web.Request, response: web.StreamResponse, user_id: str) -> None:
+    set_cookie(request, response, RESIDENT_COOKIE, user_id, max_age=365 * 86400)
 
 
 async def pick_persona(request: web.Request) -> web.Response:
@@ -121,7 +146,7 @@ async def pick_persona(request: web.Request) -> web.Response:
     if not console(request).demo_personas or not user_id.startswith(DEMO_RESIDENT_PREFIX):
         return message_page(request, "forbidden", 403)
     response = web.HTTPFound("/chat")
-    _set_resident(response, user_id[:64])
+    _set_resident(request, response, user_id[:64])
     raise response
 
 
@@ -133,12 +158,38 @@ async def send(request: web.Request) -> web.Response:
             {"error": web_text(locale_of(request), "sign_in_needed")}, status=403
         )
     try:
-        body = await request.json()
-        event = _event(speaker[0], body, locale_of(request))
-    except (ValueError, TypeError, KeyError):
+        body = json.loads(await _small_body(request))
+        event = _event(speaker.user_id, body, locale_of(request))
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's stack; OverflowError: a number
+        # too large for a float.
         return web.json_response({"error": web_text(locale_of(request), "bad_message")}, status=400)
+    refused = await _new_resident_refused(request, speaker)
+    if refused is not None:
+        return refused
     outcome = await handle(console(request).deps, event)
     return web.json_response({"replies": [_reply_json(reply) for reply in outcome.replies]})
+
+
+async def _small_body(request: web.Request) -> bytes:
+    """The request's body, or ValueError past MAX_JSON (the server's limit is a photo's size)."""
+    if request.content_length is not None and request.content_length > MAX_JSON:
+        raise ValueError("too long")
+    body = await request.content.read(MAX_JSON + 1)
+    if len(body) > MAX_JSON:
+        raise ValueError("too long")
+    return body
+
+
+async def _new_resident_refused(request: web.Request, speaker: Speaker) -> web.Response | None:
+    """A 429 when this address has started too many new residents lately: a resident's own
+    ticket limit would mean nothing to a browser that drops its cookie before each complaint."""
+    if not speaker.new:
+        return None
+    here = console(request)
+    checks = here.limits.new_resident(client_address(request))
+    verdict = await here.limiter.hit(checks, here.services.policy.clock.now())
+    return None if verdict.allowed else too_many(request, verdict, "too_many_new_residents")
 
 
 def _event(user_id: str, body: Any, language: str) -> Incoming:
@@ -193,7 +244,7 @@ async def inbox(request: web.Request) -> web.Response:
                     col(OutboxMessage.sent_at).is_(None),
                     col(OutboxMessage.parked_at).is_(None),
                     OutboxMessage.channel == CHANNEL,
-                    OutboxMessage.chat_id == speaker[0],
+                    OutboxMessage.chat_id == speaker.user_id,
                 )
             )
             .values(sent_at=now, attempts=OutboxMessage.attempts + 1)
@@ -233,13 +284,18 @@ async def send_photo(request: web.Request) -> web.Response:
     kind = _image_kind(data)
     if kind is None or len(data) > MAX_UPLOAD:
         return web.json_response({"error": web_text(locale, "bad_photo")}, status=400)
+    refused = await _new_resident_refused(request, speaker) or await _photo_refused(
+        request, speaker
+    )
+    if refused is not None:
+        return refused
     name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
     folder = console(request).media_dir
     await asyncio.to_thread(_store, folder, name, data)
     event = Incoming(
         channel=CHANNEL,
-        user_id=speaker[0],
-        chat_id=speaker[0],
+        user_id=speaker.user_id,
+        chat_id=speaker.user_id,
         kind=Kind.PHOTO,
         photo=MEDIA_PREFIX + name,
         text=str(form.get("caption", ""))[:MAX_TEXT].strip(),
@@ -247,6 +303,15 @@ async def send_photo(request: web.Request) -> web.Response:
     )
     outcome = await handle(console(request).deps, event)
     return web.json_response({"replies": [_reply_json(reply) for reply in outcome.replies]})
+
+
+async def _photo_refused(request: web.Request, speaker: Speaker) -> web.Response | None:
+    """A 429 past the photos one resident, or one address, may send in an hour: each is kept
+    on disk, up to 5 MB."""
+    here = console(request)
+    checks = here.limits.photo(speaker.user_id, client_address(request))
+    verdict = await here.limiter.hit(checks, here.services.policy.clock.now())
+    return None if verdict.allowed else too_many(request, verdict, "too_many_photos")
 
 
 def _store(folder: Path, name: str, data: bytes) -> None:
@@ -275,3 +340,47 @@ async def media(request: web.Request) -> web.StreamResponse:
     if not path.exists():
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Content-Type": _MEDIA_TYPES[kind]})
+
+
+# "web:<sha256>.<kind>" inside a ticket's attachments or a draft's conversation state.
+_MEDIA_REF = re.compile(r"web:([0-9a-f]{64}\.(?:jpg|png|webp))")
+
+
+async def remove_orphan_photos(services: Services, folder: Path) -> int:
+    """Delete the stored photos older than ORPHAN_AFTER that no ticket and no draft refers to
+    (the resident gave up, or the message was refused after the upload); how many."""
+    cutoff = (services.policy.clock.now() - ORPHAN_AFTER).timestamp()
+    old = await asyncio.to_thread(_old_media, folder, cutoff)
+    if not old:
+        return 0
+    kept = await _referenced_media(services)
+    orphans = [path for path in old if path.name not in kept]
+    await asyncio.to_thread(_unlink_all, orphans)
+    return len(orphans)
+
+
+def _old_media(folder: Path, cutoff: float) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [
+        path
+        for path in folder.iterdir()
+        if _MEDIA_REF.fullmatch(MEDIA_PREFIX + path.name) and path.stat().st_mtime < cutoff
+    ]
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+async def _referenced_media(services: Services) -> set[str]:
+    """The photo names tickets and conversation states refer to (the JSON searched as text)."""
+    found: set[str] = set()
+    async with services.sessions() as session:
+        for column in (Ticket.attachments, ConversationState.data):
+            as_text = cast(column, String)
+            rows = await session.exec(select(as_text).where(as_text.like("%web:%")))
+            for value in rows.all():
+                found.update(_MEDIA_REF.findall(value or ""))
+    return found

@@ -83,7 +83,7 @@ async def _scope(session: AsyncSession, person: Person) -> Area | None:
 def _days(request: web.Request) -> int:
     """The period asked for (?days=7|30|90); anything else is a 400 naming the choices."""
     value = request.query.get("days", str(DAYS))
-    if not value.isdigit() or int(value) not in DAY_CHOICES:
+    if value not in {str(days) for days in DAY_CHOICES}:
         raise web.HTTPBadRequest(
             text=web_text(
                 locale_of(request), "bad_filter", what="days: " + "/".join(map(str, DAY_CHOICES))
@@ -229,6 +229,14 @@ class BadFilter(ValueError):
     pass
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL: a larger one is a 500 there
+
+
+def _number_within(value: str, largest: int) -> bool:
+    """ASCII digits (str.isdigit also takes "²", which int() refuses) up to `largest`."""
+    return value.isascii() and value.isdigit() and len(value) <= 12 and int(value) <= largest
+
+
 def parse_filter(query: Any) -> tuple[TicketFilter, int]:
     """The list's filters from the query string; anything unknown is a BadFilter naming it."""
 
@@ -247,9 +255,9 @@ def parse_filter(query: Any) -> tuple[TicketFilter, int]:
 
     area = query.get("area", "").strip()
     page = query.get("page", "1").strip() or "1"
-    if area and not area.isdigit():
+    if area and not _number_within(area, MAX_ID):
         raise BadFilter("area")
-    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+    if not _number_within(page, MAX_PAGE) or int(page) < 1:
         raise BadFilter("page")
     filters = TicketFilter(
         state=choice("state", [s.value for s in State]),

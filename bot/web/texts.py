@@ -77,7 +77,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_photo": "只能发送 5 MB 以内的 JPEG、PNG 或 WebP 照片。",
         "send_photo": "发送照片",
         "attachments": "照片",
-        "too_many_tries": "密码错误次数过多，请 15 分钟后再试。",
+        "too_many_tries": "尝试次数过多，请{wait}后再试。",
+        "wait_seconds": " {n} 秒",
+        "wait_minutes": " {n} 分钟",
+        "busy": "登录的人太多，请稍后再试。",
+        "too_many_new_residents": (
+            "从这个网络新开始的对话过多，请{wait}后再试，或在原来的浏览器中继续。"
+        ),
+        "too_many_photos": "发送的照片过多，请{wait}后再试。",
         "last_days": "近{days}天",
     },
     "en": {
@@ -149,7 +156,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_photo": "Only JPEG, PNG or WebP photos up to 5 MB can be sent.",
         "send_photo": "Send a photo",
         "attachments": "Photos",
-        "too_many_tries": "Too many wrong passwords; try again in 15 minutes.",
+        "too_many_tries": "Too many tries; try again in {wait}.",
+        "wait_seconds": "{n} seconds",
+        "wait_minutes": "{n} minutes",
+        "busy": "Too many sign-ins at once; try again shortly.",
+        "too_many_new_residents": (
+            "Too many new conversations from this network; try again in {wait}, "
+            "or carry on in the browser you used before."
+        ),
+        "too_many_photos": "Too many photos; try again in {wait}.",
         "last_days": "last {days} days",
     },
 }
