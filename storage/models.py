@@ -35,9 +35,10 @@ class Area(SQLModel, table=True):
     # Materialised path of ids ("/1/4/9/"), so "this area and everything below it" is one
     # prefix comparison that an index can serve.
     path: str = Field(default="/", max_length=255, index=True)
-    # A point inside the area (WGS-84), so a resident's shared location finds their grid.
-    latitude: float | None = None
-    longitude: float | None = None
+    # The area's centre (WGS-84), so a resident's shared location finds their grid. Named for
+    # what it is: a boundary may sit beside it.
+    centre_latitude: float | None = None
+    centre_longitude: float | None = None
 
 
 class Person(SQLModel, table=True):

@@ -92,13 +92,15 @@ async def search_areas(session: AsyncSession, words: str, *, limit: int = 10) ->
 async def nearest_area(
     session: AsyncSession, latitude: float, longitude: float, *, level: Level = Level.GRID
 ) -> Area | None:
-    """The area of `level` whose marked point is closest to a shared location, if any has one.
+    """The area of `level` whose centre is closest to a shared location, if any has one.
 
     Area trees hold a few thousand grids at most, so measuring to each is cheaper than a spatial
     index would be to maintain.
     """
     query = select(Area).where(
-        Area.level == level, col(Area.latitude).is_not(None), col(Area.longitude).is_not(None)
+        Area.level == level,
+        col(Area.centre_latitude).is_not(None),
+        col(Area.centre_longitude).is_not(None),
     )
     candidates = (await session.exec(query)).all()
     if not candidates:
@@ -107,10 +109,10 @@ async def nearest_area(
 
 
 def _distance_km(latitude: float, longitude: float, area: Area) -> float:
-    """Great-circle distance (haversine) from a point to the area's marked point."""
-    lat1, lat2 = math.radians(latitude), math.radians(area.latitude or 0.0)
+    """Great-circle distance (haversine) from a point to the area's centre."""
+    lat1, lat2 = math.radians(latitude), math.radians(area.centre_latitude or 0.0)
     dlat = lat2 - lat1
-    dlon = math.radians((area.longitude or 0.0) - longitude)
+    dlon = math.radians((area.centre_longitude or 0.0) - longitude)
     h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
@@ -122,8 +124,8 @@ async def add_area(
     name: str,
     level: Level | str,
     parent: Area | None,
-    latitude: float | None = None,
-    longitude: float | None = None,
+    centre_latitude: float | None = None,
+    centre_longitude: float | None = None,
 ) -> Area:
     """Create or update one area under `parent`, keeping the path and level rules."""
     level = _level(level, code)
@@ -140,7 +142,7 @@ async def add_area(
     elif area.parent_id != (parent.id if parent else None):
         raise InvalidInput(f"area {code!r} already exists under another parent", code=code)
     area.name, area.level = name, level
-    area.latitude, area.longitude = latitude, longitude
+    area.centre_latitude, area.centre_longitude = centre_latitude, centre_longitude
     area.path = f"{parent.path if parent else '/'}{area.id}/"
     return area
 

@@ -47,7 +47,7 @@ async def test_a_shared_location_finds_the_nearest_grid(chat, sessions, cast):
     async with sessions() as session:
         for code, point in {"g1": (30.0, 120.0), "g3": (30.5, 120.5)}.items():
             area = cast.areas[code]
-            area.latitude, area.longitude = point
+            area.centre_latitude, area.centre_longitude = point
             session.add(area)
         await session.commit()
     await chat.command("newcomer", "start")

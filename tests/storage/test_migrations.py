@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from storage.engine import is_sqlite, make_engine
-from storage.schema import drop_all, upgrade_async
+from storage.schema import alembic_config, drop_all, upgrade_async
 
 
 async def _schema_differences(url: str) -> list:
@@ -68,3 +71,34 @@ async def test_upgrade_twice_is_harmless(database_url):
     await upgrade_async(database_url)
     await upgrade_async(database_url)
     assert await _schema_differences(database_url) == []
+
+
+async def _one_area_centre(url: str, columns: str) -> tuple:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = text(f"SELECT {columns} FROM areas WHERE code = 'g'")
+            return tuple((await connection.execute(query)).one())
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_keeps_the_points_areas_already_have_as_their_centres(database_url):
+    await _empty(database_url)
+    await upgrade_async(database_url, "0002")
+    engine = make_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO areas (code, name, level, path, latitude, longitude) "
+                "VALUES ('g', '网格', 'grid', '/', 30.5, 120.25)"
+            )
+        )
+    await engine.dispose()
+    await upgrade_async(database_url)
+    assert await _one_area_centre(database_url, "centre_latitude, centre_longitude") == (
+        30.5,
+        120.25,
+    )
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0002")
+    assert await _one_area_centre(database_url, "latitude, longitude") == (30.5, 120.25)
