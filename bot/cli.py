@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy import func
@@ -40,7 +39,7 @@ from nlp.rules import RulesError
 from storage.engine import database_failure
 from storage.models import Area, Person, Ticket
 from tickets.corrections import category_corrections
-from tickets.directory import load_directory, parse_directory
+from tickets.directory import load_directory, read_directory_file
 from tickets.errors import DomainError
 from tickets.lifecycle import OPEN_STATES
 from tickets.stats import three_rates
@@ -180,25 +179,12 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _areas_load(settings: Settings, args: argparse.Namespace) -> int:
-    spec = parse_directory(_read_yaml(args.file))
+    spec = read_directory_file(args.file)  # bounded: size, nesting, aliases
     async with open_services(settings) as services, services.sessions() as session:
         counts = await load_directory(session, services.policy, spec)
         await session.commit()
     print(f"loaded {counts['areas']} areas and {counts['people']} people from {args.file}")
     return EXIT_OK
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {path}: {error}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise UsageError(f"{path} is not valid YAML: {error}") from None
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:

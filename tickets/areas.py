@@ -6,9 +6,14 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import String, bindparam, cast, func, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -153,3 +158,218 @@ def _level(level: Level | str, code: str) -> Level:
     except ValueError:
         names = ", ".join(item.value for item in Level)
         raise InvalidInput(f"area {code!r}: unknown level {level!r} (one of {names})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AreaRow:
+    """One area as a directory gives it, its parent named by code (None at the top of the tree).
+
+    The centre is a point (WGS-84) that a shared location is measured to; a boundary, when areas
+    get one, sits beside it.
+    """
+
+    code: str
+    name: str
+    level: Level
+    parent_code: str | None
+    centre_latitude: float | None = None
+    centre_longitude: float | None = None
+
+
+@dataclass(slots=True)
+class _Known:
+    """An area as the database holds it, with what this load makes of it."""
+
+    id: int
+    code: str
+    level: str
+    parent_id: int | None
+    path: str
+    values: tuple[Any, ...]  # name, level, parent_id, centre_latitude, centre_longitude
+
+
+_AREAS = Area.__table__  # Core statements: the load moves whole trees, not single objects
+
+
+async def put_area_tree(session: AsyncSession, rows: Sequence[AreaRow]) -> dict[str, int]:
+    """Create or update the areas of `rows` (every parent before its children) in bulk.
+
+    Areas are matched by code; names, levels, parents and centres are updated in place, and the
+    paths of moved areas and of everything below them follow. The work is a few statements per
+    level of the tree rather than a round trip per area, so 100,000 areas load in seconds; the
+    caller's transaction holds it all. Returns the id of every area in the database by code.
+    """
+    connection = await session.connection()
+    known = await _known_areas(connection)
+    _check_levels_below(rows, known)
+    ids = {code: area.id for code, area in known.items()}
+    await _insert_new(connection, rows, known, ids)
+    parents = {area.id: area.parent_id for area in known.values()}
+    parents.update({ids[row.code]: _parent_id(row, ids) for row in rows})
+    paths = _paths(parents)
+    await _update_changed(connection, rows, known, ids, paths)
+    return ids
+
+
+async def _known_areas(connection: AsyncConnection) -> dict[str, _Known]:
+    columns = (Area.id, Area.code, Area.name, Area.level, Area.parent_id, Area.path)
+    centre = (Area.centre_latitude, Area.centre_longitude)
+    result = await connection.execute(select(*columns, *centre))
+    return {
+        code: _Known(area_id, code, level, parent_id, path, (name, level, parent_id, *point))
+        for area_id, code, name, level, parent_id, path, *point in result.all()
+    }
+
+
+def _check_levels_below(rows: Sequence[AreaRow], known: dict[str, _Known]) -> None:
+    """An area the load does not name keeps its parent: it must still sit below it."""
+    levels = {row.code: row.level for row in rows}
+    by_id = {area.id: area for area in known.values()}
+    for area in known.values():
+        parent = by_id.get(area.parent_id) if area.parent_id is not None else None
+        if area.code in levels or parent is None or parent.code not in levels:
+            continue
+        parent_level = levels[parent.code]
+        if _depth(area.level) <= LEVEL_DEPTH[parent_level]:
+            raise InvalidInput(
+                f"area {area.code!r} ({area.level}) cannot sit below {parent.code!r} "
+                f"({parent_level}); name it in the file at a lower level or move it",
+                code=area.code,
+            )
+
+
+def _depth(level: str) -> int:
+    try:
+        return LEVEL_DEPTH[Level(level)]
+    except ValueError:  # a row written before levels were checked: treat it as the top
+        return 0
+
+
+def _parent_id(row: AreaRow, ids: dict[str, int]) -> int | None:
+    return None if row.parent_code is None else ids[row.parent_code]
+
+
+async def _insert_new(
+    connection: AsyncConnection,
+    rows: Sequence[AreaRow],
+    known: dict[str, _Known],
+    ids: dict[str, int],
+) -> None:
+    """Insert the areas not in the database yet, one level at a time: a level's parent ids and
+    paths are there once the level above it is in. Each level's paths are then set by one
+    UPDATE in the database rather than one per row; `known` learns what was written."""
+    for wave in _waves(rows, ids):
+        params = [_insert_params(row, ids) for row in wave]
+        result = await connection.execute(_INSERT, params)
+        ids.update(dict(result.tuples().all()))
+        await connection.execute(_SET_NEW_PATHS)
+        for row in wave:
+            area_id, parent_id = ids[row.code], _parent_id(row, ids)
+            above = known[row.parent_code].path if row.parent_code else "/"
+            values = (row.name, row.level.value, parent_id, *_centre(row))
+            known[row.code] = _Known(
+                area_id, row.code, row.level.value, parent_id, f"{above}{area_id}/", values
+            )
+
+
+def _waves(rows: Sequence[AreaRow], ids: dict[str, int]) -> list[list[AreaRow]]:
+    """The new rows by how far below an existing area (or the top) they sit."""
+    wave_of: dict[str, int] = {}
+    waves: list[list[AreaRow]] = []
+    for row in rows:
+        if row.code in ids:
+            continue
+        wave = wave_of.get(row.parent_code, -1) + 1 if row.parent_code else 0
+        wave_of[row.code] = wave
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append(row)
+    return waves
+
+
+def _centre(row: AreaRow) -> tuple[float | None, float | None]:
+    return row.centre_latitude, row.centre_longitude
+
+
+def _insert_params(row: AreaRow, ids: dict[str, int]) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "level": row.level.value,
+        "parent_id": _parent_id(row, ids),
+        "path": _NEW_PATH,
+        "centre_latitude": row.centre_latitude,
+        "centre_longitude": row.centre_longitude,
+    }
+
+
+def _paths(parents: dict[int, int | None]) -> dict[int, str]:
+    """Every area's materialised path, walking down from the roots (linear in the tree)."""
+    below: defaultdict[int | None, list[int]] = defaultdict(list)
+    for area_id, parent_id in parents.items():
+        below[parent_id].append(area_id)
+    paths: dict[int, str] = {}
+    stack: list[tuple[int, str]] = [(root, "/") for root in below[None]]
+    while stack:
+        area_id, above = stack.pop()
+        path = paths[area_id] = f"{above}{area_id}/"
+        stack.extend((child, path) for child in below.get(area_id, ()))
+    return paths
+
+
+async def _update_changed(
+    connection: AsyncConnection,
+    rows: Sequence[AreaRow],
+    known: dict[str, _Known],
+    ids: dict[str, int],
+    paths: dict[int, str],
+) -> None:
+    """Write only what differs: loading the same file again writes nothing."""
+    named, moved = [], []
+    for row in rows:
+        area_id, area = ids[row.code], known[row.code]
+        values = (row.name, row.level.value, _parent_id(row, ids), *_centre(row))
+        if area.values != values or area.path != paths[area_id]:
+            named.append(dict(zip(_ROW_KEYS, (area_id, *values, paths[area_id]), strict=True)))
+    in_file = {row.code for row in rows}
+    for area in known.values():
+        if area.code not in in_file and paths.get(area.id, area.path) != area.path:
+            moved.append({"b_id": area.id, "b_path": paths[area.id]})
+    if named:
+        await connection.execute(_UPDATE_ROW, named)
+    if moved:
+        await connection.execute(_UPDATE_PATH, moved)
+
+
+# A new row's path until its level's UPDATE sets it; no stored area has an empty path.
+_NEW_PATH = ""
+_INSERT = insert(_AREAS).returning(_AREAS.c.code, _AREAS.c.id)
+_PARENT = _AREAS.alias("parent")
+_SET_NEW_PATHS = (
+    update(_AREAS)
+    .where(_AREAS.c.path == _NEW_PATH)
+    .values(
+        path=func.coalesce(
+            select(_PARENT.c.path).where(_PARENT.c.id == _AREAS.c.parent_id).scalar_subquery(),
+            "/",
+        )
+        + cast(_AREAS.c.id, String)
+        + "/"
+    )
+)
+_ROW_KEYS = ("b_id", "b_name", "b_level", "b_parent_id", "b_lat", "b_lon", "b_path")
+_UPDATE_ROW = (
+    update(_AREAS)
+    .where(_AREAS.c.id == bindparam("b_id"))
+    .values(
+        name=bindparam("b_name"),
+        level=bindparam("b_level"),
+        parent_id=bindparam("b_parent_id"),
+        centre_latitude=bindparam("b_lat"),
+        centre_longitude=bindparam("b_lon"),
+        path=bindparam("b_path"),
+    )
+)
+_UPDATE_PATH = (
+    update(_AREAS).where(_AREAS.c.id == bindparam("b_id")).values(path=bindparam("b_path"))
+)
