@@ -162,7 +162,7 @@ def _level(level: Level | str, code: str) -> Level:
 
 @dataclass(frozen=True, slots=True)
 class AreaRow:
-    """One area as a directory gives it, its parent named by code (None at the top of the tree).
+    """One area as a directory gives it, its parent named by code (None at the top of the file).
 
     The centre is a point (WGS-84) that a shared location is measured to; a boundary, when areas
     get one, sits beside it.
@@ -195,17 +195,20 @@ async def put_area_tree(session: AsyncSession, rows: Sequence[AreaRow]) -> dict[
     """Create or update the areas of `rows` (every parent before its children) in bulk.
 
     Areas are matched by code; names, levels, parents and centres are updated in place, and the
-    paths of moved areas and of everything below them follow. The work is a few statements per
-    level of the tree rather than a round trip per area, so 100,000 areas load in seconds; the
-    caller's transaction holds it all. Returns the id of every area in the database by code.
+    paths of moved areas and of everything below them follow. A row without a parent code is at
+    the top of the file: new, it is a root; already there, it keeps its parent.
+
+    The work is a few statements per level of the tree rather than a round trip per area, so
+    100,000 areas load in seconds; the caller's transaction holds it all. Returns the id of every
+    area in the database by code.
     """
     connection = await session.connection()
     known = await _known_areas(connection)
-    _check_levels_below(rows, known)
+    _check_kept_parents(rows, known)
     ids = {code: area.id for code, area in known.items()}
     await _insert_new(connection, rows, known, ids)
     parents = {area.id: area.parent_id for area in known.values()}
-    parents.update({ids[row.code]: _parent_id(row, ids) for row in rows})
+    parents.update({ids[row.code]: _parent_id(row, ids, known) for row in rows})
     paths = _paths(parents)
     await _update_changed(connection, rows, known, ids, paths)
     return ids
@@ -221,18 +224,23 @@ async def _known_areas(connection: AsyncConnection) -> dict[str, _Known]:
     }
 
 
-def _check_levels_below(rows: Sequence[AreaRow], known: dict[str, _Known]) -> None:
-    """An area the load does not name keeps its parent: it must still sit below it."""
-    levels = {row.code: row.level for row in rows}
+def _check_kept_parents(rows: Sequence[AreaRow], known: dict[str, _Known]) -> None:
+    """Areas whose parent the load keeps (those it does not name, and those at the top of the
+    file) must still sit below that parent, whichever of the two the load changes."""
+    levels = {row.code: row.level.value for row in rows}
+    nested = {row.code for row in rows if row.parent_code is not None}
     by_id = {area.id: area for area in known.values()}
     for area in known.values():
         parent = by_id.get(area.parent_id) if area.parent_id is not None else None
-        if area.code in levels or parent is None or parent.code not in levels:
+        if parent is None or area.code in nested:
             continue
-        parent_level = levels[parent.code]
-        if _depth(area.level) <= LEVEL_DEPTH[parent_level]:
+        if area.code not in levels and parent.code not in levels:
+            continue  # neither changes
+        level = levels.get(area.code, area.level)
+        parent_level = levels.get(parent.code, parent.level)
+        if _depth(level) <= _depth(parent_level):
             raise InvalidInput(
-                f"area {area.code!r} ({area.level}) cannot sit below {parent.code!r} "
+                f"area {area.code!r} ({level}) cannot sit below {parent.code!r} "
                 f"({parent_level}); name it in the file at a lower level or move it",
                 code=area.code,
             )
@@ -245,8 +253,13 @@ def _depth(level: str) -> int:
         return 0
 
 
-def _parent_id(row: AreaRow, ids: dict[str, int]) -> int | None:
-    return None if row.parent_code is None else ids[row.parent_code]
+def _parent_id(row: AreaRow, ids: dict[str, int], known: dict[str, _Known]) -> int | None:
+    """The file's nesting names the parent; an area at the top of the file keeps the one it has
+    (a file for one street office moves nothing out of its district)."""
+    if row.parent_code is not None:
+        return ids[row.parent_code]
+    area = known.get(row.code)
+    return area.parent_id if area is not None else None
 
 
 async def _insert_new(
@@ -259,12 +272,12 @@ async def _insert_new(
     paths are there once the level above it is in. Each level's paths are then set by one
     UPDATE in the database rather than one per row; `known` learns what was written."""
     for wave in _waves(rows, ids):
-        params = [_insert_params(row, ids) for row in wave]
+        params = [_insert_params(row, ids, known) for row in wave]
         result = await connection.execute(_INSERT, params)
         ids.update(dict(result.tuples().all()))
         await connection.execute(_SET_NEW_PATHS)
         for row in wave:
-            area_id, parent_id = ids[row.code], _parent_id(row, ids)
+            area_id, parent_id = ids[row.code], _parent_id(row, ids, known)
             above = known[row.parent_code].path if row.parent_code else "/"
             values = (row.name, row.level.value, parent_id, *_centre(row))
             known[row.code] = _Known(
@@ -291,12 +304,12 @@ def _centre(row: AreaRow) -> tuple[float | None, float | None]:
     return row.centre_latitude, row.centre_longitude
 
 
-def _insert_params(row: AreaRow, ids: dict[str, int]) -> dict[str, Any]:
+def _insert_params(row: AreaRow, ids: dict[str, int], known: dict[str, _Known]) -> dict[str, Any]:
     return {
         "code": row.code,
         "name": row.name,
         "level": row.level.value,
-        "parent_id": _parent_id(row, ids),
+        "parent_id": _parent_id(row, ids, known),
         "path": _NEW_PATH,
         "centre_latitude": row.centre_latitude,
         "centre_longitude": row.centre_longitude,
@@ -328,7 +341,7 @@ async def _update_changed(
     named, moved = [], []
     for row in rows:
         area_id, area = ids[row.code], known[row.code]
-        values = (row.name, row.level.value, _parent_id(row, ids), *_centre(row))
+        values = (row.name, row.level.value, _parent_id(row, ids, known), *_centre(row))
         if area.values != values or area.path != paths[area_id]:
             named.append(dict(zip(_ROW_KEYS, (area_id, *values, paths[area_id]), strict=True)))
     in_file = {row.code for row in rows}

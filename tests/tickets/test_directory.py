@@ -118,6 +118,21 @@ async def test_loading_again_updates_names_levels_and_parents_in_place(sessions,
     assert_paths_follow_parents(after)
 
 
+async def test_a_file_for_one_street_leaves_it_in_its_district(sessions, policy):
+    await load(sessions, policy, _first_tree())
+    community = {"code": "c1", "name": "幸福社区", "level": "community"}
+    street = {"code": "s1", "name": "东城街道办", "level": "street"}
+    one_street = {"areas": [{**street, "children": [{**community, "children": [grid("g9")]}]}]}
+    await load(sessions, policy, one_street)
+    after = await areas_by_code(sessions)
+    assert after["s1"].parent_id == after["d"].id and after["s1"].name == "东城街道办"
+    assert after["g9"].path == f"{after['c1'].path}{after['g9'].id}/"
+    assert_paths_follow_parents(after)
+    # At the top of the file, it must still fit below the parent it keeps.
+    with pytest.raises(InvalidInput, match=re.escape("'s1' (district) cannot sit below 'd'")):
+        await load(sessions, policy, {"areas": [{**street, "level": "district"}]})
+
+
 async def test_loading_the_same_file_twice_writes_nothing(sessions, policy, database_url):
     await load(sessions, policy, _first_tree())
     before = await areas_by_code(sessions)
