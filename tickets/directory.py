@@ -210,40 +210,76 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def _check_shape(text: str, path: Path) -> None:
     """Walk the file's parse events (no objects built, no recursion) and stop at the first sign
-    of a runaway: nesting deeper than MAX_NESTING, or more than MAX_VALUES values once aliases
-    are expanded. An alias counts as every value of the node it repeats."""
-    values = 0
-    open_at: list[tuple[int, str | None]] = []  # each open list or mapping: values before it
-    sizes: dict[str, int] = {}  # anchor → values in its node
+    of a runaway or of a value that would be lost: see _Shape."""
+    shape = _Shape(path)
     for event in yaml.parse(text, Loader=_LOADER):
         kind = type(event)  # one lookup per event: a large file has millions of them
         if kind is yaml.ScalarEvent:
-            values += 1
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
+            shape.node(event, 1, event.value)
         elif kind in _STARTS:
-            open_at.append((values, event.anchor))
-            values += 1
-            if len(open_at) > MAX_NESTING:
-                raise InvalidInput(
-                    f"{path} nests lists and mappings deeper than {MAX_NESTING} levels "
-                    f"(line {event.start_mark.line + 1})"
-                )
+            shape.start(event)
         elif kind in _ENDS:
-            before, anchor = open_at.pop()
-            if anchor is not None:
-                sizes[anchor] = values - before
+            shape.end()
         elif kind is yaml.AliasEvent:
-            values += sizes.get(event.anchor, 1)
-        if values > MAX_VALUES:
-            raise InvalidInput(
-                f"{path} holds more than {MAX_VALUES:,} values once its aliases (*name) are "
-                f"expanded (line {event.start_mark.line + 1})"
-            )
+            shape.node(event, shape.sizes.get(event.anchor, 1), None)
 
 
 _STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+class _Shape:
+    """Bounds on the file's nesting (MAX_NESTING) and on its values once aliases are expanded
+    (MAX_VALUES: an alias counts as every value of the node it repeats), and no key twice in one
+    mapping (YAML loaders keep the last one silently)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.values = 0
+        self.sizes: dict[str, int] = {}  # anchor → values in its node
+        # Each open list or mapping: [values before it, its anchor, its keys (None for a list),
+        # whether its next node is a key].
+        self.open: list[list[Any]] = []
+
+    def node(self, event: yaml.Event, size: int, scalar: str | None) -> None:
+        self.values += size
+        if self.values > MAX_VALUES:
+            raise InvalidInput(
+                f"{self.path} holds more than {MAX_VALUES:,} values once its aliases (*name) "
+                f"are expanded (line {event.start_mark.line + 1})"
+            )
+        anchor = getattr(event, "anchor", None)
+        if scalar is not None and anchor is not None:
+            self.sizes[anchor] = 1
+        if self.open and self.open[-1][2] is not None:
+            self._key_or_value(event, scalar)
+
+    def _key_or_value(self, event: yaml.Event, scalar: str | None) -> None:
+        mapping = self.open[-1]
+        if mapping[3] and scalar is not None and scalar != "<<":  # merge keys may repeat
+            if scalar in mapping[2]:
+                raise InvalidInput(
+                    f"{self.path} gives the key {scalar!r} twice in one mapping "
+                    f"(line {event.start_mark.line + 1})"
+                )
+            mapping[2].add(scalar)
+        mapping[3] = not mapping[3]
+
+    def start(self, event: yaml.CollectionStartEvent) -> None:
+        before = self.values
+        self.node(event, 1, None)
+        keys = set() if isinstance(event, yaml.MappingStartEvent) else None
+        self.open.append([before, event.anchor, keys, True])
+        if len(self.open) > MAX_NESTING:
+            raise InvalidInput(
+                f"{self.path} nests lists and mappings deeper than {MAX_NESTING} levels "
+                f"(line {event.start_mark.line + 1})"
+            )
+
+    def end(self) -> None:
+        before, anchor, _, _ = self.open.pop()
+        if anchor is not None:
+            self.sizes[anchor] = self.values - before
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

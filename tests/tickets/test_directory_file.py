@@ -124,6 +124,7 @@ A_DISTRICT = "areas:\n  - {code: d, name: D, level: district"
         (A_DISTRICT + ", latitude: .nan, longitude: 0}\n", "finite number"),
         (A_DISTRICT + ", latitude: yes, longitude: 0}\n", "areas.0.latitude: must be a number"),
         (A_DISTRICT + ", boundary: x}\n", "areas.0.boundary: Extra inputs are not permitted"),
+        (A_DISTRICT + ",\n      name: E}\n", "gives the key 'name' twice in one mapping (line 3)"),
         (
             "areas:\n" + "".join(f"  - {{code: a{n}, level: grid}}\n" for n in range(9)),
             "areas.0.name: Field required; areas.1.name: Field required; areas.2.name: Field "
