@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.orm.session import Session
