@@ -257,6 +257,15 @@ class OutboxMessage(SQLModel, table=True):
             postgresql_where=text("sent_at IS NULL AND parked_at IS NULL"),
             sqlite_where=text("sent_at IS NULL AND parked_at IS NULL"),
         ),
+        # A chat's pending messages in order: the claim takes only the oldest of each chat.
+        Index(
+            "ix_outbox_chat_pending",
+            "channel",
+            "chat_id",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND parked_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND parked_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -139,17 +139,33 @@ def _pending(table: Any, channel: str) -> Any:
     )
 
 
+def _first_of_its_chat(table: Any) -> Any:
+    """No earlier message of the same chat is pending (ix_outbox_chat_pending serves it)."""
+    earlier = table.alias("earlier")
+    return ~exists().where(
+        earlier.c.channel == table.c.channel,
+        earlier.c.chat_id == table.c.chat_id,
+        earlier.c.id < table.c.id,
+        earlier.c.sent_at.is_(None),
+        earlier.c.parked_at.is_(None),
+    )
+
+
 async def claim_due(
     session: AsyncSession, *, channel: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[ClaimedMessage]:
     """Take up to `limit` of the channel's messages that are due, by pushing their
     `next_attempt_at` to `lease_until`: until then no other deliverer claims them, and if this one
     dies they fall due again by themselves. PostgreSQL skips rows another claim has locked;
-    SQLite has one writer, so the UPDATE … RETURNING is the whole claim."""
+    SQLite has one writer, so the UPDATE … RETURNING is the whole claim.
+
+    Only a chat's oldest pending message can be claimed: while an earlier one is in flight or
+    waits for its retry, the later ones wait too, whichever process or restart comes next, so a
+    chat gets its messages in the order they were written."""
     table = OutboxMessage.__table__
     due = (
         select(table.c.id)
-        .where(*_pending(table, channel), table.c.next_attempt_at <= now)
+        .where(*_pending(table, channel), table.c.next_attempt_at <= now, _first_of_its_chat(table))
         .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit)
     )
@@ -167,9 +183,12 @@ async def claim_due(
 
 
 async def next_attempt_at(session: AsyncSession, *, channel: str) -> datetime | None:
-    """When the channel's next pending message falls due (None: nothing pending)."""
+    """When the channel's next claimable message falls due (None: nothing pending): a message
+    behind an earlier one of its chat waits for that one, whatever its own time says."""
     table = OutboxMessage.__table__
-    query = select(func.min(table.c.next_attempt_at)).where(*_pending(table, channel))
+    query = select(func.min(table.c.next_attempt_at)).where(
+        *_pending(table, channel), _first_of_its_chat(table)
+    )
     return (await session.exec(query)).scalar()
 
 

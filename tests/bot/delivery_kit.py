@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.delivery.loop import Deliverer, DeliveryReport
 from bot.delivery.sending import ChatUnreachable
+from storage import outbox
 from storage.engine import SessionFactory
 from storage.models import OutboxMessage
 from storage.outbox import enqueue_many, outbox_row
@@ -91,12 +92,8 @@ async def rows(sessions: SessionFactory) -> dict[str, OutboxMessage]:
 
 
 async def next_due(sessions: SessionFactory, channel: str = "telegram") -> datetime | None:
-    table = OutboxMessage.__table__
     async with sessions() as session:
-        statement = select(func.min(table.c.next_attempt_at)).where(
-            table.c.channel == channel, table.c.sent_at.is_(None), table.c.parked_at.is_(None)
-        )
-        return (await session.exec(statement)).scalar()
+        return await outbox.next_attempt_at(session, channel=channel)
 
 
 async def drain(deliverer: Deliverer, clock: ManualClock, *, rounds: int = 500) -> DeliveryReport:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 
 from storage.models import OutboxMessage
-from storage.outbox import enqueue_many, outbox_row
+from storage.outbox import claim_due, enqueue_many, mark_sent, outbox_row, retry_later
 from tests.conftest import MONDAY_10AM
 
 
@@ -50,3 +52,32 @@ async def test_a_rolled_back_sweep_queues_nothing(sessions):
     async with sessions() as session, session.begin():
         await enqueue_many(session, _rows("z"))
     assert sorted(await _queued(sessions)) == ["z"]
+
+
+async def test_a_chat_later_message_waits_while_an_earlier_one_is_pending(sessions):
+    """Order per chat lives in the database, so it holds across processes and restarts: a
+    message waiting for its retry holds back the chat's later ones, other chats go on."""
+    other_chat = _rows("other")[0] | {"chat_id": "43"}
+    async with sessions() as session, session.begin():
+        await enqueue_many(session, [*_rows("first", "second"), other_chat])
+    later = MONDAY_10AM + timedelta(minutes=5)
+    async with sessions() as session, session.begin():
+        claimed = await claim_due(
+            session, channel="telegram", now=MONDAY_10AM, lease_until=later, limit=10
+        )
+        assert [message.body["text"] for message in claimed] == ["提醒 first", "提醒 other"]
+        first, other = claimed
+        await retry_later(session, first.id, at=later, error="timeout")
+        await mark_sent(session, other.id, MONDAY_10AM)
+    for _ in range(2):  # whoever claims next, and however often: the second waits
+        async with sessions() as session, session.begin():
+            claimed = await claim_due(
+                session, channel="telegram", now=MONDAY_10AM, lease_until=later, limit=10
+            )
+            assert claimed == []
+    async with sessions() as session, session.begin():
+        await mark_sent(session, first.id, later)
+        claimed = await claim_due(
+            session, channel="telegram", now=later, lease_until=later, limit=10
+        )
+        assert [message.body["text"] for message in claimed] == ["提醒 second"]
