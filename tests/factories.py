@@ -126,3 +126,35 @@ async def new_ticket(
         )
         await session.commit()
         return ticket.id
+
+
+# The shape of a large directory file: districts of streets of communities, then grids.
+DISTRICTS, STREETS, COMMUNITIES = 4, 20, 20
+
+
+def directory_yaml(areas: int) -> str:
+    """Exactly `areas` areas, the grids spread evenly over the communities, one staff member."""
+    above = DISTRICTS * (1 + STREETS * (1 + COMMUNITIES))
+    grids, communities = areas - above, DISTRICTS * STREETS * COMMUNITIES
+    out = ["areas:"]
+    for d in range(DISTRICTS):
+        out.append(f"  - {{code: d{d}, name: 第{d}区, level: district, children: [")
+        for s in range(STREETS):
+            out.append(f"      {{code: d{d}-s{s}, name: 第{s}街道, level: street, children: [")
+            for c in range(COMMUNITIES):
+                n = (d * STREETS + s) * COMMUNITIES + c
+                count = grids // communities + (n < grids % communities)
+                kids = ", ".join(
+                    f"{{code: d{d}-s{s}-c{c}-g{g}, name: 第{g}网格, level: grid, "
+                    f"latitude: {30 + g / 1000:.3f}, longitude: {120 + c / 100:.2f}}}"
+                    for g in range(count)
+                )
+                out.append(
+                    f"        {{code: d{d}-s{s}-c{c}, name: 第{c}社区, level: community, "
+                    f"children: [{kids}]}},"
+                )
+            out.append("      ]},")
+        out.append("    ]}")
+    out.append("people:")
+    out.append("  - {name: 王芳, role: staff, area: d0-s0, user_id: 100001}")
+    return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ from bot.cli import main
 from storage.engine import make_engine, make_session_factory
 from storage.models import Area, Person
 from storage.schema import drop_all
+from tests.factories import directory_yaml
 from tickets.areas import nearest_area
 from tickets.directory import load_directory, parse_directory
 from tickets.errors import InvalidInput
@@ -191,38 +192,8 @@ async def test_people_may_name_an_area_from_an_earlier_file(sessions, policy):
 
 
 # The big file: districts × streets × communities × grids = 4 + 80 + 1,600 + 98,316 areas.
-DISTRICTS, STREETS, COMMUNITIES = 4, 20, 20
 AREAS = 100_000
 LOAD_SECONDS = 30
-
-
-def big_directory_yaml(areas: int = AREAS) -> str:
-    """A directory file of exactly `areas` areas, written as an admin would (block style)."""
-    grids = areas - DISTRICTS * (1 + STREETS * (1 + COMMUNITIES))
-    communities = DISTRICTS * STREETS * COMMUNITIES
-    out = ["areas:"]
-    for d in range(DISTRICTS):
-        out.append(f"  - {{code: d{d}, name: 第{d}区, level: district}}")
-        out[-1] = out[-1][:-1] + ", children: ["
-        for s in range(STREETS):
-            out.append(f"      {{code: d{d}-s{s}, name: 第{s}街道, level: street, children: [")
-            for c in range(COMMUNITIES):
-                n = (d * STREETS + s) * COMMUNITIES + c
-                count = grids // communities + (n < grids % communities)
-                kids = ", ".join(
-                    f"{{code: d{d}-s{s}-c{c}-g{g}, name: 第{g}网格, level: grid, "
-                    f"latitude: {30 + g / 1000:.3f}, longitude: {120 + c / 100:.2f}}}"
-                    for g in range(count)
-                )
-                out.append(
-                    f"        {{code: d{d}-s{s}-c{c}, name: 第{c}社区, level: community, "
-                    f"children: [{kids}]}},"
-                )
-            out.append("      ]},")
-        out.append("    ]}")
-    out.append("people:")
-    out.append("  - {name: 王芳, role: staff, area: d0-s0, user_id: 100001}")
-    return "\n".join(out) + "\n"
 
 
 @contextmanager
@@ -269,7 +240,7 @@ async def _count_areas(url: str) -> int:
 @pytest.mark.slow
 def test_a_100000_area_file_loads_in_under_30_seconds_and_reloads(empty_database, tmp_path):
     path = tmp_path / "big.yaml"
-    path.write_text(big_directory_yaml(), encoding="utf-8")
+    path.write_text(directory_yaml(AREAS), encoding="utf-8")
     assert main(["db", "upgrade"]) == 0  # the schema is not what is being timed
     for _ in ("load", "reload"):
         started = time.perf_counter()
