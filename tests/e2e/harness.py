@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -42,6 +44,23 @@ IDS = {
 }
 RESIDENT, RESIDENT2 = 5001, 5002
 SECRET = "e2e-secret_token"
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def minhu_environment(database_url: str, token: str, api_base: str, **settings: str) -> dict:
+    """The environment of a `python -m bot …` child process: this one's without any MINHU_
+    variable, then the bot's database, token and Bot API, and `settings` as MINHU_ names
+    (`log_level="DEBUG"` → MINHU_LOG_LEVEL)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MINHU_")},
+        "PYTHONPATH": str(ROOT),
+        "MINHU_DATABASE_URL": database_url,
+        "MINHU_TELEGRAM_TOKEN": token,
+        "MINHU_TELEGRAM_API_BASE": api_base,
+        **{f"MINHU_{name.upper()}": value for name, value in settings.items()},
+    }
 
 
 def free_port() -> int:

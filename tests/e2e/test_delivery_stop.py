@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
 import subprocess
 import sys
@@ -26,10 +25,9 @@ from aiohttp import web
 from storage.engine import make_engine, make_session_factory
 from storage.outbox import enqueue_many, outbox_counts, outbox_row
 from tests.e2e.emulator import Emulator
-from tests.e2e.harness import free_port, fresh_database
+from tests.e2e.harness import free_port, fresh_database, minhu_environment
 from tickets.clock import SystemClock
 
-ROOT = Path(__file__).parents[2]
 CHATS = [7001 + index for index in range(24)]
 PER_CHAT = 4
 LATENCY = 0.5  # seconds between a message reaching the chat and MinHu hearing so
@@ -124,15 +122,13 @@ async def test_stops_while_sending_deliver_every_message_once_in_order(
     await runner.setup()
     proxy_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", proxy_port).start()
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MINHU_")},
-        "PYTHONPATH": str(ROOT),
-        "MINHU_DATABASE_URL": database_url,
-        "MINHU_TELEGRAM_TOKEN": token,
-        "MINHU_TELEGRAM_FRAMEWORK": framework,
-        "MINHU_TELEGRAM_API_BASE": f"http://127.0.0.1:{proxy_port}",
-        "MINHU_SWEEP_SECONDS": "3600",
-    }
+    environment = minhu_environment(
+        database_url,
+        token,
+        f"http://127.0.0.1:{proxy_port}",
+        telegram_framework=framework,
+        sweep_seconds="3600",
+    )
     log = (tmp_path / "minhu.log").open("w+")
     stop_seconds: list[float] = []
     process: subprocess.Popen | None = None

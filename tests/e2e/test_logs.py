@@ -4,7 +4,6 @@ no token, no phone number, no resident's name and no complaint text."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -21,11 +20,11 @@ from tests.e2e.harness import (
     free_port,
     fresh_database,
     load_cast,
+    minhu_environment,
     resolve,
     settings_for,
 )
 
-ROOT = Path(__file__).parents[2]
 COMPLAINT = "我是王秀英，电话13912345678，幸福小区3号楼门口的路灯坏了一个星期"
 REPLY = "已更换灯泡，请王秀英女士查看"
 PRIVATE = ("13912345678", "王秀英", "幸福小区", "路灯坏了", "已更换灯泡")
@@ -42,18 +41,16 @@ async def test_a_debug_log_of_a_whole_ticket_life_keeps_every_secret(
     engine = make_engine(database_url)
     await load_cast(make_session_factory(engine), settings_for(emulator.url, token, database_url))
     await engine.dispose()
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MINHU_")},
-        "PYTHONPATH": str(ROOT),
-        "MINHU_DATABASE_URL": database_url,
-        "MINHU_TELEGRAM_TOKEN": token,
-        "MINHU_TELEGRAM_FRAMEWORK": framework,
-        "MINHU_TELEGRAM_API_BASE": emulator.url,
-        "MINHU_LISTEN_PORT": str(free_port()),
-        "MINHU_LOG_LEVEL": "DEBUG",
+    environment = minhu_environment(
+        database_url,
+        token,
+        emulator.url,
+        telegram_framework=framework,
+        listen_port=str(free_port()),
+        log_level="DEBUG",
         # The transport loggers print every request's URL, where the token is.
-        "MINHU_LOG_VERBOSE": '["httpx", "httpcore", "aiohttp"]',
-    }
+        log_verbose='["httpx", "httpcore", "aiohttp"]',
+    )
     log_path = tmp_path / "minhu.log"
     with log_path.open("w") as log:
         process = await asyncio.create_subprocess_exec(

@@ -3,7 +3,6 @@ cleanly on SIGTERM (the two-process test covers the webhook)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.emulator import Emulator
-from tests.e2e.harness import fresh_database
-
-ROOT = Path(__file__).parents[2]
+from tests.e2e.harness import fresh_database, minhu_environment
 
 
 @pytest.mark.parametrize("framework", ["aiogram", "ptb"])
@@ -23,14 +20,7 @@ async def test_minhu_run_answers_on_telegram(
 ):
     database_url = f"sqlite+inloop:///{tmp_path / 'minhu.db'}"
     await fresh_database(database_url)
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MINHU_")},
-        "PYTHONPATH": str(ROOT),
-        "MINHU_DATABASE_URL": database_url,
-        "MINHU_TELEGRAM_TOKEN": token,
-        "MINHU_TELEGRAM_FRAMEWORK": framework,
-        "MINHU_TELEGRAM_API_BASE": emulator.url,
-    }
+    environment = minhu_environment(database_url, token, emulator.url, telegram_framework=framework)
     log = (tmp_path / "minhu.log").open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from tests.e2e.harness import (
     free_port,
     fresh_database,
     load_cast,
+    minhu_environment,
     resolve,
     settings_for,
 )
@@ -116,16 +116,14 @@ async def test_two_processes_serve_one_bot_behind_one_webhook(
     balancer = RoundRobin([f"http://127.0.0.1:{port}/tg/hook" for port in ports])
     proxy = web.Application()
     proxy.router.add_post("/tg/hook", balancer.forward)
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MINHU_")},
-        "PYTHONPATH": str(ROOT),
-        "MINHU_DATABASE_URL": database_url,
-        "MINHU_TELEGRAM_TOKEN": token,
-        "MINHU_TELEGRAM_API_BASE": emulator.url,
-        "MINHU_WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/tg/hook",
-        "MINHU_WEBHOOK_SECRET": SECRET,
-        "MINHU_SWEEP_SECONDS": "3600",
-    }
+    environment = minhu_environment(
+        database_url,
+        token,
+        emulator.url,
+        webhook_url=f"http://127.0.0.1:{proxy_port}/tg/hook",
+        webhook_secret=SECRET,
+        sweep_seconds="3600",
+    )
     logs = [(tmp_path / f"bot{index}.log").open("w+") for index in range(2)]
     processes = [
         subprocess.Popen(
