@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
@@ -139,7 +139,9 @@ class DatabaseLimiter:
                 await session.rollback()
                 return Verdict(False, wait)
             # An UPDATE by primary key for every bucket, as one executemany.
-            await session.execute(update(RateLimit), after)
+            connection = await session.connection()
+            updates = [{f"b_{name}": value for name, value in bucket.items()} for bucket in after]
+            await connection.execute(_UPDATE_BUCKET, updates)
             await session.commit()
         return Verdict(True)
 
@@ -287,3 +289,16 @@ class WebLimits:
             (bucket_key("photo-resident", user_id), self.photos),
             (bucket_key("photo-address", address), self.photos),
         ]
+
+
+_TABLE = RateLimit.__table__
+_UPDATE_BUCKET = (
+    update(_TABLE)
+    .where(_TABLE.c.key == bindparam("b_key"))
+    .values(
+        hits=bindparam("b_hits"),
+        window_start=bindparam("b_window_start"),
+        not_before=bindparam("b_not_before"),
+        expires_at=bindparam("b_expires_at"),
+    )
+)
