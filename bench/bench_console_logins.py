@@ -179,7 +179,7 @@ async def serve(services: Any, checker: PasswordChecker) -> tuple[web.AppRunner,
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+inloop:///{Path(folder) / 'minhu.db'}"
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'minhu.db'}"
         settings = Settings(database_url=url, listen_host="127.0.0.1", _env_file=None)
         rounds: dict[str, Any] = {}
         async with open_services(settings) as services:

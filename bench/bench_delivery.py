@@ -115,7 +115,7 @@ async def stub_server(limit: float) -> AsyncIterator[tuple[str, Callable[[], Awa
 
 
 async def drain_outbox(args: argparse.Namespace, chat_ids: list[str]) -> dict[str, Any]:
-    url = args.database_url or f"sqlite+inloop:///{tempfile.mkdtemp()}/bench_delivery.db"
+    url = args.database_url or f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench_delivery.db"
     engine = make_engine(url)
     await drop_all(engine)
     await create_all(engine)

@@ -198,8 +198,8 @@ async def main() -> None:
             **yaml_baselines(content),
         }
         del content
-        sqlite_url = f"sqlite+inloop:///{Path(scratch) / 'bench.db'}"
-        command_url = f"sqlite+inloop:///{Path(scratch) / 'command.db'}"
+        sqlite_url = f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}"
+        command_url = f"sqlite+aiosqlite:///{Path(scratch) / 'command.db'}"
         result["sqlite"] = await bench(sqlite_url, path, command_url, policy, result)
         if not args.postgres_url:
             result["postgresql"] = {"skipped": "no --postgres-url or MINHU_TEST_DATABASE_URL"}

@@ -976,7 +976,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if "sqlite" in args.backends:
         with tempfile.TemporaryDirectory(prefix="minhu-bench-") as tmp:
-            url = args.sqlite_url or f"sqlite+inloop:///{Path(tmp) / 'bench.db'}"
+            url = args.sqlite_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
             result["sqlite"] = await bench_backend(url, args, concurrency=1, label="sqlite")
     else:
         result["sqlite"] = {"skipped": "not selected with --backends"}

@@ -251,7 +251,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             path = None if args.database_url else f"{scratch}/bench.db"
-            database_url = args.database_url or f"sqlite+inloop:///{path}"
+            database_url = args.database_url or f"sqlite+aiosqlite:///{path}"
             rounds = await measure(args, api, database_url, path)
     finally:
         # Also when the set-up fails (say, a database that is not there): no node left running.

@@ -22,10 +22,10 @@ from tickets.sla import SlaPolicy
 _BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 # Telegram's rule for setWebhook's secret_token.
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# The async drivers per database, the default first. SQLite runs on the event loop's thread
-# (storage/sqlite_inloop.py); aiosqlite, a thread per connection, remains a choice.
+# The async drivers per database, the default first. Any other (say `sqlite+inloop`, once
+# MinHu's own) is refused in one line naming these, not silently swapped.
 _DRIVERS = {
-    "sqlite": ("sqlite+inloop", "sqlite+aiosqlite"),
+    "sqlite": ("sqlite+aiosqlite",),
     "postgresql": ("postgresql+asyncpg",),
 }
 
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        default="sqlite+inloop:///minhu.db",
+        default="sqlite+aiosqlite:///minhu.db",
         description="SQLite file (the default) or postgresql+asyncpg://user@host/db",
     )
     timezone: str = "Asia/Shanghai"

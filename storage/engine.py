@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.orm.session import Session
 
-from storage import sqlite_inloop
-
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -24,8 +22,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """An engine for `url` (sqlite+inloop:///file.db, sqlite+aiosqlite:///file.db or
-    postgresql+asyncpg://…).
+    """An engine for `url` (sqlite+aiosqlite:///file.db or postgresql+asyncpg://…).
 
     Statement parameters carry residents' words, names and phone numbers: they are kept out of
     logs and error messages (`hide_parameters`), and aiosqlite's own DEBUG log, which prints every
@@ -33,12 +30,12 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     """
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, _level("aiosqlite")))
     if is_sqlite(url):
+        # sqlite3's `timeout` is SQLite's busy timeout: a writer waits up to 30 s for another
+        # connection's lock instead of failing at once (in aiosqlite's thread, not the loop's).
         engine = create_async_engine(
             url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}
         )
-        in_loop = make_url(url).get_driver_name() == sqlite_inloop.SQLiteDialect_inloop.driver
-        pragmas = _sqlite_pragmas_in_loop if in_loop else _sqlite_pragmas
-        event.listen(engine.sync_engine, "connect", pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
@@ -62,16 +59,7 @@ def _level(name: str) -> int:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The busy timeout makes concurrent writers wait for the lock instead of failing at once.
-    _sqlite_pragmas_in_loop(dbapi_connection, _record)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _sqlite_pragmas_in_loop(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
-    # (The in-loop driver waits for a lock itself: see storage/sqlite_inloop.py.)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -41,7 +41,7 @@ def postgres_url() -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
-        return f"sqlite+inloop:///{tmp_path / 'minhu.db'}"
+        return f"sqlite+aiosqlite:///{tmp_path / 'minhu.db'}"
     return postgres_url()
 
 

@@ -30,7 +30,7 @@ async def start_bot(emulator: Emulator, token: str, tmp_path, framework: str, **
     settings = settings_for(
         emulator.url,
         token,
-        f"sqlite+inloop:///{tmp_path / 'e2e.db'}",
+        f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
         telegram_framework=framework,
         **extra,
     )

@@ -44,7 +44,7 @@ class Recording:
 async def test_a_429_pauses_everyone_and_the_queue_drains_once_at_the_chat_pace(
     emulator: Emulator, token: str, tmp_path
 ):
-    settings = settings_for(emulator.url, token, f"sqlite+inloop:///{tmp_path / 'd.db'}")
+    settings = settings_for(emulator.url, token, f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
     await fresh_database(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)

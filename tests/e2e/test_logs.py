@@ -36,7 +36,7 @@ async def test_a_debug_log_of_a_whole_ticket_life_keeps_every_secret(
 ):
     # Shaped like a real token (the emulator keys the bot's chats by any string).
     token = token.replace(":e2e-token", ":AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0")
-    database_url = f"sqlite+inloop:///{tmp_path / 'minhu.db'}"
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'minhu.db'}"
     await fresh_database(database_url)
     engine = make_engine(database_url)
     await load_cast(make_session_factory(engine), settings_for(emulator.url, token, database_url))

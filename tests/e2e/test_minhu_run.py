@@ -18,7 +18,7 @@ from tests.e2e.harness import fresh_database, minhu_environment
 async def test_minhu_run_answers_on_telegram(
     framework: str, emulator: Emulator, token: str, tmp_path: Path
 ):
-    database_url = f"sqlite+inloop:///{tmp_path / 'minhu.db'}"
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'minhu.db'}"
     await fresh_database(database_url)
     environment = minhu_environment(database_url, token, emulator.url, telegram_framework=framework)
     log = (tmp_path / "minhu.log").open("w+")

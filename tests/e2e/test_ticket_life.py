@@ -36,7 +36,9 @@ async def bot(request, emulator: Emulator, token: str, tmp_path):
     port = free_port() if mode.pop("webhook", False) else None
     if port is not None:
         mode |= {"webhook_url": f"http://127.0.0.1:{port}/tg/hook", "webhook_secret": SECRET}
-    settings = settings_for(emulator.url, token, f"sqlite+inloop:///{tmp_path / 'e2e.db'}", **mode)
+    settings = settings_for(
+        emulator.url, token, f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}", **mode
+    )
     await fresh_database(settings.database_url)
     async with running_bot(settings, webhook_port=port) as running:
         await load_cast(running.services.sessions, settings)

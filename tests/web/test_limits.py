@@ -43,7 +43,7 @@ async def limiter(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Lim
                 await client.delete(*keys)
             await client.aclose()
         return
-    url = f"sqlite+inloop:///{tmp_path / 'limits.db'}" if request.param == "sqlite" else None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}" if request.param == "sqlite" else None
     engine = make_engine(url or postgres_url())
     await drop_all(engine)
     await create_all(engine)
