@@ -1,4 +1,4 @@
-"""Statistics as SQL aggregates: 三率, backlog by state, overdue, counts by category, area, worker.
+"""Statistics as SQL aggregates: 三率, overdue, and the queries tickets/report.py builds on.
 
 三率 (DESIGN.md):
   响应率 = tickets accepted within the accept clock ÷ tickets assigned
@@ -23,6 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Area, Ticket, TicketCallback
 from tickets.areas import LEVEL_DEPTH, Level, ancestor_ids, subtree_ids
 from tickets.lifecycle import OPEN_STATES, State
+
+SATISFIED = ("satisfied", "basic")  # 满意 and 基本满意 count towards 满意率
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,11 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(cast(case((condition, 1), else_=0), Integer)), 0)
 
 
-def _in_period(column: Any, period: Period | None) -> list[ColumnElement[bool]]:
+def in_period(column: Any, period: Period | None) -> list[ColumnElement[bool]]:
     if period is None:
         return []
     clauses = []
@@ -82,15 +84,50 @@ def _in_period(column: Any, period: Period | None) -> list[ColumnElement[bool]]:
     return clauses
 
 
-async def _area_filter(session: AsyncSession, column: Any, area: Area | None) -> list[Any]:
+async def scope_ids(session: AsyncSession, area: Area | None) -> list[int] | None:
+    """The ids of `area`'s subtree, or None for the whole tree (no filter, so the planner can
+    scan without an IN list)."""
     if area is None or (area.parent_id is None and await _single_root(session)):
-        return []  # the whole tree: no filter, so the planner can scan without an IN list
-    return [column.in_(await subtree_ids(session, area))]
+        return None
+    return await subtree_ids(session, area)
+
+
+def within(column: Any, ids: list[int] | None) -> list[Any]:
+    return [] if ids is None else [col(column).in_(ids)]
+
+
+async def _area_filter(session: AsyncSession, column: Any, area: Area | None) -> list[Any]:
+    return within(column, await scope_ids(session, area))
 
 
 async def _single_root(session: AsyncSession) -> bool:
     roots = await session.exec(select(func.count()).where(col(Area.parent_id).is_(None)))
     return roots.one() == 1
+
+
+def ticket_rates_query(key: Any, *where: Any) -> Any:
+    """Tickets created: (key,) count, assigned, accepted in time; per `key` unless it is None.
+    The 三率 columns ride in the created_at indexes, so this reads the indexes alone."""
+    keys = [] if key is None else [key]
+    query = select(
+        *keys,
+        func.count(),
+        count_if(col(Ticket.assigned_at).is_not(None)),
+        count_if(col(Ticket.accepted_in_time).is_(True)),
+    ).where(*where)
+    return query if key is None else query.group_by(key)
+
+
+def callback_rates_query(key: Any, *where: Any) -> Any:
+    """Callbacks given: (key,) count, 已解决, 满意 or 基本满意; per `key` unless it is None."""
+    keys = [] if key is None else [key]
+    query = select(
+        *keys,
+        func.count(),
+        count_if(col(TicketCallback.solved).is_(True)),
+        count_if(col(TicketCallback.satisfaction).in_(SATISFIED)),
+    ).where(*where)
+    return query if key is None else query.group_by(key)
 
 
 async def three_rates_by(
@@ -107,35 +144,17 @@ async def three_rates_by(
         "worker": (Ticket.assignee_id, TicketCallback.worker_id),
         "category": (Ticket.category, Ticket.category),
     }[group]
-    ticket_query = (
-        select(
-            ticket_key,
-            _count_if(col(Ticket.assigned_at).is_not(None)),
-            _count_if(col(Ticket.accepted_in_time).is_(True)),
-        )
-        .where(
-            *await _area_filter(session, Ticket.area_id, area),
-            *_in_period(Ticket.created_at, period),
-        )
-        .group_by(ticket_key)
+    ids = await scope_ids(session, area)
+    ticket_query = ticket_rates_query(
+        ticket_key, *within(Ticket.area_id, ids), *in_period(Ticket.created_at, period)
     )
-    callback_query = (
-        select(
-            callback_key,
-            func.count(),
-            _count_if(col(TicketCallback.solved).is_(True)),
-            _count_if(col(TicketCallback.satisfaction).in_(["satisfied", "basic"])),
-        )
-        .where(
-            *await _area_filter(session, TicketCallback.area_id, area),
-            *_in_period(TicketCallback.at, period),
-        )
-        .group_by(callback_key)
+    callback_query = callback_rates_query(
+        callback_key, *within(TicketCallback.area_id, ids), *in_period(TicketCallback.at, period)
     )
     if group == "category":
         callback_query = callback_query.join(Ticket, col(Ticket.id) == TicketCallback.ticket_id)
     result: dict[Any, ThreeRates] = defaultdict(ThreeRates)
-    for key, assigned, in_time in (await session.exec(ticket_query)).all():
+    for key, _created, assigned, in_time in (await session.exec(ticket_query)).all():
         result[key] += ThreeRates(assigned=int(assigned), accepted_in_time=int(in_time))
     for key, count, solved, satisfied in (await session.exec(callback_query)).all():
         result[key] += ThreeRates(callbacks=count, solved=int(solved), satisfied=int(satisfied))
@@ -150,35 +169,60 @@ async def three_rates(
     period: Period | None = None,
 ) -> ThreeRates:
     """三率 for one area's subtree (or everything) and optionally one worker."""
-    ticket_filter = [
-        *await _area_filter(session, Ticket.area_id, area),
-        *_in_period(Ticket.created_at, period),
-    ]
-    callback_filter = [
-        *await _area_filter(session, TicketCallback.area_id, area),
-        *_in_period(TicketCallback.at, period),
-    ]
+    ids = await scope_ids(session, area)
+    ticket_filter = [*within(Ticket.area_id, ids), *in_period(Ticket.created_at, period)]
+    callback_filter = [*within(TicketCallback.area_id, ids), *in_period(TicketCallback.at, period)]
     if worker_id is not None:
         ticket_filter.append(Ticket.assignee_id == worker_id)
         callback_filter.append(TicketCallback.worker_id == worker_id)
-    assigned, in_time = (
-        await session.exec(
-            select(
-                _count_if(col(Ticket.assigned_at).is_not(None)),
-                _count_if(col(Ticket.accepted_in_time).is_(True)),
-            ).where(*ticket_filter)
-        )
+    _created, assigned, in_time = (
+        await session.exec(ticket_rates_query(None, *ticket_filter))
     ).one()
     count, solved, satisfied = (
-        await session.exec(
-            select(
-                func.count(),
-                _count_if(col(TicketCallback.solved).is_(True)),
-                _count_if(col(TicketCallback.satisfaction).in_(["satisfied", "basic"])),
-            ).where(*callback_filter)
-        )
+        await session.exec(callback_rates_query(None, *callback_filter))
     ).one()
     return ThreeRates(int(assigned), int(in_time), count, int(solved), int(satisfied))
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """Open tickets whose accept or resolve clock has run out."""
+    return or_(
+        and_(Ticket.state == State.ASSIGNED, col(Ticket.due_accept_at) < now),
+        and_(
+            col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
+            col(Ticket.due_resolve_at) < now,
+        ),
+    )
+
+
+def deadline_condition(period: Period) -> ColumnElement[bool]:
+    """Open tickets whose running clock (accept, else resolve) ends within `period`."""
+    return or_(
+        and_(Ticket.state == State.ASSIGNED, *in_period(Ticket.due_accept_at, period)),
+        and_(
+            col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
+            *in_period(Ticket.due_resolve_at, period),
+        ),
+    )
+
+
+async def overdue_count(session: AsyncSession, now: datetime, *, area: Area | None = None) -> int:
+    query = select(func.count()).where(
+        overdue_condition(now), *await _area_filter(session, Ticket.handling_area_id, area)
+    )
+    return (await session.exec(query)).one()
+
+
+async def overdue_tickets(
+    session: AsyncSession, now: datetime, *, area: Area | None = None, limit: int = 50
+) -> Sequence[Ticket]:
+    query = (
+        select(Ticket)
+        .where(overdue_condition(now), *await _area_filter(session, Ticket.handling_area_id, area))
+        .order_by(col(Ticket.created_at))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
 
 
 async def rollup_by_level(
@@ -210,36 +254,6 @@ async def backlog_by_state(session: AsyncSession, *, area: Area | None = None) -
     return {state: count for state, count in (await session.exec(query)).all()}
 
 
-def overdue_condition(now: datetime) -> ColumnElement[bool]:
-    """Open tickets whose accept or resolve clock has run out."""
-    return or_(
-        and_(Ticket.state == State.ASSIGNED, col(Ticket.due_accept_at) < now),
-        and_(
-            col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
-            col(Ticket.due_resolve_at) < now,
-        ),
-    )
-
-
-async def overdue_count(session: AsyncSession, now: datetime, *, area: Area | None = None) -> int:
-    query = select(func.count()).where(
-        overdue_condition(now), *await _area_filter(session, Ticket.handling_area_id, area)
-    )
-    return (await session.exec(query)).one()
-
-
-async def overdue_tickets(
-    session: AsyncSession, now: datetime, *, area: Area | None = None, limit: int = 50
-) -> Sequence[Ticket]:
-    query = (
-        select(Ticket)
-        .where(overdue_condition(now), *await _area_filter(session, Ticket.handling_area_id, area))
-        .order_by(col(Ticket.created_at))
-        .limit(limit)
-    )
-    return (await session.exec(query)).all()
-
-
 async def ticket_counts_by(
     session: AsyncSession,
     group: str,
@@ -254,7 +268,7 @@ async def ticket_counts_by(
         select(key, func.count().label("n"))
         .where(
             *await _area_filter(session, Ticket.area_id, area),
-            *_in_period(Ticket.created_at, period),
+            *in_period(Ticket.created_at, period),
         )
         .group_by(key)
         .order_by(func.count().desc())
@@ -269,7 +283,7 @@ async def created_count(
 ) -> int:
     """Tickets about `area`'s subtree created in `period`."""
     query = select(func.count()).where(
-        *await _area_filter(session, Ticket.area_id, area), *_in_period(Ticket.created_at, period)
+        *await _area_filter(session, Ticket.area_id, area), *in_period(Ticket.created_at, period)
     )
     return (await session.exec(query)).one()
 
@@ -278,10 +292,10 @@ async def deadlines_in(session: AsyncSession, period: Period, *, area: Area | No
     """Open tickets handled in `area`'s subtree whose running clock ends within `period`."""
     query = select(func.count()).where(
         or_(
-            and_(Ticket.state == State.ASSIGNED, *_in_period(Ticket.due_accept_at, period)),
+            and_(Ticket.state == State.ASSIGNED, *in_period(Ticket.due_accept_at, period)),
             and_(
                 col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
-                *_in_period(Ticket.due_resolve_at, period),
+                *in_period(Ticket.due_resolve_at, period),
             ),
         ),
         *await _area_filter(session, Ticket.handling_area_id, area),

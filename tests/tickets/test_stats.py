@@ -1,22 +1,24 @@
-"""三率, backlog and overdue figures computed in SQL, checked against a history we write by hand."""
+"""三率, backlog and overdue figures computed in SQL, and the one report every channel renders,
+checked against a history we write by hand."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from tests.factories import cast_in, new_ticket
 from tickets import handling
-from tickets.stats import (
-    Period,
-    backlog_by_state,
-    overdue_count,
-    rollup_by_level,
-    three_rates,
-    three_rates_by,
-    ticket_counts_by,
+from tickets.report import (
+    Report,
+    build_report,
+    percent,
+    percents,
+    tickets_per_area,
+    top_categories,
 )
+from tickets.stats import Period, ThreeRates, overdue_count, three_rates, three_rates_by
 
 
 @pytest.fixture
@@ -73,22 +75,130 @@ async def test_three_rates_per_area_worker_and_period(sessions, clock, history):
         worker = await three_rates(session, worker_id=history["worker-g1"].id)
         future = await three_rates(session, period=Period(since=clock.now() + timedelta(days=1)))
         per_grid = await three_rates_by(session, "area")
-        per_street = await rollup_by_level(session, per_grid, "street")
     assert (g3.assigned, g3.accepted_in_time, g3.callbacks) == (1, 1, 0)
     assert (street.assigned, street.callbacks) == (4, 3)
     assert worker.callbacks == 3 and worker.assigned == 4
     assert future == type(future)()
     assert per_grid[history.areas["g1"].id].assigned == 4
-    assert per_street[history.areas["s1"].id] == street
-    assert per_street[history.areas["s2"].id] == g3
 
 
-async def test_backlog_overdue_and_counts(sessions, clock, history):
+async def test_overdue_count(sessions, clock, history):
     async with sessions() as session:
-        backlog = await backlog_by_state(session)
-        overdue = await overdue_count(session, clock.now())
-        by_category = await ticket_counts_by(session, "category")
-    # B reopened (assigned), D assigned, E accepted; A and C closed.
-    assert backlog == {"assigned": 2, "accepted": 1}
-    assert overdue == 1  # D: its accept clock ran out two days ago
-    assert by_category == [("城乡建设", 5)]
+        assert await overdue_count(session, clock.now()) == 1  # D: accept clock ran out
+        assert await overdue_count(session, clock.now(), area=history.areas["s2"]) == 0
+
+
+async def _report(sessions, clock, area=None, **options) -> Report:
+    async with sessions() as session:
+        return await build_report(session, area=area, period=Period(), now=clock.now(), **options)
+
+
+async def test_a_report_of_the_whole_tree(sessions, clock, history):
+    report = await _report(sessions, clock, due_by=clock.now() + timedelta(days=2))
+    assert (report.area_id, report.area_name, report.created) == (None, "示范区", 5)
+    assert report.rates == ThreeRates(5, 3, 3, 2, 2)
+    # B reopened (assigned), D assigned, E accepted; A and C closed. Every open state is listed.
+    assert report.backlog == (
+        ("submitted", 0),
+        ("returned", 0),
+        ("assigned", 2),
+        ("accepted", 1),
+        ("resolved", 0),
+    )
+    assert (report.open, report.overdue) == (3, 1)  # D: its accept clock ran out two days ago
+    assert report.due == 1  # B's new accept clock (one working day); D's has passed already
+    assert report.categories == (("城乡建设", 5),)
+    assert (report.areas, report.workers) == ((), ())
+    later = await _report(sessions, clock, due_by=clock.now() + timedelta(days=30), top=0)
+    assert (later.due, later.categories) == (2, ())  # and E's resolve clock
+    assert (await _report(sessions, clock)).due is None
+
+
+async def test_a_report_of_a_subtree_and_a_period(sessions, clock, history):
+    west = await _report(sessions, clock, area=history.areas["s2"])
+    assert (west.area_name, west.created, west.rates) == ("西湖街道", 1, ThreeRates(1, 1))
+    assert (west.open, west.overdue) == (1, 0)
+    async with sessions() as session:
+        empty = await build_report(
+            session,
+            area=history.areas["s1"],
+            period=Period(since=clock.now() + timedelta(days=1)),
+            now=clock.now(),
+        )
+    assert (empty.created, empty.rates, empty.categories) == (0, ThreeRates(), ())
+    assert empty.open == 2  # the backlog is now, whatever the period
+
+
+async def test_rows_per_street_and_per_grid_match_their_own_reports(sessions, clock, history):
+    areas = history.areas
+    district = await _report(sessions, clock, rows_at="street")
+    east = await _report(sessions, clock, area=areas["s1"])
+    west = await _report(sessions, clock, area=areas["s2"])
+    assert [(row.name, row.level, row.created) for row in district.areas] == [
+        ("东城街道", "street", 4),
+        ("西湖街道", "street", 1),
+    ]
+    assert [row.rates for row in district.areas] == [east.rates, west.rates]
+    grids = await _report(sessions, clock, area=areas["s1"], rows_at="grid")
+    assert [(row.area_id, row.created, row.rates) for row in grids.areas] == [
+        (areas["g1"].id, 4, east.rates)
+    ]
+    # Never above the report's own area: "street" rows of a community are the community.
+    community = await _report(sessions, clock, area=areas["c1"], rows_at="street")
+    assert [row.area_id for row in community.areas] == [areas["c1"].id]
+
+
+async def test_the_charts_read_what_the_report_says(sessions, clock, history):
+    """The dashboard's charts ask for one part of the report alone; the parts agree."""
+    s1 = history.areas["s1"]
+    streets = await _report(sessions, clock, rows_at="street")
+    grids = await _report(sessions, clock, area=s1, rows_at="grid")
+    async with sessions() as session:
+        categories = await top_categories(session, area=s1, period=Period(), top=10)
+        per_street = await tickets_per_area(session, area=None, period=Period(), level="street")
+        per_grid = await tickets_per_area(session, area=s1, period=Period(), level="grid")
+    assert categories == grids.categories
+    assert per_street == tuple((row.name, row.created) for row in streets.areas)
+    assert per_grid == (("幸福社区第一网格", 4),)
+
+
+async def test_rows_per_worker_are_named_and_kept_to_the_subtree(sessions, clock, history):
+    everything = await _report(sessions, clock, workers=True)
+    assert [(row.name, row.rates) for row in everything.workers] == [
+        ("网格员甲", ThreeRates(4, 2, 3, 2, 2)),
+        ("网格员丙", ThreeRates(1, 1)),
+    ]
+    west = await _report(sessions, clock, area=history.areas["s2"], workers=True)
+    assert [row.person_id for row in west.workers] == [history["worker-g3"].id]
+
+
+async def test_a_report_takes_a_handful_of_queries(sessions, clock, history):
+    async with sessions() as session:
+        statements: list[str] = []
+        engine = session.bind.sync_engine
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            await build_report(
+                session, area=history.areas["s1"], period=Period(), now=clock.now(), rows_at="grid"
+            )
+            plain = len(statements)
+            await build_report(
+                session, area=history.areas["s1"], period=Period(), now=clock.now(), workers=True
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    # subtree, areas, tickets, callbacks, open tickets, categories; workers: two more and names.
+    assert plain <= 6, statements
+    assert len(statements) - plain <= 8
+
+
+def test_one_rounding_rule_for_every_percentage():
+    assert percent(2, 3) == "66.7%"
+    assert percent(1, 16) == "6.3%"  # halves round up (the float format said 6.2%)
+    assert percent(289, 2000) == "14.5%"  # 0.1445 as a float is just below the half
+    assert (percent(3, 3), percent(0, 3), percent(0, 0)) == ("100.0%", "0.0%", "—")
+    assert percents(ThreeRates(3, 2, 0, 0, 0)) == ("66.7%", "—", "—")
