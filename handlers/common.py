@@ -9,6 +9,7 @@ from handlers import buttons
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.render import time_left
+from handlers.texts import tr
 from storage.models import Ticket
 from tickets.areas import get_area
 from tickets.clocks import deadline
@@ -81,7 +82,8 @@ async def unknown_command(turn: Turn) -> None:
 
 async def ask_language(turn: Turn) -> None:
     row = [
-        Button(name, buttons.make("lang", index)) for index, name in enumerate(["中文", "English"])
+        Button(tr(code, "language_name"), buttons.make("lang", index))
+        for index, code in enumerate(LANGUAGES)
     ]
     turn.say_key("lang_choose", [row])
 

@@ -100,7 +100,7 @@ RESIDENT_NOTES = frozenset(
 def timeline_text(
     events: Sequence[TicketEvent], locale: str, policy: Policy, *, for_resident: bool = False
 ) -> str:
-    separator = "：" if locale == "zh-CN" else ": "
+    separator = tr(locale, "note_separator")
     lines = [tr(locale, "timeline_title")]
     for event in events:
         if for_resident and event.action == "note":

@@ -190,7 +190,7 @@ def show_proposal(turn: Turn, draft: dict[str, Any]) -> None:
             rows,
             text=preview(draft["text"]),
             category=category,
-            keywords="、".join(draft.get("keywords") or []) or turn.t("none"),
+            keywords=turn.t("list_separator").join(draft.get("keywords") or []) or turn.t("none"),
             urgency=turn.label("urgency", draft.get("urgency", "normal")),
         )
     else:
@@ -326,7 +326,7 @@ async def information_given(turn: Turn, text: str, photo: str | None = None) -> 
         turn.policy,
         ticket_id=turn.data["ticket_id"],
         actor=turn.person,
-        text=text or ("📷" if photo else ""),
+        text=text or (turn.t("photo_only") if photo else ""),
         attachments=attachments,
     )
     turn.reset()

@@ -78,7 +78,7 @@ async def choose_worker(turn: Turn, ticket_id: int, version: int) -> None:
     rows = []
     for worker in workers[:30]:
         area = await get_area(turn.session, worker.area_id)
-        name = f"{worker.display_name or worker.id}（{area.name}）"
+        name = turn.t("worker_in_area", name=worker.display_name or worker.id, area=area.name)
         rows.append([Button(name, buttons.make("asw", ticket_id, version, worker.id))])
     turn.say_key("choose_worker", rows)
 
@@ -198,10 +198,13 @@ async def stats(turn: Turn) -> None:
         assigned=rates.assigned,
         in_time=rates.accepted_in_time,
         callbacks=rates.callbacks,
-        backlog="、".join(f"{turn.label('state', s)} {n}" for s, n in backlog.items())
+        backlog=turn.t("list_separator").join(
+            f"{turn.label('state', s)} {n}" for s, n in backlog.items()
+        )
         or turn.t("none"),
         overdue=late,
-        top="、".join(f"{c or turn.t('none')} {n}" for c, n in top[:5]) or turn.t("none"),
+        top=turn.t("list_separator").join(f"{c or turn.t('none')} {n}" for c, n in top[:5])
+        or turn.t("none"),
     )
     # The dashboard's category chart, as a picture under the figures.
     chart = charts.bar_chart_bytes(

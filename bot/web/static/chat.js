@@ -15,7 +15,7 @@
     if (body.image) {
       const img = document.createElement("img");
       img.src = body.image;
-      img.alt = "chart";
+      img.alt = log.dataset.chart;
       box.appendChild(img);
     }
     for (const row of body.buttons || []) {
