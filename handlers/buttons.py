@@ -1,44 +1,22 @@
-"""Compact, validated callback data for buttons: `verb:int:int…`, at most 64 bytes (Telegram).
+"""Buttons' payloads: one small class per kind of button, packed into Telegram's callback data
+(`verb:int:int…`, at most 64 bytes) and parsed back, in this one place.
 
 A button is input like any other: it may be forged, stale or garbled. `parse` accepts only the
-verbs and argument counts listed here; the domain then checks whether the move is still allowed.
+kinds below with their exact number of whole-number fields; the domain then checks whether the
+move is still allowed. A button about a ticket carries the ticket's version as the person saw
+it, so a press after the ticket moved on is refused as stale instead of applied blindly.
+
+The wire format is what chats already hold: a verb and the fields in order. A new field or kind
+must keep the old ones parsing (buttons stay in chats for months).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
+from typing import ClassVar
 
-# verb → number of integer arguments
-VERBS: dict[str, int] = {
-    "area": 1,  # choose home area
-    "ok": 0,  # submit the draft complaint
-    "cats": 0,  # list categories for the draft
-    "cat": 1,  # choose category (index) for the draft
-    "drop": 0,  # cancel the draft
-    "v": 1,  # view a ticket
-    "info": 1,  # resident: add information
-    "wd": 2,  # resident: withdraw
-    "cb": 3,  # resident callback: solved? (1/0)
-    "cs": 4,  # resident callback: satisfaction (0 satisfied, 1 basic, 2 unsatisfied)
-    "skip": 0,  # skip an optional text
-    "acc": 2,  # worker: accept
-    "ret": 2,  # worker: return (asks for a reason)
-    "note": 1,  # worker/staff: note
-    "ext": 2,  # worker: extension (asks for days)
-    "extd": 3,  # worker: extension days chosen (asks for a reason)
-    "esc": 2,  # worker: escalate (asks for a reason)
-    "res": 2,  # worker: resolve (asks for the reply)
-    "asg": 2,  # staff: choose a worker
-    "asw": 3,  # staff: assign to worker
-    "rc": 2,  # staff: choose a category
-    "rcc": 3,  # staff: recategorise (index)
-    "xa": 2,  # staff: approve extension
-    "xr": 2,  # staff: refuse extension
-    "cl": 2,  # staff: close (asks for a reason)
-    "ro": 2,  # staff: reopen (asks for a reason)
-    "mg": 2,  # staff: merge (asks for the original's number)
-    "lang": 1,  # 0 zh-CN, 1 en
-}
+MAX_BYTES = 64  # Telegram's limit for callback data
+MAX_FIELD = 2**53  # larger numbers are no id of ours
 
 
 class BadButton(ValueError):
@@ -46,30 +24,202 @@ class BadButton(ValueError):
 
 
 @dataclass(frozen=True)
-class Press:
-    verb: str
-    args: tuple[int, ...]
+class Payload:
+    """What a button says when pressed. Subclasses name their verb and list int fields."""
+
+    verb: ClassVar[str]
+    kinds: ClassVar[dict[str, type[Payload]]] = {}
+
+    def __init_subclass__(cls, *, verb: str | None = None, **kwargs: object) -> None:
+        """`verb`: the kind's name on the wire; none for a base that is no button itself."""
+        super().__init_subclass__(**kwargs)
+        if verb is None:
+            return
+        if verb in Payload.kinds:
+            raise TypeError(f"two button kinds use the verb {verb!r}")
+        cls.verb = verb
+        Payload.kinds[verb] = cls
+
+    def pack(self) -> str:
+        data = ":".join([self.verb, *(str(int(value)) for value in astuple(self))])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data}")
+        return data
 
 
-def make(verb: str, *args: int) -> str:
-    if VERBS.get(verb) != len(args):
-        raise ValueError(f"button {verb} takes {VERBS.get(verb)} arguments")
-    data = ":".join([verb, *(str(int(arg)) for arg in args)])
-    if len(data.encode()) > 64:
-        raise ValueError("callback data over 64 bytes")
-    return data
-
-
-def parse(data: str) -> Press:
-    if not data or len(data.encode("utf-8", "replace")) > 64:
+def parse(data: str) -> Payload:
+    """The payload `data` packs, or BadButton."""
+    if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:
         raise BadButton(data)
     verb, *parts = data.split(":")
-    if VERBS.get(verb) != len(parts):
+    kind = Payload.kinds.get(verb)
+    if kind is None or len(parts) != len(fields(kind)):
         raise BadButton(data)
     try:
-        args = tuple(int(part) for part in parts)
+        values = [int(part) for part in parts]
     except ValueError:
         raise BadButton(data) from None
-    if any(arg < 0 or arg > 2**53 for arg in args):
+    if any(value < 0 or value > MAX_FIELD for value in values):
         raise BadButton(data)
-    return Press(verb, args)
+    return kind(*values)
+
+
+@dataclass(frozen=True)
+class OnTicket(Payload):
+    """A move on a ticket as it was when the button was drawn."""
+
+    ticket_id: int
+    version: int
+
+
+# --- anyone ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseLanguage(Payload, verb="lang"):
+    index: int  # into handlers.common.LANGUAGES
+
+
+@dataclass(frozen=True)
+class ViewTicket(Payload, verb="v"):
+    ticket_id: int
+
+
+# --- the resident ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseArea(Payload, verb="area"):
+    area_id: int
+
+
+@dataclass(frozen=True)
+class SubmitDraft(Payload, verb="ok"):
+    pass
+
+
+@dataclass(frozen=True)
+class ListCategories(Payload, verb="cats"):
+    pass
+
+
+@dataclass(frozen=True)
+class ChooseDraftCategory(Payload, verb="cat"):
+    index: int  # into tickets.categories.CATEGORIES
+
+
+@dataclass(frozen=True)
+class DropDraft(Payload, verb="drop"):
+    pass
+
+
+@dataclass(frozen=True)
+class AddInformation(Payload, verb="info"):
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class Withdraw(OnTicket, verb="wd"):
+    pass
+
+
+@dataclass(frozen=True)
+class AnswerSolved(OnTicket, verb="cb"):
+    solved: int  # 1 已解决, 0 未解决
+
+
+@dataclass(frozen=True)
+class AnswerSatisfaction(OnTicket, verb="cs"):
+    solved: int
+    satisfaction: int  # into handlers.resident.SATISFACTION
+
+
+@dataclass(frozen=True)
+class SkipComment(Payload, verb="skip"):
+    pass
+
+
+# --- the grid worker ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accept(OnTicket, verb="acc"):
+    pass
+
+
+@dataclass(frozen=True)
+class Return(OnTicket, verb="ret"):
+    pass
+
+
+@dataclass(frozen=True)
+class AddNote(Payload, verb="note"):
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class AskExtension(OnTicket, verb="ext"):
+    pass
+
+
+@dataclass(frozen=True)
+class ExtensionDays(OnTicket, verb="extd"):
+    days: int
+
+
+@dataclass(frozen=True)
+class Escalate(OnTicket, verb="esc"):
+    pass
+
+
+@dataclass(frozen=True)
+class Resolve(OnTicket, verb="res"):
+    pass
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseWorker(OnTicket, verb="asg"):
+    pass
+
+
+@dataclass(frozen=True)
+class AssignTo(OnTicket, verb="asw"):
+    worker_id: int
+
+
+@dataclass(frozen=True)
+class ChooseCategory(OnTicket, verb="rc"):
+    pass
+
+
+@dataclass(frozen=True)
+class Recategorise(OnTicket, verb="rcc"):
+    index: int  # into tickets.categories.CATEGORIES
+
+
+@dataclass(frozen=True)
+class ApproveExtension(OnTicket, verb="xa"):
+    pass
+
+
+@dataclass(frozen=True)
+class RefuseExtension(OnTicket, verb="xr"):
+    pass
+
+
+@dataclass(frozen=True)
+class Close(OnTicket, verb="cl"):
+    pass
+
+
+@dataclass(frozen=True)
+class Reopen(OnTicket, verb="ro"):
+    pass
+
+
+@dataclass(frozen=True)
+class Merge(OnTicket, verb="mg"):
+    pass

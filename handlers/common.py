@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from handlers import buttons
+from handlers.buttons import ChooseLanguage, OnTicket, ViewTicket
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.render import time_left
@@ -14,8 +14,10 @@ from storage.models import Ticket
 from tickets.areas import get_area
 from tickets.clocks import deadline
 from tickets.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, StaleTicket
-from tickets.lifecycle import Role
+from tickets.handling import Move
+from tickets.lifecycle import Action, Role
 from tickets.people import redeem_invite, set_locale
+from tickets.permissions import authorize, check_can_view
 
 HELP = {
     Role.RESIDENT: "help_resident",
@@ -26,9 +28,23 @@ HELP = {
 LANGUAGES = ("zh-CN", "en")
 
 
+async def check_press(turn: Turn, press: OnTicket, action: Action) -> Ticket:
+    """The ticket a button is about, if the move can still be made by this person: it exists,
+    they may see it, it has not moved on since the button was drawn, and `action` is allowed."""
+    ticket = await turn.session.get(Ticket, press.ticket_id)
+    if ticket is None:
+        raise NotFound("no such ticket")
+    # Scope before version: a stale press must not tell a stranger the ticket's number and state.
+    await check_can_view(turn.session, turn.person, ticket)
+    if ticket.version != press.version:
+        raise StaleTicket("stale button", number=ticket.number, state=ticket.state)
+    await authorize(turn.session, turn.person, ticket, action)
+    return ticket
+
+
 async def complete_pending(
-    turn: Turn, move: Callable[..., Awaitable[Ticket]], **arguments: Any
-) -> Ticket:
+    turn: Turn, move: Callable[..., Awaitable[Move]], **arguments: Any
+) -> Move:
     """Finish a move that a button started and a text completes (a reason, a reply): the ticket
     and the version the button showed come from the conversation state."""
     ticket = await move(
@@ -56,7 +72,7 @@ async def say_ticket_list(turn: Turn, tickets: Sequence[Ticket], key: str) -> No
                     state=turn.label("state", ticket.state),
                     left=time_left(turn.locale, deadline(ticket), now),
                 ),
-                buttons.make("v", ticket.id),
+                ViewTicket(ticket.id).pack(),
             )
         ]
         for ticket in tickets
@@ -82,14 +98,14 @@ async def unknown_command(turn: Turn) -> None:
 
 async def ask_language(turn: Turn) -> None:
     row = [
-        Button(tr(code, "language_name"), buttons.make("lang", index))
+        Button(tr(code, "language_name"), ChooseLanguage(index).pack())
         for index, code in enumerate(LANGUAGES)
     ]
     turn.say_key("lang_choose", [row])
 
 
-async def choose_language(turn: Turn, index: int) -> None:
-    await set_locale(turn.session, turn.person, LANGUAGES[index % len(LANGUAGES)])
+async def choose_language(turn: Turn, press: ChooseLanguage) -> None:
+    await set_locale(turn.session, turn.person, LANGUAGES[press.index % len(LANGUAGES)])
     turn.say_key("lang_set")
 
 

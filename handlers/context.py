@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
+from handlers.conversation import ChatState, Draft
 from handlers.events import Button, Incoming, Reply
 from handlers.texts import label, locale_or_default, tr
+from storage import Session
 from storage.engine import SessionFactory
 from storage.models import Person
 from storage.outbox import outbox_row
@@ -47,11 +47,11 @@ class Turn:
     conversation state, and the replies gathered so far."""
 
     deps: Deps
-    session: AsyncSession
+    session: Session
     event: Incoming
     person: Person
-    state: str = "idle"
-    data: dict[str, Any] = field(default_factory=dict)
+    state: ChatState = ChatState.IDLE
+    data: dict[str, Any] = field(default_factory=dict)  # what the state keeps, as plain JSON
     replies: list[Reply] = field(default_factory=list)
     state_changed: bool = False
     state_stored: bool = False  # whether a stored state row was there when the turn began
@@ -80,12 +80,20 @@ class Turn:
     def button(self, key: str, data: str) -> Button:
         return Button(self.t(key), data)
 
-    def expect(self, state: str, **data: Any) -> None:
-        """The next text from this person answers `state` (a reason, a reply, a comment …)."""
-        self.state, self.data, self.state_changed = state, data, True
+    def expect(self, state: ChatState, **data: Any) -> None:
+        """The next text from this person answers `state` (a reason, a reply, a comment …);
+        `data` is kept with it (a Draft as its fields)."""
+        kept = {k: v.to_data() if isinstance(v, Draft) else v for k, v in data.items()}
+        self.state, self.data, self.state_changed = ChatState(state), kept, True
 
     def reset(self) -> None:
-        self.state, self.data, self.state_changed = "idle", {}, True
+        self.state, self.data, self.state_changed = ChatState.IDLE, {}, True
+
+    @property
+    def draft(self) -> Draft | None:
+        """The complaint being written, kept while choosing an area or drafting."""
+        data = self.data.get("draft")
+        return Draft.from_data(data) if data else None
 
     def notify(self, person: Person, reply: Reply, key: str) -> None:
         """Queue `reply` for `person` in this turn's transaction (never for the sender: they get

@@ -3,7 +3,22 @@ a button drawn before the ticket moved on is refused as stale rather than applie
 
 from __future__ import annotations
 
-from handlers import buttons
+from handlers.buttons import (
+    Accept,
+    AddNote,
+    ApproveExtension,
+    AskExtension,
+    ChooseCategory,
+    ChooseWorker,
+    Close,
+    Escalate,
+    Merge,
+    OnTicket,
+    RefuseExtension,
+    Reopen,
+    Resolve,
+    Return,
+)
 from handlers.events import Button
 from handlers.texts import tr
 from storage.models import Ticket
@@ -16,24 +31,16 @@ def work_buttons(locale: str, ticket: Ticket) -> Rows:
     """What the assignee can do next: 接单/退单 while assigned; 办结, 备注, 延期, 上报 once
     accepted."""
 
-    def b(key: str, verb: str, *args: int) -> Button:
-        return Button(tr(locale, key), buttons.make(verb, *args))
+    def b(key: str, kind: type[OnTicket]) -> Button:
+        return Button(tr(locale, key), kind(ticket.id, ticket.version).pack())
 
-    ticket_id, version = ticket.id, ticket.version
     if ticket.state == State.ASSIGNED:
-        return (
-            (
-                b("btn_accept", "acc", ticket_id, version),
-                b("btn_return", "ret", ticket_id, version),
-            ),
-        )
+        return ((b("btn_accept", Accept), b("btn_return", Return)),)
     if ticket.state == State.ACCEPTED:
+        note = Button(tr(locale, "btn_note"), AddNote(ticket.id).pack())
         return (
-            (b("btn_resolve", "res", ticket_id, version), b("btn_note", "note", ticket_id)),
-            (
-                b("btn_extend", "ext", ticket_id, version),
-                b("btn_escalate", "esc", ticket_id, version),
-            ),
+            (b("btn_resolve", Resolve), note),
+            (b("btn_extend", AskExtension), b("btn_escalate", Escalate)),
         )
     return ()
 
@@ -41,16 +48,22 @@ def work_buttons(locale: str, ticket: Ticket) -> Rows:
 def staff_buttons(locale: str, ticket: Ticket) -> Rows:
     """What staff can do with the ticket in its current state."""
 
-    def b(key: str, verb: str) -> Button:
-        return Button(tr(locale, key), buttons.make(verb, ticket.id, ticket.version))
+    def b(key: str, kind: type[OnTicket]) -> Button:
+        return Button(tr(locale, key), kind(ticket.id, ticket.version).pack())
 
     rows: list[tuple[Button, ...]] = []
     if ticket.state in (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED):
-        rows.append((b("btn_assign", "asg"), b("btn_category", "rc"), b("btn_merge", "mg")))
+        rows.append(
+            (
+                b("btn_assign", ChooseWorker),
+                b("btn_category", ChooseCategory),
+                b("btn_merge", Merge),
+            )
+        )
     if ticket.pending_extension_days:
-        rows.append((b("btn_approve", "xa"), b("btn_refuse", "xr")))
+        rows.append((b("btn_approve", ApproveExtension), b("btn_refuse", RefuseExtension)))
     if ticket.state in (State.SUBMITTED, State.RETURNED, State.RESOLVED):
-        rows.append((b("btn_close", "cl"),))
+        rows.append((b("btn_close", Close),))
     if ticket.state in (State.RESOLVED, State.CLOSED) and ticket.assignee_id:
-        rows.append((b("btn_reopen", "ro"),))
+        rows.append((b("btn_reopen", Reopen),))
     return tuple(rows)

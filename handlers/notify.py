@@ -1,57 +1,77 @@
 """Who hears about a ticket's move, and what they read: queued in the outbox, in the same
 transaction as the move, each in the recipient's own language.
 
-The resident hears about every change of state (and so does the resident of any duplicate merged
-into the ticket); the worker hears about assignments and decisions on their work; staff hear about
-what waits in their triage queue and about extension requests.
+`NOTICES` is the whole map: for each kind of move (the action of the timeline event it wrote),
+the notices it sends. The resident hears about every change of state (and so does the resident
+of any duplicate merged into the ticket); the worker hears about assignments and decisions on
+their work; staff hear about what waits in their triage queue and about extension requests.
 """
 
 from __future__ import annotations
 
-from sqlmodel import select
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from handlers import buttons
+from handlers.buttons import AnswerSolved, ApproveExtension, RefuseExtension
 from handlers.context import Turn
 from handlers.events import Button, Reply
 from handlers.keyboards import staff_buttons, work_buttons
 from handlers.render import area_name, category_text, local_time, preview
 from handlers.texts import label, locale_or_default, tr
-from storage.models import Person, Ticket
-from tickets.areas import get_area
-from tickets.people import staff_of_area
-from tickets.routing import triage_area
+from storage.models import Person, Ticket, TicketEvent
+from tickets.handling import Move
+from tickets.lifecycle import Action, State
+from tickets.recipients import (
+    last_note,
+    person,
+    residents_of,
+    supervising_staff,
+    triage_staff,
+)
+
+Notice = Callable[[Turn, Ticket, TicketEvent], Awaitable[None]]
 
 
-async def residents_of(turn: Turn, ticket: Ticket) -> list[Person]:
-    """The ticket's resident and those whose duplicates were merged into it."""
-    ids = [ticket.resident_id]
-    merged = await turn.session.exec(
-        select(Ticket.resident_id).where(Ticket.merged_into_id == ticket.id)
-    )
-    ids += [resident_id for resident_id in merged.all() if resident_id not in ids]
-    people = [await turn.session.get(Person, person_id) for person_id in ids]
-    return [person for person in people if person is not None]
+async def announce(turn: Turn, move: Move) -> None:
+    """Queue everything `move` tells other people (NOTICES, below)."""
+    for notice in NOTICES.get(Action(move.event.action), ()):
+        await notice(turn, move.ticket, move.event)
+
+
+async def announce_submitted(turn: Turn, ticket: Ticket) -> None:
+    """A new ticket: intake writes its events in bulk, so the notices get the move's name."""
+    submitted = TicketEvent(ticket_id=ticket.id, action=Action.SUBMIT, actor_role="resident")
+    for notice in NOTICES[Action.SUBMIT]:
+        await notice(turn, ticket, submitted)
 
 
 def _key(ticket: Ticket, what: str) -> str:
     return f"t{ticket.id}:v{ticket.version}:{what}"
 
 
-async def tell_residents(turn: Turn, ticket: Ticket, key: str, **params: str) -> None:
-    for person in await residents_of(turn, ticket):
-        locale = locale_or_default(person.locale)
-        number = ticket.number
-        turn.notify(person, Reply(tr(locale, key, number=number, **params)), _key(ticket, key))
+def _tell(turn: Turn, someone: Person | None, ticket: Ticket, key: str, reply: Reply) -> None:
+    if someone is not None:
+        turn.notify(someone, reply, _key(ticket, key))
 
 
-async def assignment_ping(turn: Turn, ticket: Ticket, *, reopened: bool = False) -> None:
-    """派单 to the assignee, with 接单 / 退单 buttons bound to this version of the ticket."""
-    worker = await turn.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+async def _tell_residents(turn: Turn, ticket: Ticket, key: str, **params: Any) -> None:
+    for resident in await residents_of(turn.session, ticket):
+        text = tr(locale_or_default(resident.locale), key, number=ticket.number, **params)
+        turn.notify(resident, Reply(text), _key(ticket, key))
+
+
+# --- the grid worker ---------------------------------------------------------------------------
+
+
+async def _assignment(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """派单 to the assignee, with 接单 / 退单 buttons bound to this version of the ticket; a
+    reopened ticket (重办) says so."""
+    worker = await person(turn.session, ticket.assignee_id)
     if worker is None:
         return
     locale = locale_or_default(worker.locale)
     accept_by = local_time(ticket.due_accept_at, turn.policy)
-    if reopened:
+    if event.action in (Action.REOPEN, Action.REJECT):
         text = tr(locale, "n_reopen_assignment", number=ticket.number, accept_by=accept_by)
     else:
         text = tr(
@@ -64,153 +84,194 @@ async def assignment_ping(turn: Turn, ticket: Ticket, *, reopened: bool = False)
             text=preview(ticket.text),
             accept_by=accept_by,
         )
-    turn.notify(worker, Reply(text, work_buttons(locale, ticket)), _key(ticket, "assignment"))
+    _tell(turn, worker, ticket, "assignment", Reply(text, work_buttons(locale, ticket)))
 
 
-async def triage_alert(turn: Turn, ticket: Ticket, why: str, note: str | None = None) -> None:
-    """Tell the staff of the handling area that a ticket waits in their queue."""
-    for staff in await staff_of_area(turn.session, ticket.handling_area_id):
-        locale = locale_or_default(staff.locale)
-        text = tr(
-            locale,
-            "n_triage",
-            number=ticket.number,
-            urgency=label(locale, "urgency", ticket.urgency),
-            why=tr(locale, why, note=note or "") if why else "",
-            category=category_text(locale, ticket),
-            area=await area_name(turn.session, ticket.area_id),
-            text=preview(ticket.text),
-        )
-        turn.notify(staff, Reply(text, staff_buttons(locale, ticket)), _key(ticket, "triage"))
+async def _reassigned_away(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    previous_id = (event.data or {}).get("previous_assignee_id")
+    if not previous_id or previous_id == ticket.assignee_id:
+        return
+    previous = await person(turn.session, previous_id)
+    if previous is not None:
+        text = tr(locale_or_default(previous.locale), "n_reassigned_away", number=ticket.number)
+        _tell(turn, previous, ticket, "away", Reply(text))
 
 
-async def after_submit(turn: Turn, ticket: Ticket) -> None:
-    if ticket.assignee_id is not None:
-        await assignment_ping(turn, ticket)
-    else:
-        why = "why_unclassified" if ticket.category is None else "why_unroutable"
-        await triage_alert(turn, ticket, why)
-
-
-async def after_assign(turn: Turn, ticket: Ticket, previous_assignee_id: int | None) -> None:
-    await assignment_ping(turn, ticket)
-    if previous_assignee_id and previous_assignee_id != ticket.assignee_id:
-        previous = await turn.session.get(Person, previous_assignee_id)
-        if previous is not None:
-            locale = locale_or_default(previous.locale)
-            text = tr(locale, "n_reassigned_away", number=ticket.number)
-            turn.notify(previous, Reply(text), _key(ticket, "away"))
-    area = await area_name(turn.session, ticket.handling_area_id)
-    await tell_residents(
-        turn,
-        ticket,
-        "n_assigned",
-        area=area,
-        accept_by=local_time(ticket.due_accept_at, turn.policy),
-    )
-
-
-async def after_accept(turn: Turn, ticket: Ticket) -> None:
-    resolve_by = local_time(ticket.due_resolve_at, turn.policy)
-    await tell_residents(turn, ticket, "n_accepted", resolve_by=resolve_by)
-
-
-async def after_return(turn: Turn, ticket: Ticket, reason: str) -> None:
-    await triage_alert(turn, ticket, "why_returned", reason)
-    await tell_residents(turn, ticket, "n_returned")
-
-
-async def after_escalate(turn: Turn, ticket: Ticket, reason: str) -> None:
-    await triage_alert(turn, ticket, "why_escalated", reason)
-    area = await area_name(turn.session, ticket.handling_area_id)
-    await tell_residents(turn, ticket, "n_escalated", area=area)
-
-
-async def after_extension_request(turn: Turn, ticket: Ticket, days: int, reason: str) -> None:
-    """Ask the supervisors: the staff of the nearest staffed area above the handling grid."""
-    handling = await get_area(turn.session, ticket.handling_area_id)
-    supervising = await triage_area(turn.session, handling)
-    for staff in await staff_of_area(turn.session, supervising.id):
-        locale = locale_or_default(staff.locale)
-        text = tr(locale, "n_extension_request", number=ticket.number, days=days, note=reason)
-        row = (
-            Button(tr(locale, "btn_approve"), buttons.make("xa", ticket.id, ticket.version)),
-            Button(tr(locale, "btn_refuse"), buttons.make("xr", ticket.id, ticket.version)),
-        )
-        turn.notify(staff, Reply(text, (row,)), _key(ticket, "extension"))
-
-
-async def after_extension_decision(
-    turn: Turn, ticket: Ticket, approved: bool, days: int, reason: str
-) -> None:
-    resolve_by = local_time(ticket.due_resolve_at, turn.policy)
-    worker = await turn.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
-    if worker is not None:
-        locale = locale_or_default(worker.locale)
-        key = "n_extension_decided_yes" if approved else "n_extension_decided_no"
-        text = tr(locale, key, number=ticket.number, days=days, resolve_by=resolve_by)
-        turn.notify(worker, Reply(text, work_buttons(locale, ticket)), _key(ticket, "decision"))
-    if approved:
-        await tell_residents(turn, ticket, "n_extended", reason=reason, resolve_by=resolve_by)
-
-
-async def after_resolve(turn: Turn, ticket: Ticket) -> None:
-    """The resident reads the worker's reply and is asked: solved?"""
-    for person in await residents_of(turn, ticket):
-        locale = locale_or_default(person.locale)
-        text = tr(locale, "ask_solved", number=ticket.number, reply=ticket.resolution_reply)
-        row = (
-            Button(tr(locale, "btn_solved"), buttons.make("cb", ticket.id, ticket.version, 1)),
-            Button(tr(locale, "btn_unsolved"), buttons.make("cb", ticket.id, ticket.version, 0)),
-        )
-        turn.notify(person, Reply(text, (row,)), _key(ticket, "resolved"))
-
-
-async def after_callback(turn: Turn, ticket: Ticket, solved: bool, satisfaction: str) -> None:
-    worker = await turn.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+async def _extension_decided(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    worker = await person(turn.session, ticket.assignee_id)
     if worker is None:
         return
     locale = locale_or_default(worker.locale)
+    approved = event.action == Action.APPROVE_EXTENSION
+    key = "n_extension_decided_yes" if approved else "n_extension_decided_no"
+    text = tr(
+        locale,
+        key,
+        number=ticket.number,
+        days=(event.data or {}).get("days", 0),
+        resolve_by=local_time(ticket.due_resolve_at, turn.policy),
+    )
+    _tell(turn, worker, ticket, "decision", Reply(text, work_buttons(locale, ticket)))
+
+
+async def _rated(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    worker = await person(turn.session, ticket.assignee_id)
+    if worker is None:
+        return
+    locale = locale_or_default(worker.locale)
+    data = event.data or {}
     text = tr(
         locale,
         "n_rated",
         number=ticket.number,
-        solved=label(locale, "solved", int(solved)),
-        satisfaction=label(locale, "satisfaction", satisfaction),
+        solved=label(locale, "solved", int(bool(data.get("solved")))),
+        satisfaction=label(locale, "satisfaction", data.get("satisfaction", "")),
     )
-    turn.notify(worker, Reply(text), _key(ticket, "rated"))
-    if ticket.state == "assigned":
-        await assignment_ping(turn, ticket, reopened=True)
+    _tell(turn, worker, ticket, "rated", Reply(text))
 
 
-async def after_close(turn: Turn, ticket: Ticket, note: str | None) -> None:
-    await tell_residents(turn, ticket, "n_closed", note=note or "")
+async def _reopened_by_callback(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    if ticket.state == State.ASSIGNED:  # 未解决 or 不满意: 重办 with the same worker
+        await _assignment(turn, ticket, event)
 
 
-async def after_reopen(turn: Turn, ticket: Ticket) -> None:
-    await assignment_ping(turn, ticket, reopened=True)
-    await tell_residents(turn, ticket, "n_reopened")
-
-
-async def after_cancel(turn: Turn, ticket: Ticket, previous_assignee_id: int | None) -> None:
-    worker = await turn.session.get(Person, previous_assignee_id) if previous_assignee_id else None
+async def _withdrawn(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    worker = await person(turn.session, ticket.assignee_id)
     if worker is not None:
         text = tr(locale_or_default(worker.locale), "n_cancelled", number=ticket.number)
-        turn.notify(worker, Reply(text), _key(ticket, "cancelled"))
+        _tell(turn, worker, ticket, "cancelled", Reply(text))
 
 
-async def after_merge(turn: Turn, duplicate: Ticket, original: Ticket) -> None:
-    await tell_residents(turn, duplicate, "n_merged", original=original.number)
-
-
-async def after_recategorise(turn: Turn, ticket: Ticket) -> None:
-    category = ticket.category or ""
-    await tell_residents(turn, ticket, "n_recategorised", category=category)
-
-
-async def after_information(turn: Turn, ticket: Ticket, text: str) -> None:
-    worker = await turn.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+async def _information_added(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    worker = await person(turn.session, ticket.assignee_id)
     if worker is not None:
         locale = locale_or_default(worker.locale)
-        message = tr(locale, "n_info_added", number=ticket.number, text=preview(text))
-        turn.notify(worker, Reply(message), _key(ticket, "info"))
+        text = tr(locale, "n_info_added", number=ticket.number, text=preview(event.note or ""))
+        _tell(turn, worker, ticket, "info", Reply(text))
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+
+def _triage_alert(why: str | None) -> Notice:
+    """Tell the staff of the handling area that a ticket waits in their queue, and why: `why`
+    is a text key (None: unclassified or unroutable, as the ticket shows)."""
+
+    async def alert(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+        reason = why or ("why_unclassified" if ticket.category is None else "why_unroutable")
+        for staff in await triage_staff(turn.session, ticket):
+            locale = locale_or_default(staff.locale)
+            text = tr(
+                locale,
+                "n_triage",
+                number=ticket.number,
+                urgency=label(locale, "urgency", ticket.urgency),
+                why=tr(locale, reason, note=event.note or ""),
+                category=category_text(locale, ticket),
+                area=await area_name(turn.session, ticket.area_id),
+                text=preview(ticket.text),
+            )
+            _tell(turn, staff, ticket, "triage", Reply(text, staff_buttons(locale, ticket)))
+
+    return alert
+
+
+async def _assignment_or_triage(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    if ticket.assignee_id is not None:
+        await _assignment(turn, ticket, event)
+    else:
+        await _triage_alert(None)(turn, ticket, event)
+
+
+async def _extension_requested(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """Ask the supervisors: the staff of the nearest staffed area above the handling grid."""
+    days = (event.data or {}).get("days", 0)
+    for staff in await supervising_staff(turn.session, ticket):
+        locale = locale_or_default(staff.locale)
+        text = tr(locale, "n_extension_request", number=ticket.number, days=days, note=event.note)
+        row = (
+            Button(tr(locale, "btn_approve"), ApproveExtension(ticket.id, ticket.version).pack()),
+            Button(tr(locale, "btn_refuse"), RefuseExtension(ticket.id, ticket.version).pack()),
+        )
+        _tell(turn, staff, ticket, "extension", Reply(text, (row,)))
+
+
+# --- the resident ------------------------------------------------------------------------------
+
+
+async def _residents_assigned(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    area = await area_name(turn.session, ticket.handling_area_id)
+    accept_by = local_time(ticket.due_accept_at, turn.policy)
+    await _tell_residents(turn, ticket, "n_assigned", area=area, accept_by=accept_by)
+
+
+async def _residents_accepted(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    resolve_by = local_time(ticket.due_resolve_at, turn.policy)
+    await _tell_residents(turn, ticket, "n_accepted", resolve_by=resolve_by)
+
+
+async def _residents_returned(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    await _tell_residents(turn, ticket, "n_returned")
+
+
+async def _residents_escalated(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    area = await area_name(turn.session, ticket.handling_area_id)
+    await _tell_residents(turn, ticket, "n_escalated", area=area)
+
+
+async def _residents_extended(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    reason = await last_note(turn.session, ticket.id, Action.REQUEST_EXTENSION)
+    resolve_by = local_time(ticket.due_resolve_at, turn.policy)
+    await _tell_residents(turn, ticket, "n_extended", reason=reason, resolve_by=resolve_by)
+
+
+async def _residents_asked_solved(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    """The resident reads the worker's reply and is asked: solved?"""
+    for resident in await residents_of(turn.session, ticket):
+        locale = locale_or_default(resident.locale)
+        text = tr(locale, "ask_solved", number=ticket.number, reply=ticket.resolution_reply)
+        row = (
+            Button(tr(locale, "btn_solved"), AnswerSolved(ticket.id, ticket.version, 1).pack()),
+            Button(tr(locale, "btn_unsolved"), AnswerSolved(ticket.id, ticket.version, 0).pack()),
+        )
+        _tell(turn, resident, ticket, "resolved", Reply(text, (row,)))
+
+
+async def _residents_closed(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    await _tell_residents(turn, ticket, "n_closed", note=event.note or "")
+
+
+async def _residents_reopened(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    await _tell_residents(turn, ticket, "n_reopened")
+
+
+async def _residents_merged(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    original = (event.data or {}).get("original_number", "")
+    await _tell_residents(turn, ticket, "n_merged", original=original)
+
+
+async def _residents_recategorised(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    await _tell_residents(turn, ticket, "n_recategorised", category=ticket.category or "")
+
+
+# Who is told what after which move. A move not listed tells nobody (a working note).
+NOTICES: dict[Action, tuple[Notice, ...]] = {
+    Action.SUBMIT: (_assignment_or_triage,),
+    Action.ASSIGN: (_assignment, _reassigned_away, _residents_assigned),
+    Action.REASSIGN: (_assignment, _reassigned_away, _residents_assigned),
+    Action.ACCEPT: (_residents_accepted,),
+    Action.RETURN: (_triage_alert("why_returned"), _residents_returned),
+    Action.ESCALATE: (_triage_alert("why_escalated"), _residents_escalated),
+    Action.REQUEST_EXTENSION: (_extension_requested,),
+    Action.APPROVE_EXTENSION: (_extension_decided, _residents_extended),
+    Action.REFUSE_EXTENSION: (_extension_decided,),
+    Action.RESOLVE: (_residents_asked_solved,),
+    Action.CONFIRM: (_rated,),
+    Action.REJECT: (_rated, _reopened_by_callback),
+    Action.CLOSE: (_residents_closed,),
+    Action.REOPEN: (_assignment, _residents_reopened),
+    Action.CANCEL: (_withdrawn,),
+    Action.MERGE: (_residents_merged,),
+    Action.RECATEGORISE: (_residents_recategorised,),
+    Action.ADD_INFO: (_information_added,),
+}

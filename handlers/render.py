@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from handlers.texts import label, tr
+from storage import Session
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.policy import Policy
 
@@ -44,7 +43,7 @@ def time_left(locale: str, due: datetime | None, now: datetime) -> str:
     return tr(locale, key, time=duration(locale, seconds))
 
 
-async def area_name(session: AsyncSession, area_id: int | None) -> str:
+async def area_name(session: Session, area_id: int | None) -> str:
     area = await session.get(Area, area_id) if area_id is not None else None
     return area.name if area else "—"
 
@@ -56,7 +55,7 @@ def category_text(locale: str, ticket: Ticket) -> str:
 
 
 async def ticket_card(
-    session: AsyncSession, ticket: Ticket, locale: str, policy: Policy, *, handler: bool
+    session: Session, ticket: Ticket, locale: str, policy: Policy, *, handler: bool
 ) -> str:
     """The ticket as its resident or a handler sees it. Handlers also see who reported it."""
     lines = [

@@ -7,22 +7,35 @@ skip the question and go out at once.
 
 from __future__ import annotations
 
-from typing import Any
-
-from handlers import buttons, notify
-from handlers.common import help_text
+from handlers import notify
+from handlers.buttons import (
+    AddInformation,
+    AnswerSatisfaction,
+    AnswerSolved,
+    ChooseArea,
+    ChooseDraftCategory,
+    DropDraft,
+    ListCategories,
+    SkipComment,
+    SubmitDraft,
+    ViewTicket,
+    Withdraw,
+)
+from handlers.common import check_press, help_text
 from handlers.context import Turn
-from handlers.events import Button
+from handlers.conversation import ChatState, Draft
+from handlers.events import Button, Incoming
 from handlers.render import local_time, preview, ticket_card, timeline_text
 from storage.models import Ticket
 from tickets import handling
 from tickets.areas import children, get_area, nearest_area, search_areas
 from tickets.categories import CATEGORIES
 from tickets.errors import InvalidInput
-from tickets.handling import Satisfaction
+from tickets.handling import Satisfaction, load_ticket
 from tickets.intake import check_complaint_text, submit_complaint
-from tickets.lifecycle import State
+from tickets.lifecycle import Action, State
 from tickets.people import set_home_area
+from tickets.permissions import authorize
 from tickets.queries import tickets_of_resident
 from tickets.timeline import ticket_timeline
 
@@ -42,20 +55,20 @@ async def start(turn: Turn) -> None:
 # --- choosing one's area -------------------------------------------------------------------
 
 
-async def ask_area(turn: Turn, parent_id: int | None) -> None:
+async def ask_area(turn: Turn, parent_id: int | None = None) -> None:
     """Buttons walking the area tree from `parent_id` down; typing a name also works."""
     options = await children(turn.session, parent_id)
-    rows = [[Button(area.name, buttons.make("area", area.id))] for area in options[:30]]
+    rows = [[Button(area.name, ChooseArea(area.id).pack())] for area in options[:30]]
     if parent_id is None:
         turn.say_key("choose_area", rows)
     else:
         parent = await get_area(turn.session, parent_id)
         turn.say_key("choose_area_below", rows, area=parent.name)
-    turn.expect("choosing_area", **_kept_draft(turn))
+    turn.expect(ChatState.CHOOSING_AREA, **_kept_draft(turn))
 
 
-async def area_pressed(turn: Turn, area_id: int) -> None:
-    area = await get_area(turn.session, area_id)
+async def area_pressed(turn: Turn, press: ChooseArea) -> None:
+    area = await get_area(turn.session, press.area_id)
     # A resident may not know their grid: a community is enough, its staff will route.
     if area.level in ("grid", "community") or not await children(turn.session, area.id):
         await set_area(turn, area.id)
@@ -67,21 +80,23 @@ async def area_pressed(turn: Turn, area_id: int) -> None:
 AREA_NAME_CHARS = 6
 
 
-async def area_typed(turn: Turn, words: str) -> None:
+async def area_typed(turn: Turn, said: Incoming) -> None:
+    words = said.text
     found = await search_areas(turn.session, words)
     if not found and len(words.strip()) > AREA_NAME_CHARS:
-        turn.data = {"draft": new_draft(check_complaint_text(words, turn.policy), None)}
+        turn.data = {"draft": new_draft(check_complaint_text(words, turn.policy), None).to_data()}
         await ask_area(turn, None)
         return
     if not found:
         turn.say_key("area_search_none", words=words[:30])
         return
-    rows = [[Button(area.name, buttons.make("area", area.id))] for area in found]
+    rows = [[Button(area.name, ChooseArea(area.id).pack())] for area in found]
     turn.say_key("area_search_some", rows)
 
 
-async def area_located(turn: Turn, latitude: float, longitude: float) -> None:
-    grid = await nearest_area(turn.session, latitude, longitude)
+async def area_located(turn: Turn, said: Incoming) -> None:
+    assert said.latitude is not None and said.longitude is not None  # the dispatcher checks
+    grid = await nearest_area(turn.session, said.latitude, said.longitude)
     if grid is None:
         turn.say_key("area_location_none")
         await ask_area(turn, None)
@@ -93,75 +108,95 @@ async def set_area(turn: Turn, area_id: int) -> None:
     await set_home_area(turn.session, turn.person, area_id)
     area = await get_area(turn.session, area_id)
     turn.say_key("area_set", area=area.name)
-    draft = turn.data.get("draft")
+    draft = turn.draft
     turn.reset()
     if draft:  # a complaint written before the area was known goes on from here
         await propose(turn, draft)
 
 
-def _kept_draft(turn: Turn) -> dict[str, Any]:
-    draft = turn.data.get("draft")
+def _kept_draft(turn: Turn) -> dict[str, Draft]:
+    draft = turn.draft
     return {"draft": draft} if draft else {}
 
 
 # --- a complaint -----------------------------------------------------------------------------
 
 
+async def new_complaint(turn: Turn, said: Incoming) -> None:
+    """A text from a resident with no question pending: a new complaint."""
+    await complaint_text(turn, said.text, None)
+
+
+async def photo_complaint(turn: Turn, said: Incoming) -> None:
+    """A photo with no question pending: a complaint when it has words, else ask for them."""
+    if said.text.strip():
+        await complaint_text(turn, said.text, said.photo)
+    else:
+        turn.expect(ChatState.DESCRIBING_PHOTO, photo=said.photo)
+        turn.say_key("photo_needs_text")
+
+
+async def photo_described(turn: Turn, said: Incoming) -> None:
+    """The words for a photo that came alone."""
+    await complaint_text(turn, said.text, turn.data.get("photo"))
+
+
 async def complaint_text(turn: Turn, text: str, photo: str | None = None) -> None:
-    """A new message from a resident with no question pending: a new complaint."""
     draft = new_draft(check_complaint_text(text, turn.policy), photo)
     if turn.person.area_id is None:
-        turn.data = {"draft": draft}
+        turn.data = {"draft": draft.to_data()}
         await ask_area(turn, None)
         return
     await propose(turn, draft)
 
 
-def new_draft(text: str, photo: str | None) -> dict[str, Any]:
+def new_draft(text: str, photo: str | None) -> Draft:
     """A complaint's draft before it is classified: its text, a photo if one came with it."""
-    attachments = [{"kind": "photo", "ref": photo}] if photo else []
-    return {"text": text, "attachments": attachments, "latitude": None, "longitude": None}
+    return Draft(text, attachments=[{"kind": "photo", "ref": photo}] if photo else [])
 
 
-async def propose(turn: Turn, draft: dict[str, Any]) -> None:
+async def propose(turn: Turn, draft: Draft) -> None:
     """Classify the draft and show the proposal; an emergency is submitted at once."""
     classify_draft(turn, draft)
-    if draft["urgency"] == "emergency":
+    if draft.urgency == "emergency":
         turn.say_key("emergency_warning")
         await submit_draft(turn, draft)
         return
-    turn.expect("drafting", draft=draft)
+    turn.expect(ChatState.DRAFTING, draft=draft)
     show_proposal(turn, draft)
 
 
-def classify_draft(turn: Turn, draft: dict[str, Any]) -> None:
+def classify_draft(turn: Turn, draft: Draft) -> None:
     """Put the classifier's proposal for the draft's text into the draft."""
-    result = turn.deps.classifier.classify(draft["text"])
-    draft.update(
-        category=result.category,
-        subcategory=result.subcategory,
-        confidence=result.confidence,
-        keywords=list(result.keywords)[:8],
-        urgency=result.urgency,
-    )
+    result = turn.deps.classifier.classify(draft.text)
+    draft.category, draft.subcategory = result.category, result.subcategory
+    draft.confidence, draft.keywords = result.confidence, list(result.keywords)[:8]
+    draft.urgency = result.urgency
 
 
-async def draft_text(turn: Turn, text: str) -> None:
+async def draft_text(turn: Turn, said: Incoming) -> None:
     """A second message while the proposal waits is more of the same complaint, classified
     again as a whole."""
-    draft = turn.data["draft"]
-    extended = _extended(turn, draft, text)
+    draft = _draft(turn)
+    extended = _extended(turn, draft, said.text)
     if extended is not None:
-        await propose(turn, {**draft, "text": extended})
+        draft.text = extended
+        await propose(turn, draft)
 
 
-def _extended(turn: Turn, draft: dict[str, Any], more: str) -> str | None:
+def _draft(turn: Turn) -> Draft:
+    draft = turn.draft
+    assert draft is not None, "the drafting state keeps a draft"
+    return draft
+
+
+def _extended(turn: Turn, draft: Draft, more: str) -> str | None:
     """The draft's text with `more` added, or None (the resident told why) when that would
     pass the complaint's length limit: the draft then stays as it was and can still be
     submitted — without the check, follow-ups grew it past what submission accepts, and
     every one made the next classification slower."""
     try:
-        return check_complaint_text(f"{draft['text']}\n{more}", turn.policy)
+        return check_complaint_text(f"{draft.text}\n{more}", turn.policy)
     except InvalidInput as error:
         if error.params.get("reason") != "too_long":
             raise
@@ -171,93 +206,100 @@ def _extended(turn: Turn, draft: dict[str, Any], more: str) -> str | None:
 
 def _proposal_buttons(turn: Turn) -> list[list[Button]]:
     return [
-        [turn.button("btn_submit", buttons.make("ok"))],
+        [turn.button("btn_submit", SubmitDraft().pack())],
         [
-            turn.button("btn_change_category", buttons.make("cats")),
-            turn.button("btn_cancel", buttons.make("drop")),
+            turn.button("btn_change_category", ListCategories().pack()),
+            turn.button("btn_cancel", DropDraft().pack()),
         ],
     ]
 
 
-def show_proposal(turn: Turn, draft: dict[str, Any]) -> None:
+def show_proposal(turn: Turn, draft: Draft) -> None:
     rows = _proposal_buttons(turn)
-    if draft.get("category"):
-        category = draft["category"]
-        if draft.get("subcategory"):
-            category = f"{category}/{draft['subcategory']}"
+    if draft.category:
+        category = draft.category
+        if draft.subcategory:
+            category = f"{category}/{draft.subcategory}"
         turn.say_key(
             "proposed",
             rows,
-            text=preview(draft["text"]),
+            text=preview(draft.text),
             category=category,
-            keywords=turn.t("list_separator").join(draft.get("keywords") or []) or turn.t("none"),
-            urgency=turn.label("urgency", draft.get("urgency", "normal")),
+            keywords=turn.t("list_separator").join(draft.keywords or []) or turn.t("none"),
+            urgency=turn.label("urgency", draft.urgency),
         )
     else:
-        turn.say_key("proposed_unclassified", rows, text=preview(draft["text"]))
+        turn.say_key("proposed_unclassified", rows, text=preview(draft.text))
 
 
-async def draft_photo(turn: Turn, photo: str, caption: str) -> None:
-    draft = turn.data["draft"]
-    if len(draft["attachments"]) < MAX_PHOTOS:
-        draft["attachments"].append({"kind": "photo", "ref": photo})
-    turn.say_key("draft_photo_added", count=len(draft["attachments"]))
-    if caption.strip():
-        extended = _extended(turn, draft, caption)
+async def draft_photo(turn: Turn, said: Incoming) -> None:
+    draft = _draft(turn)
+    if len(draft.attachments) < MAX_PHOTOS:
+        draft.attachments.append({"kind": "photo", "ref": said.photo or ""})
+    turn.say_key("draft_photo_added", count=len(draft.attachments))
+    if said.text.strip():
+        extended = _extended(turn, draft, said.text)
         if extended is not None:
-            draft["text"] = extended
-    turn.expect("drafting", draft=draft)
+            draft.text = extended
+    turn.expect(ChatState.DRAFTING, draft=draft)
 
 
-async def draft_location(turn: Turn, latitude: float, longitude: float) -> None:
-    draft = turn.data["draft"]
-    draft["latitude"], draft["longitude"] = latitude, longitude
-    turn.expect("drafting", draft=draft)
+async def draft_location(turn: Turn, said: Incoming) -> None:
+    draft = _draft(turn)
+    draft.latitude, draft.longitude = said.latitude, said.longitude
+    turn.expect(ChatState.DRAFTING, draft=draft)
     turn.say_key("draft_location_added")
 
 
-async def draft_pressed(turn: Turn, verb: str, args: tuple[int, ...]) -> None:
-    draft = turn.data.get("draft") if turn.state == "drafting" else None
-    if draft is None:
-        turn.say_key("no_draft")
-        return
-    if verb == "ok":
-        await submit_draft(turn, draft)
-    elif verb == "drop":
-        turn.reset()
-        turn.say_key("draft_cancelled")
-    elif verb == "cats":
-        rows = [
-            [Button(name, buttons.make("cat", index)) for index, name in pair]
-            for pair in _pairs(list(enumerate(CATEGORIES)))
-        ]
-        turn.say_key("choose_category", rows)
-    elif verb == "cat":
-        draft.update(category=CATEGORIES[args[0] % len(CATEGORIES)], subcategory=None)
-        draft.update(confidence=1.0, keywords=[])
-        turn.expect("drafting", draft=draft)
-        turn.say_key("category_chosen", category=draft["category"])
-        show_proposal(turn, draft)
+async def no_draft(turn: Turn, _press: object) -> None:
+    """A draft's button pressed when no draft waits (submitted, cancelled, or an old one)."""
+    turn.say_key("no_draft")
+
+
+async def submit_pressed(turn: Turn, _press: SubmitDraft) -> None:
+    await submit_draft(turn, _draft(turn))
+
+
+async def drop_pressed(turn: Turn, _press: DropDraft) -> None:
+    turn.reset()
+    turn.say_key("draft_cancelled")
+
+
+async def list_categories(turn: Turn, _press: ListCategories) -> None:
+    rows = [
+        [Button(name, ChooseDraftCategory(index).pack()) for index, name in pair]
+        for pair in _pairs(list(enumerate(CATEGORIES)))
+    ]
+    turn.say_key("choose_category", rows)
+
+
+async def category_pressed(turn: Turn, press: ChooseDraftCategory) -> None:
+    draft = _draft(turn)
+    draft.category, draft.subcategory = CATEGORIES[press.index % len(CATEGORIES)], None
+    draft.confidence, draft.keywords = 1.0, []
+    turn.expect(ChatState.DRAFTING, draft=draft)
+    turn.say_key("category_chosen", category=draft.category)
+    show_proposal(turn, draft)
 
 
 def _pairs(items: list) -> list[list]:
     return [items[index : index + 3] for index in range(0, len(items), 3)]
 
 
-async def submit_draft(turn: Turn, draft: dict[str, Any]) -> None:
+async def submit_draft(turn: Turn, draft: Draft) -> None:
     ticket = await submit_complaint(
         turn.session,
         turn.policy,
         resident=turn.person,
-        text=draft["text"],
-        category=draft.get("category"),
-        subcategory=draft.get("subcategory"),
-        confidence=draft.get("confidence"),
-        keywords=draft.get("keywords") or [],
-        urgency=draft.get("urgency") or "normal",
-        attachments=draft.get("attachments") or [],
-        latitude=draft.get("latitude"),
-        longitude=draft.get("longitude"),
+        text=draft.text,
+        category=draft.category,
+        subcategory=draft.subcategory,
+        confidence=draft.confidence,
+        keywords=draft.keywords or [],
+        urgency=draft.urgency or "normal",
+        attachments=draft.attachments or [],
+        latitude=draft.latitude,
+        longitude=draft.longitude,
     )
     turn.reset()
     area = await get_area(turn.session, ticket.handling_area_id)
@@ -271,7 +313,7 @@ async def submit_draft(turn: Turn, draft: dict[str, Any]) -> None:
         )
     else:
         turn.say_key("submitted_triage", number=ticket.number, area=area.name)
-    await notify.after_submit(turn, ticket)
+    await notify.announce_submitted(turn, ticket)
 
 
 # --- following one's tickets -----------------------------------------------------------------
@@ -291,7 +333,7 @@ async def my_tickets(turn: Turn) -> None:
                     state=turn.label("state", ticket.state),
                     category=ticket.category or turn.t("none"),
                 ),
-                buttons.make("v", ticket.id),
+                ViewTicket(ticket.id).pack(),
             )
         ]
         for ticket in tickets
@@ -306,22 +348,25 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     if ticket.state in OPEN_FOR_RESIDENT:
         rows.append(
             [
-                turn.button("btn_add_info", buttons.make("info", ticket.id)),
-                turn.button("btn_withdraw", buttons.make("wd", ticket.id, ticket.version)),
+                turn.button("btn_add_info", AddInformation(ticket.id).pack()),
+                turn.button("btn_withdraw", Withdraw(ticket.id, ticket.version).pack()),
             ]
         )
     history = timeline_text(events, turn.locale, turn.policy, for_resident=True)
     turn.say(f"{card}\n\n{history}", rows)
 
 
-async def ask_information(turn: Turn, ticket_id: int) -> None:
-    turn.expect("info", ticket_id=ticket_id)
+async def ask_information(turn: Turn, press: AddInformation) -> None:
+    ticket = await load_ticket(turn.session, press.ticket_id)
+    await authorize(turn.session, turn.person, ticket, Action.ADD_INFO)
+    turn.expect(ChatState.ADDING_INFORMATION, ticket_id=press.ticket_id)
     turn.say_key("ask_info")
 
 
-async def information_given(turn: Turn, text: str, photo: str | None = None) -> None:
+async def information_given(turn: Turn, said: Incoming) -> None:
+    text, photo = said.text, said.photo
     attachments = [{"kind": "photo", "ref": photo}] if photo else []
-    ticket = await handling.add_information(
+    moved = await handling.add_information(
         turn.session,
         turn.policy,
         ticket_id=turn.data["ticket_id"],
@@ -330,54 +375,64 @@ async def information_given(turn: Turn, text: str, photo: str | None = None) -> 
         attachments=attachments,
     )
     turn.reset()
-    turn.say_key("info_added", number=ticket.number)
-    await notify.after_information(turn, ticket, text)
+    turn.say_key("info_added", number=moved.ticket.number)
+    await notify.announce(turn, moved)
 
 
-async def withdraw(turn: Turn, ticket_id: int, version: int) -> None:
-    before = await turn.session.get(Ticket, ticket_id)
-    previous = before.assignee_id if before else None
-    ticket = await handling.cancel_ticket(
-        turn.session, turn.policy, ticket_id=ticket_id, actor=turn.person, expected_version=version
+async def withdraw(turn: Turn, press: Withdraw) -> None:
+    moved = await handling.cancel_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=press.ticket_id,
+        actor=turn.person,
+        expected_version=press.version,
     )
-    turn.say_key("withdrawn", number=ticket.number)
-    await notify.after_cancel(turn, ticket, previous)
+    turn.say_key("withdrawn", number=moved.ticket.number)
+    await notify.announce(turn, moved)
 
 
 # --- the callback (回访) -----------------------------------------------------------------------
 
 
-async def solved_pressed(turn: Turn, ticket_id: int, version: int, solved: int) -> None:
+async def solved_pressed(turn: Turn, press: AnswerSolved) -> None:
+    await check_press(turn, press, Action.CONFIRM)
+    ticket_id, version, solved = press.ticket_id, press.version, press.solved
     rows = [
         [
-            turn.button(f"btn_{name}", buttons.make("cs", ticket_id, version, solved, index))
+            turn.button(f"btn_{name}", AnswerSatisfaction(ticket_id, version, solved, index).pack())
             for index, name in enumerate(SATISFACTION)
         ]
     ]
     turn.say_key("ask_satisfaction", rows)
 
 
-async def satisfaction_pressed(
-    turn: Turn, ticket_id: int, version: int, solved: int, index: int
-) -> None:
+async def satisfaction_pressed(turn: Turn, press: AnswerSatisfaction) -> None:
     """Ask for an optional comment; the answer is recorded when it comes (or on 跳过)."""
-    ticket = await turn.session.get(Ticket, ticket_id)
-    if ticket is None or ticket.resident_id != turn.person.id or ticket.version != version:
+    ticket = await turn.session.get(Ticket, press.ticket_id)
+    if ticket is None or ticket.resident_id != turn.person.id or ticket.version != press.version:
         turn.say_key("bad_button")
         return
     turn.expect(
-        "comment",
-        ticket_id=ticket_id,
-        version=version,
-        solved=bool(solved),
-        satisfaction=SATISFACTION[index % len(SATISFACTION)],
+        ChatState.COMMENTING,
+        ticket_id=press.ticket_id,
+        version=press.version,
+        solved=bool(press.solved),
+        satisfaction=SATISFACTION[press.satisfaction % len(SATISFACTION)],
     )
-    turn.say_key("ask_comment", [[turn.button("btn_skip", buttons.make("skip"))]])
+    turn.say_key("ask_comment", [[turn.button("btn_skip", SkipComment().pack())]])
 
 
-async def comment_given(turn: Turn, comment: str | None) -> None:
+async def comment_given(turn: Turn, said: Incoming) -> None:
+    await _record_callback(turn, said.text)
+
+
+async def comment_skipped(turn: Turn, _press: SkipComment) -> None:
+    await _record_callback(turn, None)
+
+
+async def _record_callback(turn: Turn, comment: str | None) -> None:
     data = turn.data
-    ticket = await handling.answer_callback(
+    moved = await handling.answer_callback(
         turn.session,
         turn.policy,
         ticket_id=data["ticket_id"],
@@ -388,6 +443,6 @@ async def comment_given(turn: Turn, comment: str | None) -> None:
         expected_version=data["version"],
     )
     turn.reset()
-    key = "callback_closed" if ticket.state == State.CLOSED else "callback_reopened"
-    turn.say_key(key, number=ticket.number)
-    await notify.after_callback(turn, ticket, data["solved"], data["satisfaction"])
+    key = "callback_closed" if moved.ticket.state == State.CLOSED else "callback_reopened"
+    turn.say_key(key, number=moved.ticket.number)
+    await notify.announce(turn, moved)

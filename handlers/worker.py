@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-from handlers import buttons, notify
-from handlers.common import complete_pending, say_ticket_list
+from handlers import notify
+from handlers.buttons import Accept, AddNote, AskExtension, ExtensionDays
+from handlers.common import check_press, complete_pending, say_ticket_list
 from handlers.context import Turn
-from handlers.events import Button
+from handlers.conversation import ChatState
+from handlers.events import Button, Incoming
 from handlers.keyboards import work_buttons
 from handlers.render import area_name, local_time, ticket_card, timeline_text
 from storage.models import Ticket
 from tickets import handling
+from tickets.handling import load_ticket
+from tickets.lifecycle import Action
+from tickets.permissions import authorize
 from tickets.queries import open_tasks
 from tickets.timeline import ticket_timeline
 
@@ -34,59 +39,89 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     turn.say(f"{card}\n\n{history}", work_buttons(turn.locale, ticket) if mine else [])
 
 
-async def accept(turn: Turn, ticket_id: int, version: int) -> None:
-    ticket = await handling.accept_ticket(
-        turn.session, turn.policy, ticket_id=ticket_id, actor=turn.person, expected_version=version
+async def accept(turn: Turn, press: Accept) -> None:
+    moved = await handling.accept_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=press.ticket_id,
+        actor=turn.person,
+        expected_version=press.version,
     )
+    ticket = moved.ticket
     turn.say_key(
         "accepted",
         work_buttons(turn.locale, ticket),
         number=ticket.number,
         resolve_by=local_time(ticket.due_resolve_at, turn.policy),
     )
-    await notify.after_accept(turn, ticket)
+    await notify.announce(turn, moved)
 
 
-async def returned(turn: Turn, reason: str) -> None:
-    ticket = await complete_pending(turn, handling.return_ticket, reason=reason)
-    turn.say_key("returned", number=ticket.number)
-    await notify.after_return(turn, ticket, reason)
+async def returned(turn: Turn, said: Incoming) -> None:
+    moved = await complete_pending(turn, handling.return_ticket, reason=said.text)
+    turn.say_key("returned", number=moved.ticket.number)
+    await notify.announce(turn, moved)
 
 
-async def noted(turn: Turn, note: str) -> None:
-    ticket = await handling.add_note(
-        turn.session, turn.policy, ticket_id=turn.data["ticket_id"], actor=turn.person, note=note
+async def ask_note(turn: Turn, press: AddNote) -> None:
+    ticket = await load_ticket(turn.session, press.ticket_id)
+    await authorize(turn.session, turn.person, ticket, Action.NOTE)
+    turn.expect(ChatState.WRITING_NOTE, ticket_id=press.ticket_id)
+    turn.say_key("ask_note")
+
+
+async def noted(turn: Turn, said: Incoming) -> None:
+    moved = await handling.add_note(
+        turn.session,
+        turn.policy,
+        ticket_id=turn.data["ticket_id"],
+        actor=turn.person,
+        note=said.text,
     )
     turn.reset()
-    turn.say_key("noted", work_buttons(turn.locale, ticket))
+    turn.say_key("noted", work_buttons(turn.locale, moved.ticket))
 
 
-async def ask_extension_days(turn: Turn, ticket_id: int, version: int) -> None:
+async def ask_extension_days(turn: Turn, press: AskExtension) -> None:
+    await check_press(turn, press, Action.REQUEST_EXTENSION)
     row = [
-        Button(str(days), buttons.make("extd", ticket_id, version, days))
+        Button(str(days), ExtensionDays(press.ticket_id, press.version, days).pack())
         for days in EXTENSION_CHOICES
     ]
     turn.say_key("ask_extension_days", [row])
 
 
-async def extension_reason(turn: Turn, reason: str) -> None:
-    days = turn.data["days"]
-    ticket = await complete_pending(turn, handling.request_extension, days=days, reason=reason)
-    turn.say_key("extension_requested", work_buttons(turn.locale, ticket))
-    await notify.after_extension_request(turn, ticket, days, reason)
+async def ask_extension_reason(turn: Turn, press: ExtensionDays) -> None:
+    await check_press(turn, press, Action.REQUEST_EXTENSION)
+    turn.expect(
+        ChatState.EXTENSION_REASON,
+        ticket_id=press.ticket_id,
+        version=press.version,
+        days=press.days,
+    )
+    turn.say_key("ask_extension_reason")
 
 
-async def escalated(turn: Turn, reason: str) -> None:
-    ticket = await complete_pending(turn, handling.escalate_ticket, reason=reason)
+async def extension_reason(turn: Turn, said: Incoming) -> None:
+    days, reason = turn.data["days"], said.text
+    moved = await complete_pending(turn, handling.request_extension, days=days, reason=reason)
+    turn.say_key("extension_requested", work_buttons(turn.locale, moved.ticket))
+    await notify.announce(turn, moved)
+
+
+async def escalated(turn: Turn, said: Incoming) -> None:
+    moved = await complete_pending(turn, handling.escalate_ticket, reason=said.text)
+    ticket = moved.ticket
     area = await area_name(turn.session, ticket.handling_area_id)
     turn.say_key("escalated", number=ticket.number, area=area)
-    await notify.after_escalate(turn, ticket, reason)
+    await notify.announce(turn, moved)
 
 
-async def resolved(turn: Turn, reply: str, photo: str | None = None) -> None:
+async def resolved(turn: Turn, said: Incoming) -> None:
+    reply, photo = said.text, said.photo
     attachments = [{"kind": "photo", "ref": photo, "by": "worker"}] if photo else []
-    ticket = await complete_pending(
+    moved = await complete_pending(
         turn, handling.resolve_ticket, reply=reply, attachments=attachments
     )
-    turn.say_key("resolved", number=ticket.number)
-    await notify.after_resolve(turn, ticket)
+    turn.say_key("resolved", number=moved.ticket.number)
+    await notify.announce(turn, moved)

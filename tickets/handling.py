@@ -9,13 +9,14 @@ escalation and auto-close, are made in bulk by `tickets.sweeps` from the same ta
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback
+from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback, TicketEvent
 from tickets.areas import contains, escalation_target, get_area
 from tickets.clocks import arm, start_auto_close, start_clocks
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
@@ -72,6 +73,15 @@ async def load_ticket(
     return ticket
 
 
+@dataclass(frozen=True)
+class Move:
+    """What a move did: the ticket as it is now and the one timeline event it wrote (who, what,
+    from which state, the note and the data), so whoever tells people about it needs no re-read."""
+
+    ticket: Ticket
+    event: TicketEvent
+
+
 # Moves that set a deadline anew without changing the state.
 _RESTART_CLOCKS = frozenset({Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION})
 
@@ -86,7 +96,7 @@ def _finish(
     *,
     note: str | None = None,
     data: dict[str, Any] | None = None,
-) -> Ticket:
+) -> Move:
     """Apply the transition's target state, re-arm the clocks, append the one event."""
     from_state = ticket.state
     ticket.state = transition.target_from(State(from_state))
@@ -94,7 +104,7 @@ def _finish(
         arm(ticket, policy, now)
     ticket.version += 1
     session.add(ticket)
-    record_event(
+    event = record_event(
         session,
         ticket=ticket,
         actor=actor,
@@ -104,7 +114,7 @@ def _finish(
         note=note,
         data=data,
     )
-    return ticket
+    return Move(ticket, event)
 
 
 def _required_text(value: str | None, what: str, policy: Policy) -> str:
@@ -144,7 +154,7 @@ async def assign_ticket(
     worker_id: int,
     note: str | None = None,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """派单: staff send a ticket from triage (or from another worker) to a worker of their area."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     action = Action.ASSIGN if ticket.state in (State.SUBMITTED, State.RETURNED) else Action.REASSIGN
@@ -178,7 +188,7 @@ async def accept_ticket(
     ticket_id: int,
     actor: Person,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """接单/签收: the assigned worker takes the ticket; the accept clock is settled."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.ACCEPT)
@@ -196,7 +206,7 @@ async def return_ticket(
     actor: Person,
     reason: str,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """退单: the worker sends the ticket back to triage, with a reason, within the return window."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RETURN)
@@ -231,7 +241,7 @@ async def add_note(
     ticket_id: int,
     actor: Person,
     note: str,
-) -> Ticket:
+) -> Move:
     """A working note from the worker or staff, kept on the timeline."""
     ticket = await load_ticket(session, ticket_id)
     transition = await authorize(session, actor, ticket, Action.NOTE)
@@ -247,7 +257,7 @@ async def add_information(
     actor: Person,
     text: str,
     attachments: Sequence[dict[str, Any]] = (),
-) -> Ticket:
+) -> Move:
     """补充: the resident adds details or a photo to their open ticket."""
     ticket = await load_ticket(session, ticket_id)
     transition = await authorize(session, actor, ticket, Action.ADD_INFO)
@@ -268,7 +278,7 @@ async def request_extension(
     days: int,
     reason: str,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """延期: the worker asks for more working days; staff approve or refuse."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.REQUEST_EXTENSION)
@@ -301,7 +311,7 @@ async def decide_extension(
     approve: bool,
     note: str | None = None,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """Staff approve (the resolve clock moves) or refuse a pending extension."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
@@ -328,7 +338,7 @@ async def escalate_ticket(
     actor: Person,
     reason: str,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """上报: beyond the grid's means; the ticket goes to the triage of the next level up."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.ESCALATE)
@@ -352,7 +362,7 @@ async def resolve_ticket(
     reply: str,
     attachments: Sequence[dict[str, Any]] = (),
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """办结: the worker reports the result; the resident reads `reply` and is asked to rate it."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RESOLVE)
@@ -375,7 +385,7 @@ async def answer_callback(
     satisfaction: str,
     comment: str | None = None,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """回访: the resident says whether it is solved and how satisfied they are.
 
     已解决 with 满意 or 基本满意 closes the ticket; 未解决 or 不满意 reopens it (重办) with the same
@@ -444,7 +454,7 @@ async def close_ticket(
     actor: Person | None,
     note: str | None = None,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """Close: after resolution (staff, or the auto-close clock), or from triage with a reason."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.CLOSE)
@@ -465,7 +475,7 @@ async def reopen_ticket(
     actor: Person,
     reason: str,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """重办 by staff: a resolved or closed ticket goes back to its worker with fresh clocks."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.REOPEN)
@@ -484,7 +494,7 @@ async def cancel_ticket(
     actor: Person,
     reason: str | None = None,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """撤回: the resident withdraws their own open ticket."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.CANCEL)
@@ -502,7 +512,7 @@ async def merge_ticket(
     actor: Person,
     original_id: int,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """合并: a duplicate is closed into its original; its resident follows the original."""
     if ticket_id == original_id:
         raise InvalidInput("a ticket cannot be merged into itself", reason="merge_self")
@@ -536,7 +546,7 @@ async def recategorise_ticket(
     category: str,
     subcategory: str | None = None,
     expected_version: int | None = None,
-) -> Ticket:
+) -> Move:
     """Staff correct the category; the correction is kept to teach the classifier."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RECATEGORISE)

@@ -91,9 +91,10 @@ async def test_escalation_climbs_one_level_at_a_time_and_stops_at_the_top(sessio
 async def test_a_worker_escalates_to_the_triage_above(sessions, policy, cast):
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
     async with sessions() as session:
-        ticket = await handling.escalate_ticket(
+        moved = await handling.escalate_ticket(
             session, policy, ticket_id=ticket_id, actor=cast["worker-g1"], reason="需要社区协调"
         )
+        ticket = moved.ticket
         await session.commit()
     assert ticket.state == State.SUBMITTED and ticket.assignee_id is None
     assert ticket.handling_area_id == cast.areas["c1"].id and ticket.escalated_at is not None

@@ -42,9 +42,10 @@ def move(sessions, policy, cast):
     """A move by one of the cast, named by key, on a ticket, in its own transaction."""
 
     async def run(function, ticket_id: int, actor: str, **arguments):
-        return await act(
+        moved = await act(
             sessions, function, policy=policy, ticket_id=ticket_id, actor=cast[actor], **arguments
         )
+        return moved.ticket
 
     return run
 

@@ -1,0 +1,57 @@
+"""Where a person is in a conversation (`ChatState`) and the complaint a resident is writing
+(`Draft`). Both are stored between turns (storage.conversations) as a name and plain JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ChatState(StrEnum):
+    """What the bot is waiting for from this person."""
+
+    IDLE = "idle"  # nothing: a resident's text is a new complaint
+    CHOOSING_AREA = "choosing_area"  # the resident's community or grid
+    DRAFTING = "drafting"  # the resident's go for the proposed complaint (or more of it)
+    DESCRIBING_PHOTO = "photo_text"  # words for a photo that came alone
+    ADDING_INFORMATION = "adding_information"  # more information on a ticket
+    COMMENTING = "comment"  # the resident's optional words after the callback
+    RETURN_REASON = "return_reason"  # 退单: why
+    WRITING_NOTE = "writing_note"  # a working note
+    EXTENSION_REASON = "extension_reason"  # 延期: why
+    ESCALATION_REASON = "escalate_reason"  # 上报: why
+    RESOLUTION_REPLY = "resolve_reply"  # 办结: the reply to the resident
+    CLOSING_NOTE = "close_reason"  # staff close: why
+    REOPEN_REASON = "reopen_reason"  # 重办: why
+    MERGE_ORIGINAL = "merge_original"  # 合并: the original ticket's number
+
+    @classmethod
+    def _missing_(cls, value: object) -> ChatState | None:
+        # Names stored before these states had their own (they were also button verbs).
+        return {"info": cls.ADDING_INFORMATION, "note": cls.WRITING_NOTE}.get(str(value))
+
+
+@dataclass
+class Draft:
+    """A complaint before it is submitted: the resident's words, what came with them, and the
+    classifier's proposal once it has been asked."""
+
+    text: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    confidence: float | None = None
+    keywords: list[str] = field(default_factory=list)
+    urgency: str = "normal"
+
+    def to_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Draft:
+        """The draft as stored; fields of other versions are left out."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
