@@ -37,12 +37,12 @@ from bot.web.auth import MIN_PASSWORD, demo_accounts, people_named, set_password
 from bot.wiring import Services, open_services
 from nlp.rules import RulesError
 from storage.engine import database_failure
-from storage.models import Area, Person, Ticket
+from storage.models import Area, Person
 from tickets.corrections import category_corrections
 from tickets.directory import load_directory, read_directory_file
 from tickets.errors import DomainError
-from tickets.lifecycle import OPEN_STATES
-from tickets.stats import three_rates
+from tickets.report import build_report, percents
+from tickets.stats import Period
 
 log = logging.getLogger("minhu")
 
@@ -326,19 +326,14 @@ async def _status(services: Services) -> str:
     async with services.sessions() as session:
         areas = (await session.exec(select(func.count()).select_from(Area))).one()
         people = (await session.exec(select(func.count()).select_from(Person))).one()
-        open_tickets = (
-            await session.exec(select(func.count()).where(Ticket.state.in_(OPEN_STATES)))
-        ).one()
-        rates = await three_rates(session)
+        now = services.policy.clock.now()
+        report = await build_report(session, area=None, period=Period(), now=now, top=0)
+    shown = percents(report.rates)
     return (
         f"MinHu database {_where(services.settings)}: {areas} areas, {people} people, "
-        f"{open_tickets} open tickets; 响应率 {_percent(rates.response_rate)}, "
-        f"解决率 {_percent(rates.solve_rate)}, 满意率 {_percent(rates.satisfaction_rate)}"
+        f"{report.open} open tickets; 响应率 {shown.response}, "
+        f"解决率 {shown.solve}, 满意率 {shown.satisfaction}"
     )
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 def _where(settings: Settings) -> str:

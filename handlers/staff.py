@@ -6,18 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, timedelta
 
-from handlers import charts, notify
-from handlers.buttons import (
-    ApproveExtension,
-    AssignTo,
-    ChooseCategory,
-    ChooseWorker,
-    Recategorise,
-    RefuseExtension,
-)
-from handlers.common import check_press, complete_pending, say_ticket_list
+from handlers import buttons, charts, notify
+from handlers.common import complete_pending, say_ticket_list
 from handlers.context import Turn
-from handlers.events import Button, Incoming
+from handlers.events import Button
 from handlers.keyboards import staff_buttons
 from handlers.render import local_time, preview, ticket_card, timeline_text
 from storage.models import Person, Ticket
@@ -25,20 +17,18 @@ from storage.outbox import parked_messages
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES
-from tickets.lifecycle import TRIAGE_STATES, Action
+from tickets.lifecycle import Role
 from tickets.people import assignable_workers, create_invite
 from tickets.queries import find_ticket, triage_queue
-from tickets.stats import (
-    Period,
-    backlog_by_state,
-    overdue_count,
-    overdue_tickets,
-    three_rates,
-    ticket_counts_by,
-)
+from tickets.report import build_report, percents
+from tickets.stats import Period, overdue_tickets
 from tickets.timeline import ticket_timeline
 
 PERIODS = ("today", "week", "month")
+
+
+def is_staff(turn: Turn) -> bool:
+    return Role(turn.person.role) in (Role.STAFF, Role.ADMIN)
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
@@ -74,11 +64,7 @@ async def overdue(turn: Turn) -> None:
     await say_ticket_list(turn, late, "overdue_list")
 
 
-async def choose_worker(turn: Turn, press: ChooseWorker) -> None:
-    ticket = await turn.session.get(Ticket, press.ticket_id)
-    waiting = ticket is not None and ticket.state in TRIAGE_STATES
-    await check_press(turn, press, Action.ASSIGN if waiting else Action.REASSIGN)
-    ticket_id, version = press.ticket_id, press.version
+async def choose_worker(turn: Turn, ticket_id: int, version: int) -> None:
     workers = await assignable_workers(turn.session, turn.person)
     if not workers:
         turn.say_key("no_workers")
@@ -87,81 +73,88 @@ async def choose_worker(turn: Turn, press: ChooseWorker) -> None:
     for worker in workers[:30]:
         area = await get_area(turn.session, worker.area_id)
         name = turn.t("worker_in_area", name=worker.display_name or worker.id, area=area.name)
-        rows.append([Button(name, AssignTo(ticket_id, version, worker.id).pack())])
+        rows.append([Button(name, buttons.make("asw", ticket_id, version, worker.id))])
     turn.say_key("choose_worker", rows)
 
 
-async def assign(turn: Turn, press: AssignTo) -> None:
-    moved = await handling.assign_ticket(
+async def assign(turn: Turn, ticket_id: int, version: int, worker_id: int) -> None:
+    before = await turn.session.get(Ticket, ticket_id)
+    previous = before.assignee_id if before else None
+    ticket = await handling.assign_ticket(
         turn.session,
         turn.policy,
-        ticket_id=press.ticket_id,
+        ticket_id=ticket_id,
         actor=turn.person,
-        worker_id=press.worker_id,
-        expected_version=press.version,
+        worker_id=worker_id,
+        expected_version=version,
     )
-    worker = await turn.session.get(Person, press.worker_id)
-    name = worker.display_name or press.worker_id
-    turn.say_key("assigned_to", number=moved.ticket.number, worker=name)
-    await notify.announce(turn, moved)
+    worker = await turn.session.get(Person, worker_id)
+    turn.say_key("assigned_to", number=ticket.number, worker=worker.display_name or worker_id)
+    await notify.after_assign(turn, ticket, previous)
 
 
-async def choose_category(turn: Turn, press: ChooseCategory) -> None:
-    await check_press(turn, press, Action.RECATEGORISE)
+async def choose_category(turn: Turn, ticket_id: int, version: int) -> None:
     rows = [
-        [Button(name, Recategorise(press.ticket_id, press.version, index).pack())]
+        [Button(name, buttons.make("rcc", ticket_id, version, index))]
         for index, name in enumerate(CATEGORIES)
     ]
     turn.say_key("choose_category", rows)
 
 
-async def recategorise(turn: Turn, press: Recategorise) -> None:
-    moved = await handling.recategorise_ticket(
+async def recategorise(turn: Turn, ticket_id: int, version: int, index: int) -> None:
+    ticket = await handling.recategorise_ticket(
         turn.session,
         turn.policy,
-        ticket_id=press.ticket_id,
+        ticket_id=ticket_id,
         actor=turn.person,
-        category=CATEGORIES[press.index % len(CATEGORIES)],
-        expected_version=press.version,
+        category=CATEGORIES[index % len(CATEGORIES)],
+        expected_version=version,
     )
-    ticket = moved.ticket
     turn.say_key("recategorised", number=ticket.number, category=ticket.category)
-    await notify.announce(turn, moved)
+    await notify.after_recategorise(turn, ticket)
 
 
-async def decide_extension(turn: Turn, press: ApproveExtension | RefuseExtension) -> None:
-    approve = isinstance(press, ApproveExtension)
-    moved = await handling.decide_extension(
+async def decide_extension(turn: Turn, ticket_id: int, version: int, approve: bool) -> None:
+    before = await turn.session.get(Ticket, ticket_id)
+    days = before.pending_extension_days if before else None
+    reason = await _last_extension_reason(turn, ticket_id)
+    ticket = await handling.decide_extension(
         turn.session,
         turn.policy,
-        ticket_id=press.ticket_id,
+        ticket_id=ticket_id,
         actor=turn.person,
         approve=approve,
-        expected_version=press.version,
+        expected_version=version,
     )
     key = "extension_approved" if approve else "extension_refused"
-    days = (moved.event.data or {}).get("days")
-    turn.say_key(key, number=moved.ticket.number, days=days)
-    await notify.announce(turn, moved)
+    turn.say_key(key, number=ticket.number, days=days)
+    await notify.after_extension_decision(turn, ticket, approve, days or 0, reason)
 
 
-async def closed(turn: Turn, said: Incoming) -> None:
-    moved = await complete_pending(turn, handling.close_ticket, note=said.text)
-    turn.say_key("closed", number=moved.ticket.number)
-    await notify.announce(turn, moved)
+async def _last_extension_reason(turn: Turn, ticket_id: int) -> str:
+    for event in reversed(await ticket_timeline(turn.session, ticket_id)):
+        if event.action == "request_extension":
+            return event.note or ""
+    return ""
 
 
-async def reopened(turn: Turn, said: Incoming) -> None:
-    moved = await complete_pending(turn, handling.reopen_ticket, reason=said.text)
-    turn.say_key("reopened", number=moved.ticket.number)
-    await notify.announce(turn, moved)
+async def closed(turn: Turn, note: str) -> None:
+    ticket = await complete_pending(turn, handling.close_ticket, note=note)
+    turn.say_key("closed", number=ticket.number)
+    await notify.after_close(turn, ticket, note)
 
 
-async def merged(turn: Turn, said: Incoming) -> None:
-    original = await find_ticket(turn.session, turn.person, said.text)
-    moved = await complete_pending(turn, handling.merge_ticket, original_id=original.id)
-    turn.say_key("merged", number=moved.ticket.number, original=original.number)
-    await notify.announce(turn, moved)
+async def reopened(turn: Turn, reason: str) -> None:
+    ticket = await complete_pending(turn, handling.reopen_ticket, reason=reason)
+    turn.say_key("reopened", number=ticket.number)
+    await notify.after_reopen(turn, ticket)
+
+
+async def merged(turn: Turn, original_number: str) -> None:
+    original = await find_ticket(turn.session, turn.person, original_number)
+    duplicate = await complete_pending(turn, handling.merge_ticket, original_id=original.id)
+    turn.say_key("merged", number=duplicate.number, original=original.number)
+    await notify.after_merge(turn, duplicate, original)
 
 
 def period_of(name: str, turn: Turn) -> Period:
@@ -184,40 +177,34 @@ async def stats(turn: Turn) -> None:
         turn.say_key("stats_usage")
         return
     area = await get_area(turn.session, turn.person.area_id)
-    period = period_of(name, turn)
-    rates = await three_rates(turn.session, area=area, period=period)
-    backlog = await backlog_by_state(turn.session, area=area)
-    late = await overdue_count(turn.session, turn.policy.clock.now(), area=area)
-    top = await ticket_counts_by(turn.session, "category", area=area, period=period, limit=10)
+    now = turn.policy.clock.now()
+    report = await build_report(turn.session, area=area, period=period_of(name, turn), now=now)
+    shown, none = percents(report.rates), turn.t("none")
+    separator = turn.t("list_separator")
     turn.say_key(
         "stats",
         area=area.name,
         period=turn.t(f"period_{name}"),
-        response=_percent(rates.response_rate),
-        solve=_percent(rates.solve_rate),
-        satisfaction=_percent(rates.satisfaction_rate),
-        assigned=rates.assigned,
-        in_time=rates.accepted_in_time,
-        callbacks=rates.callbacks,
-        backlog=turn.t("list_separator").join(
-            f"{turn.label('state', s)} {n}" for s, n in backlog.items()
+        response=shown.response,
+        solve=shown.solve,
+        satisfaction=shown.satisfaction,
+        assigned=report.rates.assigned,
+        in_time=report.rates.accepted_in_time,
+        callbacks=report.rates.callbacks,
+        backlog=separator.join(
+            f"{turn.label('state', state)} {n}" for state, n in report.backlog if n
         )
-        or turn.t("none"),
-        overdue=late,
-        top=turn.t("list_separator").join(f"{c or turn.t('none')} {n}" for c, n in top[:5])
-        or turn.t("none"),
+        or none,
+        overdue=report.overdue,
+        top=separator.join(f"{c or none} {n}" for c, n in report.categories[:5]) or none,
     )
     # The dashboard's category chart, as a picture under the figures.
     chart = charts.bar_chart_bytes(
         turn.t("stats_chart", area=area.name, period=turn.t(f"period_{name}")),
-        tuple((category or turn.t("none"), count) for category, count in top),
+        tuple((category or none, count) for category, count in report.categories),
         "png",
     )
     turn.replies[-1] = replace(turn.replies[-1], image=chart)
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 async def invite(turn: Turn) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from bot.web.texts import web_text
 from handlers import charts
 from handlers.render import local_time
 from storage.models import Area, Person
-from tickets.areas import LEVEL_DEPTH, Level, ancestor_ids, get_area
+from tickets.areas import get_area
 from tickets.categories import CATEGORIES
 from tickets.dashboard import (
     MAX_PAGE,
@@ -38,13 +37,14 @@ from tickets.errors import DomainError
 from tickets.lifecycle import State
 from tickets.permissions import in_scope
 from tickets.queries import find_ticket
-from tickets.stats import (
-    Period,
-    backlog_by_state,
-    overdue_count,
-    three_rates,
-    ticket_counts_by,
+from tickets.report import (
+    build_report,
+    level_below,
+    percents,
+    tickets_per_area,
+    top_categories,
 )
+from tickets.stats import Period
 from tickets.timeline import ticket_timeline
 
 DAYS = 30
@@ -112,11 +112,9 @@ async def dashboard_page(request: web.Request) -> web.Response:
         async with sessions() as session:
             return await query(session)
 
-    # Side by side, one connection each: the page waits for the slowest figure, not their sum.
-    rates, backlog, late_count, late, names = await asyncio.gather(
-        read(lambda s: three_rates(s, area=scope, period=period)),
-        read(lambda s: backlog_by_state(s, area=scope)),
-        read(lambda s: overdue_count(s, now, area=scope)),
+    # Side by side, one connection each: the page waits for the slowest part, not their sum.
+    report, late, names = await asyncio.gather(
+        read(lambda s: build_report(s, area=scope, period=period, now=now, top=0)),
         read(lambda s: overdue_list(s, now, area=scope, limit=20)),
         read(_area_names),
     )
@@ -124,13 +122,13 @@ async def dashboard_page(request: web.Request) -> web.Response:
     return render(
         request,
         "dashboard.html",
-        area=scope.name if scope else names.get(None, ""),
+        area=report.area_name,
         days=_days(request),
         day_choices=DAY_CHOICES,
-        rates=rates,
-        percent=_percent,
-        backlog=[(state, backlog.get(state, 0)) for state in _OPEN_ORDER],
-        late_count=late_count,
+        rates=report.rates,
+        shown=percents(report.rates),
+        backlog=report.backlog,
+        late_count=report.overdue,
         late=[
             {
                 "number": t.number,
@@ -144,13 +142,6 @@ async def dashboard_page(request: web.Request) -> web.Response:
             for t in late
         ],
     )
-
-
-_OPEN_ORDER = (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED, State.RESOLVED)
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 async def _area_names(session: AsyncSession) -> dict[Any, str]:
@@ -177,7 +168,12 @@ async def chart(request: web.Request) -> web.Response:
             data: tuple = tuple(await category_counts(session, scope, _period(request), locale))
         elif name == "area":
             title = web_text(locale, "chart_area")
-            data = tuple(await _area_counts(session, scope, _period(request)))
+            # Tickets per area one level below the scope (streets for a district).
+            data = tuple(
+                await tickets_per_area(
+                    session, area=scope, period=_period(request), level=level_below(scope)
+                )
+            )
         else:
             title = web_text(locale, "trend", days=_days(request))
             data = tuple(
@@ -200,26 +196,11 @@ async def chart(request: web.Request) -> web.Response:
 
 
 async def category_counts(
-    session: AsyncSession, scope: Area | None, period: Period, locale: str, limit: int = 10
+    session: AsyncSession, scope: Area | None, period: Period, locale: str
 ) -> list[tuple[str, int]]:
-    rows = await ticket_counts_by(session, "category", area=scope, period=period, limit=limit)
+    """The report's top 10 categories, as the chart shows them."""
+    rows = await top_categories(session, area=scope, period=period, top=10)
     return [(category or web_text(locale, "none"), count) for category, count in rows]
-
-
-async def _area_counts(
-    session: AsyncSession, scope: Area | None, period: Period
-) -> list[tuple[str, int]]:
-    """Tickets per area one level below the scope (streets for a district, grids for a
-    community), folded up from the per-area counts."""
-    per_area = await ticket_counts_by(session, "area", area=scope, period=period)
-    areas = {area.id: area for area in (await session.exec(select(Area))).all()}
-    depth = (LEVEL_DEPTH[Level(scope.level)] + 1) if scope else 1
-    folded: dict[str, int] = defaultdict(int)
-    for area_id, count in per_area:
-        chain = ancestor_ids(areas[area_id]) if area_id in areas else []
-        target = chain[depth] if len(chain) > depth else area_id
-        folded[areas[target].name if target in areas else "—"] += count
-    return sorted(folded.items(), key=lambda item: -item[1])
 
 
 # --- ticket list, export, one ticket -------------------------------------------------------------
