@@ -6,10 +6,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, timedelta
 
-from handlers import buttons, charts, notify
-from handlers.common import complete_pending, say_ticket_list
+from handlers import charts, notify
+from handlers.buttons import (
+    ApproveExtension,
+    AssignTo,
+    ChooseCategory,
+    ChooseWorker,
+    Recategorise,
+    RefuseExtension,
+)
+from handlers.common import check_press, complete_pending, say_ticket_list
 from handlers.context import Turn
-from handlers.events import Button
+from handlers.events import Button, Incoming
 from handlers.keyboards import staff_buttons
 from handlers.render import local_time, preview, ticket_card, timeline_text
 from storage.models import Person, Ticket
@@ -17,7 +25,7 @@ from storage.outbox import parked_messages
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES
-from tickets.lifecycle import Role
+from tickets.lifecycle import TRIAGE_STATES, Action
 from tickets.people import assignable_workers, create_invite
 from tickets.queries import find_ticket, triage_queue
 from tickets.report import build_report, percents
@@ -25,10 +33,6 @@ from tickets.stats import Period, overdue_tickets
 from tickets.timeline import ticket_timeline
 
 PERIODS = ("today", "week", "month")
-
-
-def is_staff(turn: Turn) -> bool:
-    return Role(turn.person.role) in (Role.STAFF, Role.ADMIN)
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
@@ -64,7 +68,11 @@ async def overdue(turn: Turn) -> None:
     await say_ticket_list(turn, late, "overdue_list")
 
 
-async def choose_worker(turn: Turn, ticket_id: int, version: int) -> None:
+async def choose_worker(turn: Turn, press: ChooseWorker) -> None:
+    ticket = await turn.session.get(Ticket, press.ticket_id)
+    waiting = ticket is not None and ticket.state in TRIAGE_STATES
+    await check_press(turn, press, Action.ASSIGN if waiting else Action.REASSIGN)
+    ticket_id, version = press.ticket_id, press.version
     workers = await assignable_workers(turn.session, turn.person)
     if not workers:
         turn.say_key("no_workers")
@@ -73,88 +81,81 @@ async def choose_worker(turn: Turn, ticket_id: int, version: int) -> None:
     for worker in workers[:30]:
         area = await get_area(turn.session, worker.area_id)
         name = turn.t("worker_in_area", name=worker.display_name or worker.id, area=area.name)
-        rows.append([Button(name, buttons.make("asw", ticket_id, version, worker.id))])
+        rows.append([Button(name, AssignTo(ticket_id, version, worker.id).pack())])
     turn.say_key("choose_worker", rows)
 
 
-async def assign(turn: Turn, ticket_id: int, version: int, worker_id: int) -> None:
-    before = await turn.session.get(Ticket, ticket_id)
-    previous = before.assignee_id if before else None
-    ticket = await handling.assign_ticket(
+async def assign(turn: Turn, press: AssignTo) -> None:
+    moved = await handling.assign_ticket(
         turn.session,
         turn.policy,
-        ticket_id=ticket_id,
+        ticket_id=press.ticket_id,
         actor=turn.person,
-        worker_id=worker_id,
-        expected_version=version,
+        worker_id=press.worker_id,
+        expected_version=press.version,
     )
-    worker = await turn.session.get(Person, worker_id)
-    turn.say_key("assigned_to", number=ticket.number, worker=worker.display_name or worker_id)
-    await notify.after_assign(turn, ticket, previous)
+    worker = await turn.session.get(Person, press.worker_id)
+    name = worker.display_name or press.worker_id
+    turn.say_key("assigned_to", number=moved.ticket.number, worker=name)
+    await notify.announce(turn, moved)
 
 
-async def choose_category(turn: Turn, ticket_id: int, version: int) -> None:
+async def choose_category(turn: Turn, press: ChooseCategory) -> None:
+    await check_press(turn, press, Action.RECATEGORISE)
     rows = [
-        [Button(name, buttons.make("rcc", ticket_id, version, index))]
+        [Button(name, Recategorise(press.ticket_id, press.version, index).pack())]
         for index, name in enumerate(CATEGORIES)
     ]
     turn.say_key("choose_category", rows)
 
 
-async def recategorise(turn: Turn, ticket_id: int, version: int, index: int) -> None:
-    ticket = await handling.recategorise_ticket(
+async def recategorise(turn: Turn, press: Recategorise) -> None:
+    moved = await handling.recategorise_ticket(
         turn.session,
         turn.policy,
-        ticket_id=ticket_id,
+        ticket_id=press.ticket_id,
         actor=turn.person,
-        category=CATEGORIES[index % len(CATEGORIES)],
-        expected_version=version,
+        category=CATEGORIES[press.index % len(CATEGORIES)],
+        expected_version=press.version,
     )
+    ticket = moved.ticket
     turn.say_key("recategorised", number=ticket.number, category=ticket.category)
-    await notify.after_recategorise(turn, ticket)
+    await notify.announce(turn, moved)
 
 
-async def decide_extension(turn: Turn, ticket_id: int, version: int, approve: bool) -> None:
-    before = await turn.session.get(Ticket, ticket_id)
-    days = before.pending_extension_days if before else None
-    reason = await _last_extension_reason(turn, ticket_id)
-    ticket = await handling.decide_extension(
+async def decide_extension(turn: Turn, press: ApproveExtension | RefuseExtension) -> None:
+    approve = isinstance(press, ApproveExtension)
+    moved = await handling.decide_extension(
         turn.session,
         turn.policy,
-        ticket_id=ticket_id,
+        ticket_id=press.ticket_id,
         actor=turn.person,
         approve=approve,
-        expected_version=version,
+        expected_version=press.version,
     )
     key = "extension_approved" if approve else "extension_refused"
-    turn.say_key(key, number=ticket.number, days=days)
-    await notify.after_extension_decision(turn, ticket, approve, days or 0, reason)
+    days = (moved.event.data or {}).get("days")
+    turn.say_key(key, number=moved.ticket.number, days=days)
+    await notify.announce(turn, moved)
 
 
-async def _last_extension_reason(turn: Turn, ticket_id: int) -> str:
-    for event in reversed(await ticket_timeline(turn.session, ticket_id)):
-        if event.action == "request_extension":
-            return event.note or ""
-    return ""
+async def closed(turn: Turn, said: Incoming) -> None:
+    moved = await complete_pending(turn, handling.close_ticket, note=said.text)
+    turn.say_key("closed", number=moved.ticket.number)
+    await notify.announce(turn, moved)
 
 
-async def closed(turn: Turn, note: str) -> None:
-    ticket = await complete_pending(turn, handling.close_ticket, note=note)
-    turn.say_key("closed", number=ticket.number)
-    await notify.after_close(turn, ticket, note)
+async def reopened(turn: Turn, said: Incoming) -> None:
+    moved = await complete_pending(turn, handling.reopen_ticket, reason=said.text)
+    turn.say_key("reopened", number=moved.ticket.number)
+    await notify.announce(turn, moved)
 
 
-async def reopened(turn: Turn, reason: str) -> None:
-    ticket = await complete_pending(turn, handling.reopen_ticket, reason=reason)
-    turn.say_key("reopened", number=ticket.number)
-    await notify.after_reopen(turn, ticket)
-
-
-async def merged(turn: Turn, original_number: str) -> None:
-    original = await find_ticket(turn.session, turn.person, original_number)
-    duplicate = await complete_pending(turn, handling.merge_ticket, original_id=original.id)
-    turn.say_key("merged", number=duplicate.number, original=original.number)
-    await notify.after_merge(turn, duplicate, original)
+async def merged(turn: Turn, said: Incoming) -> None:
+    original = await find_ticket(turn.session, turn.person, said.text)
+    moved = await complete_pending(turn, handling.merge_ticket, original_id=original.id)
+    turn.say_key("merged", number=moved.ticket.number, original=original.number)
+    await notify.announce(turn, moved)
 
 
 def period_of(name: str, turn: Turn) -> Period:
