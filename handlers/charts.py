@@ -101,14 +101,6 @@ def trend_chart(title: str, points: Sequence[tuple[date, int]]) -> Figure:
     return figure
 
 
-def to_svg(figure: Figure) -> bytes:
-    return _render(figure, "svg")
-
-
-def to_png(figure: Figure) -> bytes:
-    return _render(figure, "png")
-
-
 def _render(figure: Figure, kind: str) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():

@@ -50,8 +50,3 @@ def clean_text(raw: object, max_chars: int = DEFAULT_MAX_CHARS) -> CleanText:
         text = text[:max_chars]
         truncated = True
     return CleanText(text=text, truncated=truncated, has_chinese=bool(_HAN.search(text)))
-
-
-def han_only(text: str) -> str:
-    """The Chinese characters of ``text`` in order (used for character-level features)."""
-    return "".join(_HAN.findall(text))

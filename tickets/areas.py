@@ -66,14 +66,6 @@ async def subtree_ids(session: AsyncSession, area: Area) -> list[int]:
     return [area_id for area_id in (await session.exec(query)).all() if area_id is not None]
 
 
-async def ancestors(session: AsyncSession, area: Area) -> list[Area]:
-    """`area` and every area above it, nearest first."""
-    ids = ancestor_ids(area)
-    rows = (await session.exec(select(Area).where(col(Area.id).in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id[area_id] for area_id in reversed(ids) if area_id in by_id]
-
-
 async def escalation_target(session: AsyncSession, area: Area) -> Area:
     """上报: the area one level up. The district at the top has nowhere further to go."""
     if area.parent_id is None:

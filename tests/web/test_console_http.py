@@ -159,9 +159,9 @@ async def _demo_name(console, user_id: str) -> str:
 
 
 async def test_a_photo_is_stored_and_shown_to_staff_only(console):
-    from handlers.charts import bar_chart, to_png
+    from handlers.charts import bar_chart_bytes
 
-    picture = to_png(bar_chart("照片", [("a", 1)]))  # any real PNG
+    picture = bar_chart_bytes("照片", (("a", 1),), "png")  # any real PNG
     async with await _client(console) as client:
         async with client.get("/chat"):
             pass

@@ -232,9 +232,9 @@ async def test_a_known_resident_is_not_counted_again(console_with):
 
 
 def _png() -> bytes:
-    from handlers.charts import bar_chart, to_png
+    from handlers.charts import bar_chart_bytes
 
-    return to_png(bar_chart("照片", [("a", 1)]))
+    return bar_chart_bytes("照片", (("a", 1),), "png")
 
 
 async def _send_photo(client, token: str, data: bytes) -> aiohttp.ClientResponse:
