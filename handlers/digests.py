@@ -4,93 +4,78 @@ and day (or month), so a catch-up run after downtime never sends one twice."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from handlers.events import Reply
 from handlers.texts import locale_or_default, tr
-from storage.models import Area, Person
+from storage import Session
+from storage.models import Person
 from storage.outbox import enqueue_many, outbox_row
-from tickets.areas import subtree_ids
-from tickets.lifecycle import Role
+from tickets.areas import Level, contains
 from tickets.policy import Policy
-from tickets.stats import (
-    Period,
-    ThreeRates,
-    created_count,
-    deadlines_in,
-    overdue_count,
-    three_rates_by,
-)
+from tickets.report import Report, build_report, percents, report_readers
+from tickets.stats import Period, ThreeRates
 
 RANKED = 5  # lines per list in the monthly ranking
 
 
-async def staff_members(session: AsyncSession) -> Sequence[Person]:
-    query = select(Person).where(
-        col(Person.role).in_([Role.STAFF, Role.ADMIN]), col(Person.area_id).is_not(None)
-    )
-    return (await session.exec(query.order_by(col(Person.id)))).all()
-
-
-async def morning_digest(session: AsyncSession, policy: Policy) -> int:
+async def morning_digest(session: Session, policy: Policy) -> int:
     """Each staff member's morning digest for their own area; returns messages queued."""
     now = policy.clock.now()
     local_now = now.astimezone(policy.calendar.timezone)
     midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = Period(since=now, until=midnight + timedelta(days=1))
     last_day = Period(since=now - timedelta(days=1), until=now)
+    reports: dict[int, Report] = {}  # staff of one area share its report
     messages = []
-    for staff in await staff_members(session):
-        area = await session.get(Area, staff.area_id)
-        if area is None:
-            continue
-        locale = locale_or_default(staff.locale)
+    for staff, area in await report_readers(session):
+        if area.id not in reports:
+            reports[area.id] = await build_report(
+                session,
+                area=area,
+                period=last_day,
+                now=now,
+                top=0,
+                due_by=midnight + timedelta(days=1),
+            )
+        report = reports[area.id]
         text = tr(
-            locale,
+            locale_or_default(staff.locale),
             "digest",
             area=area.name,
             date=f"{local_now:%m-%d}",
-            new=await created_count(session, area=area, period=last_day),
-            overdue=await overdue_count(session, now, area=area),
-            due_today=await deadlines_in(session, today, area=area),
+            new=report.created,
+            overdue=report.overdue,
+            due_today=report.due,
         )
         messages.append(_message(staff, f"digest:{local_now:%Y-%m-%d}", text, now))
     await enqueue_many(session, messages)
     return len(messages)
 
 
-async def monthly_ranking(session: AsyncSession, policy: Policy) -> int:
-    """Last month's 三率 ranking of the grids and workers in each staff member's area."""
+async def monthly_ranking(session: Session, policy: Policy) -> int:
+    """Last month's 三率 ranking of the grids and workers in each staff member's area: one
+    report of the whole tree, each staff member's share of its rows."""
     now = policy.clock.now()
     local_now = now.astimezone(policy.calendar.timezone)
     this_month = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     period = Period(since=last_month, until=this_month)
-    per_area = await three_rates_by(session, "area", period=period)
-    per_worker = await three_rates_by(session, "worker", period=period)
-    areas = {area.id: area for area in (await session.exec(select(Area))).all()}
-    people = {person.id: person for person in (await session.exec(select(Person))).all()}
+    report = await build_report(
+        session, area=None, period=period, now=now, top=0, rows_at=Level.GRID, workers=True
+    )
     messages = []
-    for staff in await staff_members(session):
-        own = areas.get(staff.area_id)
-        if own is None:
-            continue
-        inside = set(await subtree_ids(session, own))
+    for staff, own in await report_readers(session):
         locale = locale_or_default(staff.locale)
         grids = {
-            areas[area_id].name: rates
-            for area_id, rates in per_area.items()
-            if area_id in inside and areas[area_id].level == "grid"
+            row.name: row.rates
+            for row in report.areas
+            if row.level == Level.GRID and contains(own, row.path)
         }
         workers = {
-            people[worker_id].display_name or str(worker_id): rates
-            for worker_id, rates in per_worker.items()
-            if worker_id in people and people[worker_id].area_id in inside
+            row.name or str(row.person_id): row.rates
+            for row in report.workers
+            if row.home_path is not None and contains(own, row.home_path)
         }
         text = tr(
             locale,
@@ -119,22 +104,21 @@ def _ranked(locale: str, rows: dict[str, ThreeRates]) -> str:
     scored.sort(key=lambda item: (-item[0], item[1]))
     if not scored:
         return tr(locale, "none")
-    return "\n".join(
-        tr(
-            locale,
-            "ranking_line",
-            place=place,
-            name=name,
-            response=_percent(rates.response_rate),
-            solve=_percent(rates.solve_rate),
-            satisfaction=_percent(rates.satisfaction_rate),
+    lines = []
+    for place, (_score, name, rates) in enumerate(scored[:RANKED], start=1):
+        shown = percents(rates)
+        lines.append(
+            tr(
+                locale,
+                "ranking_line",
+                place=place,
+                name=name,
+                response=shown.response,
+                solve=shown.solve,
+                satisfaction=shown.satisfaction,
+            )
         )
-        for place, (_score, name, rates) in enumerate(scored[:RANKED], start=1)
-    )
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+    return "\n".join(lines)
 
 
 def _message(person: Person, key: str, text: str, now: datetime) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class AreaFigures:
     area_id: int
     name: str
     level: str
+    path: str  # tickets.areas.contains tells whether it lies in a staff member's area
     created: int
     rates: ThreeRates
 
@@ -57,6 +58,7 @@ class WorkerFigures:
 
     person_id: int
     name: str | None
+    home_path: str | None  # the path of the worker's own area
     rates: ThreeRates
 
 
@@ -269,7 +271,7 @@ def _area_rows(
             created[target] += tickets.get(area_id, (0,))[0]
             folded[target] += rates.get(area_id, ThreeRates())
     rows = [
-        AreaFigures(target, tree[target].name, tree[target].level, created[target], figures)
+        AreaFigures(target, *tree[target], created[target], figures)
         for target, figures in folded.items()
     ]
     return tuple(sorted(rows, key=lambda row: (-row.created, row.name)))
@@ -331,19 +333,25 @@ async def _worker_rows(
         True,
     )
     rates = _rates(tickets, callbacks)
-    names = await worker_names(session, list(rates))
+    people = await _names_and_homes(session, list(rates))
     return tuple(
-        WorkerFigures(person_id, names.get(person_id), figures)
+        WorkerFigures(person_id, *people.get(person_id, (None, None)), figures)
         for person_id, figures in sorted(rates.items())
     )
 
 
-async def worker_names(session: AsyncSession, ids: list[int]) -> dict[int, str | None]:
-    """Display names of the people with these ids."""
+async def _names_and_homes(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """Display name and own area's path of the people with these ids."""
     if not ids:
         return {}
-    query = select(Person.id, Person.display_name).where(col(Person.id).in_(ids))
-    return {person_id: name for person_id, name in await session.exec(query)}
+    query = (
+        select(Person.id, Person.display_name, Area.path)
+        .outerjoin(Area, col(Area.id) == Person.area_id)
+        .where(col(Person.id).in_(ids))
+    )
+    return {person_id: (name, path) for person_id, name, path in await session.exec(query)}
 
 
 async def report_readers(session: AsyncSession) -> list[tuple[Person, Area]]:

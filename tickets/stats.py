@@ -21,8 +21,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Ticket, TicketCallback
-from tickets.areas import LEVEL_DEPTH, Level, ancestor_ids, subtree_ids
-from tickets.lifecycle import OPEN_STATES, State
+from tickets.areas import subtree_ids
+from tickets.lifecycle import State
 
 SATISFIED = ("satisfied", "basic")  # 满意 and 基本满意 count towards 满意率
 
@@ -223,81 +223,3 @@ async def overdue_tickets(
         .limit(limit)
     )
     return (await session.exec(query)).all()
-
-
-async def rollup_by_level(
-    session: AsyncSession, per_area: dict[Any, ThreeRates], level: Level | str
-) -> dict[int, ThreeRates]:
-    """Fold per-area figures up to the areas of `level` (per grid → per street, say)."""
-    depth = LEVEL_DEPTH[Level(level)]
-    areas = {area.id: area for area in (await session.exec(select(Area))).all()}
-    result: dict[int, ThreeRates] = defaultdict(ThreeRates)
-    for area_id, rates in per_area.items():
-        if area_id not in areas:
-            continue
-        chain = ancestor_ids(areas[area_id])
-        if len(chain) > depth:
-            result[chain[depth]] += rates
-    return dict(result)
-
-
-async def backlog_by_state(session: AsyncSession, *, area: Area | None = None) -> dict[str, int]:
-    """Open tickets per state, handled in `area`'s subtree."""
-    query = (
-        select(Ticket.state, func.count())
-        .where(
-            col(Ticket.state).in_(OPEN_STATES),
-            *await _area_filter(session, Ticket.handling_area_id, area),
-        )
-        .group_by(Ticket.state)
-    )
-    return {state: count for state, count in (await session.exec(query)).all()}
-
-
-async def ticket_counts_by(
-    session: AsyncSession,
-    group: str,
-    *,
-    area: Area | None = None,
-    period: Period | None = None,
-    limit: int | None = None,
-) -> list[tuple[Any, int]]:
-    """How many tickets per "category", "area" or "worker", most first."""
-    key = {"category": Ticket.category, "area": Ticket.area_id, "worker": Ticket.assignee_id}[group]
-    query = (
-        select(key, func.count().label("n"))
-        .where(
-            *await _area_filter(session, Ticket.area_id, area),
-            *in_period(Ticket.created_at, period),
-        )
-        .group_by(key)
-        .order_by(func.count().desc())
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return [(row[0], row[1]) for row in (await session.exec(query)).all()]
-
-
-async def created_count(
-    session: AsyncSession, *, area: Area | None = None, period: Period | None = None
-) -> int:
-    """Tickets about `area`'s subtree created in `period`."""
-    query = select(func.count()).where(
-        *await _area_filter(session, Ticket.area_id, area), *in_period(Ticket.created_at, period)
-    )
-    return (await session.exec(query)).one()
-
-
-async def deadlines_in(session: AsyncSession, period: Period, *, area: Area | None = None) -> int:
-    """Open tickets handled in `area`'s subtree whose running clock ends within `period`."""
-    query = select(func.count()).where(
-        or_(
-            and_(Ticket.state == State.ASSIGNED, *in_period(Ticket.due_accept_at, period)),
-            and_(
-                col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
-                *in_period(Ticket.due_resolve_at, period),
-            ),
-        ),
-        *await _area_filter(session, Ticket.handling_area_id, area),
-    )
-    return (await session.exec(query)).one()

@@ -45,6 +45,6 @@ async def test_the_monthly_ranking_lists_grids_and_workers(chat, clock):
     await _run(chat, monthly_ranking)
     text = chat.last("staff-s1")
     assert text.startswith("【2026-10 三率排名·东城街道】")
-    assert "1. 幸福社区第一网格　响应率 100%　解决率 100%　满意率 100%" in text
-    assert "1. 网格员甲　响应率 100%" in text
+    assert "1. 幸福社区第一网格　响应率 100.0%　解决率 100.0%　满意率 100.0%" in text
+    assert "1. 网格员甲　响应率 100.0%" in text
     assert "阳光社区" not in text  # another street's grid

@@ -134,9 +134,9 @@ async def test_rows_per_street_and_per_grid_match_their_own_reports(sessions, cl
     district = await _report(sessions, clock, rows_at="street")
     east = await _report(sessions, clock, area=areas["s1"])
     west = await _report(sessions, clock, area=areas["s2"])
-    assert [(row.name, row.level, row.created) for row in district.areas] == [
-        ("东城街道", "street", 4),
-        ("西湖街道", "street", 1),
+    assert [(row.name, row.level, row.path, row.created) for row in district.areas] == [
+        ("东城街道", "street", areas["s1"].path, 4),
+        ("西湖街道", "street", areas["s2"].path, 1),
     ]
     assert [row.rates for row in district.areas] == [east.rates, west.rates]
     grids = await _report(sessions, clock, area=areas["s1"], rows_at="grid")
@@ -164,9 +164,9 @@ async def test_the_charts_read_what_the_report_says(sessions, clock, history):
 
 async def test_rows_per_worker_are_named_and_kept_to_the_subtree(sessions, clock, history):
     everything = await _report(sessions, clock, workers=True)
-    assert [(row.name, row.rates) for row in everything.workers] == [
-        ("网格员甲", ThreeRates(4, 2, 3, 2, 2)),
-        ("网格员丙", ThreeRates(1, 1)),
+    assert [(row.name, row.home_path, row.rates) for row in everything.workers] == [
+        ("网格员甲", history.areas["g1"].path, ThreeRates(4, 2, 3, 2, 2)),
+        ("网格员丙", history.areas["g3"].path, ThreeRates(1, 1)),
     ]
     west = await _report(sessions, clock, area=history.areas["s2"], workers=True)
     assert [row.person_id for row in west.workers] == [history["worker-g3"].id]
