@@ -127,8 +127,8 @@ async def build_report(
 
     `top` categories (0: none); `rows_at` a level for per-area rows (tickets about areas above
     it keep a row of their own area); `workers` per-worker rows; `due_by` counts the clocks that
-    end between now and then. Four queries, each answered from an index alone, plus the areas'
-    and (with `workers`) the workers' names."""
+    end between now and then. Four queries, each with a covering index to read (bench_dashboard's
+    query_plans show which), plus the areas' and (with `workers`) the workers' names."""
     ids = await scope_ids(session, area)
     tree = await _tree(session, area) if rows_at is not None else {}
     by_area = rows_at is not None
