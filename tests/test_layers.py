@@ -54,6 +54,19 @@ def test_only_bot_imports_chat_frameworks(layer):
     assert wrong == []
 
 
+# The conversations say what happens; the queries live in tickets/ and storage/.
+DATABASE_LIBRARIES = {"sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "sqlite3"}
+
+
+def test_the_conversations_hold_no_sql():
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(imported_modules(path) & DATABASE_LIBRARIES)
+        for path in modules_of("handlers")
+        if imported_modules(path) & DATABASE_LIBRARIES
+    }
+    assert wrong == {}
+
+
 def test_the_checker_sees_an_upward_import(tmp_path):
     module = tmp_path / "x.py"
     module.write_text("from bot.settings import Settings\nimport tickets.lifecycle\n")
