@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Person, Ticket
-from tests.web.conftest import ARTIFACTS, DEMO_PASSWORD
+from tests.bot.web.conftest import ARTIFACTS, DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import aiohttp
 from sqlmodel import col, func, select
 
 from storage.models import Person
-from tests.web.conftest import DEMO_PASSWORD
+from tests.bot.web.conftest import DEMO_PASSWORD
 
 STAFF = "赵主任"
 

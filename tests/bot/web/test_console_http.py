@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.web.auth import hash_password, verify_password
 from storage.models import Area, Person, Ticket
-from tests.web.conftest import DEMO_PASSWORD
+from tests.bot.web.conftest import DEMO_PASSWORD
 
 
 async def _client(console) -> aiohttp.ClientSession:
