@@ -27,7 +27,7 @@ from aiohttp import web
 from sqlalchemy import String, and_, cast, update
 from sqlmodel import col, select
 
-from bot.web.app import (
+from bot.web.pages import (
     MAX_UPLOAD,
     client_address,
     console,

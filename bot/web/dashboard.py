@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.web.app import console, locale_of, message_page, render, viewer
+from bot.web.pages import console, locale_of, message_page, render, viewer
 from bot.web.texts import web_text
 from handlers import charts
 from handlers.render import local_time
