@@ -1,7 +1,7 @@
 """Benchmark of the staff dashboard (issue #7): every dashboard page over HTTP on loopback, with
 1,000,000 tickets in PostgreSQL.
 
-The tickets come from bench_domain's generator (a district of 400 grids, tickets over a year, ~10%
+The tickets come from bench/kit.py's generator (a district of 400 grids, tickets over a year, ~10%
 open, 60% with a callback). The real web app (bot.web.build_web_app) serves them; a client signed
 in as staff fetches each page `--runs` times in turn (after two warm-ups) and reports p50/p95.
 Baselines in the same run, on the same app and connection: a bare aiohttp "hello" route and a
@@ -46,7 +46,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bench.bench_domain import (
+from bench.kit import (
     StatementRecorder,
     build_world,
     bulk_load,

@@ -39,12 +39,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml
-from bench_domain import drop_postgres, log, prepare_postgres
 from sqlalchemy import insert, text
 
+from bench.kit import drop_postgres, log, prepare_postgres
 from storage.engine import make_engine, make_session_factory
 from storage.models import Area
 from storage.schema import create_all, drop_all
