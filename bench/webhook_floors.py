@@ -13,7 +13,10 @@ proposal (text and buttons), and send it with MinHu's own `send_reply`.
   the draft, commit. Hardly any storage layer could do the same work for less. An
   emergency is not drafted but submitted at once, so those texts (2 of the 25 demo complaints)
   are rolled back here and handed to MinHu's own `handlers.dispatch.handle`, as a lean fast path
-  for drafts would have to do.
+  for drafts would have to do. The plain statements run on the event loop's thread, so while
+  such a `handle` holds SQLite's write lock (in aiosqlite's thread, awaiting the loop), a plain
+  write would block the loop and never let it finish: one asyncio lock keeps the two apart, as
+  SQLite would keep the two writers anyway.
 
 Neither is a product, and both are upper bounds. `reply_only` proposes even for an emergency,
 where MinHu submits a ticket. `hand_written_sqlite` classifies an emergency twice (here and in
@@ -22,6 +25,7 @@ where MinHu submits a ticket. `hand_written_sqlite` classifies an emergency twic
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -93,28 +97,31 @@ def reply_only_app(deps: Deps, bot: Bot, secret: str) -> web.Application:
 def hand_written_sqlite_app(
     deps: Deps, bot: Bot, secret: str, database: sqlite3.Connection
 ) -> web.Application:
+    writer = asyncio.Lock()
+
     async def on_message(message: Message, event_update: Update) -> None:
         event = incoming(event_update)
         assert event is not None
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy stores it
-        database.execute("BEGIN")
-        try:
-            database.execute(_CLAIM, (event.channel, event.update_id, now))
-            key = (event.chat_id, event.channel, event.user_id)
-            row = database.execute(_PERSON_AND_STATE, key).fetchone()
-            turn = _propose(deps, event, _resident(event, row))
-            if turn.data["draft"]["urgency"] == "emergency":
-                database.execute("ROLLBACK")
-                replies = (await handle(deps, event)).replies
-            else:
-                state = (event.channel, event.chat_id, event.user_id, turn.state)
-                database.execute(_STORE, (*state, json.dumps(turn.data), now))
-                database.execute("COMMIT")
-                replies = turn.replies
-        except BaseException:
-            if database.in_transaction:
-                database.execute("ROLLBACK")
-            raise
+        async with writer:
+            database.execute("BEGIN")
+            try:
+                database.execute(_CLAIM, (event.channel, event.update_id, now))
+                key = (event.chat_id, event.channel, event.user_id)
+                row = database.execute(_PERSON_AND_STATE, key).fetchone()
+                turn = _propose(deps, event, _resident(event, row))
+                if turn.data["draft"]["urgency"] == "emergency":
+                    database.execute("ROLLBACK")
+                    replies = (await handle(deps, event)).replies
+                else:
+                    state = (event.channel, event.chat_id, event.user_id, turn.state)
+                    database.execute(_STORE, (*state, json.dumps(turn.data), now))
+                    database.execute("COMMIT")
+                    replies = turn.replies
+            except BaseException:
+                if database.in_transaction:
+                    database.execute("ROLLBACK")
+                raise
         for reply in replies:
             await send_reply(bot, event.chat_id, reply)
 
