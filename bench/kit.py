@@ -537,8 +537,12 @@ async def run_sql(
     sqlite = is_sqlite(str(engine.url))
     if not indexes and sqlite:
         sql = no_index_sql(sql)
+    forbid = not indexes and not sqlite
     async with engine.connect() as conn, conn.begin():
-        if not indexes and not sqlite:
+        if forbid:
+            # The connection's prepared statements keep their plans, which a setting changed
+            # later does not touch: plan again under the settings, and forget those plans after.
+            await conn.exec_driver_sql("DISCARD PLANS")
             for setting in PG_NO_INDEX:
                 await conn.exec_driver_sql(setting)
         samples = []
@@ -546,6 +550,8 @@ async def run_sql(
             start = time.perf_counter()
             (await conn.exec_driver_sql(sql, params)).fetchall()
             samples.append(time.perf_counter() - start)
+        if forbid:
+            await conn.exec_driver_sql("DISCARD PLANS")
     return samples
 
 
