@@ -41,6 +41,8 @@ class Classification:
     keywords: tuple[str, ...]
     urgency: str
     urgency_keywords: tuple[str, ...]
+    # The kind of danger of an emergency (fire, gas, trapped …): whom to call depends on it.
+    urgency_kind: str | None
     top: tuple[tuple[str, float], ...]
     unclassified_reason: str | None
     truncated: bool
@@ -177,7 +179,7 @@ class Classifier:
     def classify(self, text: str) -> Classification:
         """Classify one complaint; never raises on odd input (empty, emoji, huge, binary)."""
         clean = clean_text(text, self.max_chars)
-        urgency, urgency_words = self._urgency.detect(clean.text)
+        urgency = self._urgency.detect(clean.text)
 
         def unclassified(reason: str, top: tuple[tuple[str, float], ...] = ()) -> Classification:
             return Classification(
@@ -185,8 +187,9 @@ class Classifier:
                 subcategory=None,
                 confidence=top[0][1] if top else 0.0,
                 keywords=(),
-                urgency=urgency,
-                urgency_keywords=urgency_words,
+                urgency=urgency.level,
+                urgency_keywords=urgency.words,
+                urgency_kind=urgency.kind,
                 top=top,
                 unclassified_reason=reason,
                 truncated=clean.truncated,
@@ -220,8 +223,9 @@ class Classifier:
             subcategory=self._subcategory(category, clean.text, terms),
             confidence=round(confidence, 4),
             keywords=_explain(contributions[best]),
-            urgency=urgency,
-            urgency_keywords=urgency_words,
+            urgency=urgency.level,
+            urgency_keywords=urgency.words,
+            urgency_kind=urgency.kind,
             top=top,
             unclassified_reason=None,
             truncated=clean.truncated,

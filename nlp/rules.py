@@ -6,8 +6,10 @@ Layout (see ``nlp/data/domain_rules.yaml`` for a commented example)::
     settings: {min_confidence: 0.6, max_chars: 2000, confidence_scale: 1.5}
     urgency:
       negations: [没有, 未, 预防]          # "没有着火" is not a fire
-      emergency: {keywords: [煤气泄漏, 着火], all_of: [[电线, 掉落]]}
-      urgent:    {keywords: [停水, 停电]}
+      emergency:                         # words may be grouped by kind of danger
+        fire: {keywords: [着火], all_of: [[电线, 冒火|火花]]}   # a|b: either word
+        gas:  {keywords: [煤气泄漏]}
+      urgent:    {keywords: [停水, 停电]}    # or flat, without kinds
     categories:
       城乡建设:                           # 一级分类
         keywords: {物业: 1.2, 小区: 0.8}  # word: weight added when the word occurs
@@ -69,6 +71,8 @@ class UrgencyRules:
 
     keywords: tuple[str, ...] = ()
     all_of: tuple[tuple[str, ...], ...] = ()
+    # Words grouped by kind of danger (fire, gas …) so that the kind can be told apart.
+    kinds: Mapping[str, UrgencyRules] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,18 +193,7 @@ def parse_rules(data: Any) -> RuleSet:
     raw_urgency = data.get("urgency") or {}
     if not isinstance(raw_urgency, dict):
         raise RulesError("'urgency' must be a mapping")
-    urgency = {}
-    for level in URGENCY_LEVELS:
-        raw = raw_urgency.get(level) or {}
-        if not isinstance(raw, dict):
-            raise RulesError(f"urgency {level!r} must be a mapping")
-        all_of = raw.get("all_of") or []
-        if not isinstance(all_of, list):
-            raise RulesError(f"urgency {level!r}: all_of must be a list of word lists")
-        urgency[level] = UrgencyRules(
-            keywords=_words(raw.get("keywords"), f"urgency {level!r} keywords"),
-            all_of=tuple(_words(group, f"urgency {level!r} all_of") for group in all_of),
-        )
+    urgency = {level: _urgency_level(level, raw_urgency.get(level)) for level in URGENCY_LEVELS}
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, dict):
         raise RulesError("'settings' must be a mapping")
@@ -219,6 +212,37 @@ def parse_rules(data: Any) -> RuleSet:
         negations=_words(raw_urgency.get("negations"), "urgency negations"),
         settings=settings,
     )
+
+
+_URGENCY_FIELDS = ("keywords", "all_of")
+
+
+def _urgency_words(raw: dict[Any, Any], where: str) -> UrgencyRules:
+    all_of = raw.get("all_of") or []
+    if not isinstance(all_of, list):
+        raise RulesError(f"{where}: all_of must be a list of word lists")
+    return UrgencyRules(
+        keywords=_words(raw.get("keywords"), f"{where} keywords"),
+        all_of=tuple(_words(group, f"{where} all_of") for group in all_of),
+    )
+
+
+def _urgency_level(level: str, raw: Any) -> UrgencyRules:
+    """One level: its own keywords/all_of (the old flat form), and any other key is a kind."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise RulesError(f"urgency {level!r} must be a mapping")
+    where = f"urgency {level!r}"
+    kinds = {}
+    for kind, body in raw.items():
+        if kind in _URGENCY_FIELDS:
+            continue
+        if not isinstance(kind, str) or not kind.strip():
+            raise RulesError(f"{where}: kind {kind!r} is not a name")
+        if not isinstance(body, dict) or not set(body) <= set(_URGENCY_FIELDS):
+            raise RulesError(f"{where}: kind {kind!r} must be a mapping of keywords and all_of")
+        kinds[kind.strip()] = _urgency_words(body, f"{where} {kind!r}")
+    return replace(_urgency_words(raw, where), kinds=kinds)
 
 
 def _check_settings(settings: Settings) -> None:
@@ -271,14 +295,22 @@ def _category_data(rules: CategoryRules) -> dict[str, Any]:
     return out
 
 
+def _urgency_data(rules: UrgencyRules) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if rules.keywords or not rules.kinds:
+        out["keywords"] = list(rules.keywords)
+    if rules.all_of or not rules.kinds:
+        out["all_of"] = [list(g) for g in rules.all_of]
+    for kind, words in rules.kinds.items():
+        out[kind] = _urgency_data(words)
+    return out
+
+
 def rules_to_data(ruleset: RuleSet) -> dict[str, Any]:
     """Plain data for YAML (the inverse of ``parse_rules``)."""
     urgency: dict[str, Any] = {"negations": list(ruleset.negations)}
     for level, rules in ruleset.urgency.items():
-        urgency[level] = {
-            "keywords": list(rules.keywords),
-            "all_of": [list(g) for g in rules.all_of],
-        }
+        urgency[level] = _urgency_data(rules)
     s = ruleset.settings
     return {
         "version": RULES_VERSION,
