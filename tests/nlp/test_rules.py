@@ -93,7 +93,52 @@ def test_shipped_rules_cover_the_taxonomy(path: Path) -> None:
     for name, category in rules.categories.items():
         assert category.keywords, name
         assert category.subcategories, name
-    assert rules.urgency["emergency"].keywords and rules.urgency["urgent"].keywords
+    emergency = rules.urgency["emergency"]
+    assert emergency.kinds and all(k.keywords or k.all_of for k in emergency.kinds.values())
+    assert rules.urgency["urgent"].keywords
+
+
+def test_shipped_rules_carry_the_same_urgency() -> None:
+    # default_rules.yaml is mined on top of domain_rules.yaml, which owns the urgency rules.
+    domain, default = load_rules(domain_rules_path()), load_rules(default_rules_path())
+    assert default.urgency == domain.urgency
+    assert default.negations == domain.negations
+
+
+def test_urgency_grouped_by_kind_round_trips(tmp_path: Path) -> None:
+    data = {
+        "categories": {"a": ["x"]},
+        "urgency": {
+            "emergency": {
+                "keywords": ["危及生命"],
+                "fire": {"keywords": ["着火"], "all_of": [["烟", "冒|窜"]]},
+                "gas": {"keywords": ["煤气味"]},
+            },
+            "urgent": {"keywords": ["停水"]},
+        },
+    }
+    rules = parse_rules(data)
+    emergency = rules.urgency["emergency"]
+    assert emergency.keywords == ("危及生命",)
+    assert list(emergency.kinds) == ["fire", "gas"]
+    assert emergency.kinds["fire"].all_of == (("烟", "冒|窜"),)
+    path = tmp_path / "rules.yaml"
+    dump_rules(rules, path)
+    assert load_rules(path) == rules
+
+
+@pytest.mark.parametrize(
+    ("emergency", "words"),
+    [
+        ({"fire": ["着火"]}, "kind 'fire' must be a mapping"),
+        ({"fire": {"keywords": ["着火"], "weight": 2}}, "kind 'fire' must be a mapping"),
+        ({"fire": {"keywords": "着火"}}, "list of words"),
+        ({"fire": {"all_of": "烟"}}, "all_of must be a list"),
+    ],
+)
+def test_a_bad_urgency_kind_is_named(emergency: dict[str, object], words: str) -> None:
+    with pytest.raises(RulesError, match=words):
+        parse_rules({"categories": {"a": ["x"]}, "urgency": {"emergency": emergency}})
 
 
 @pytest.mark.skipif(not TAXONOMY.is_file(), reason="taxonomy CSV not available")
