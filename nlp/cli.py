@@ -2,6 +2,7 @@
 
     minhu nlp classify "小区楼道电动车飞线充电，物业不管"
     minhu nlp eval data.csv --cv 5 --field title --json
+    minhu nlp eval tests/nlp/data/urgency.csv --urgency   # emergency / urgent / normal
     minhu nlp mine data.csv --out rules.yaml
     minhu nlp mine --from-db --out rules.yaml      # fold staff corrections into the rules
 
@@ -24,6 +25,7 @@ from nlp.evaluation import (
     DataError,
     cross_validate,
     evaluate,
+    evaluate_urgency,
     read_labelled_csv,
     training_samples,
 )
@@ -77,6 +79,12 @@ def add_nlp_parser(
     ev.add_argument("--field", choices=("text", "title"), default="text", help="what to classify")
     ev.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation (mine per fold)")
     ev.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
+    ev.add_argument(
+        "--urgency",
+        action="store_true",
+        help="measure urgency instead of the category: the CSV's 'urgency' column "
+        "(emergency|urgent|normal) against the rules as they are",
+    )
     ev.add_argument("--json", action="store_true", help="print JSON")
 
     mine = commands.add_parser("mine", help="mine weighted keywords into a rules YAML")
@@ -120,7 +128,8 @@ def _describe(result: Classification) -> str:
     else:
         lines = [f"未分类 unclassified: {result.unclassified_reason} → 人工分拨 triage"]
     words = f" ({'、'.join(result.urgency_keywords)})" if result.urgency_keywords else ""
-    lines.append(f"紧急程度 urgency: {result.urgency}{words}")
+    kind = f" [{result.urgency_kind}]" if result.urgency_kind else ""
+    lines.append(f"紧急程度 urgency: {result.urgency}{kind}{words}")
     if result.top:
         lines.append("候选 top: " + ", ".join(f"{name} {score:.2f}" for name, score in result.top))
     if result.truncated:
@@ -147,12 +156,17 @@ def _classify(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     if args.cv is not None and args.cv < 2:
         raise UsageError("--cv needs K ≥ 2")
-    rows = read_labelled_csv(args.file)
+    if args.urgency and args.cv:
+        raise UsageError("--urgency measures the rules as they are: urgency is not mined, no --cv")
+    rows = read_labelled_csv(args.file, "urgency" if args.urgency else "label")
     if args.field == "title" and not any(r.title for r in rows):
         raise UsageError(f"{args.file}: --field title needs a non-empty 'title' column")
     dict_seconds = load_seconds()
     started = time.perf_counter()
-    if args.cv:
+    if args.urgency:
+        classifier = Classifier(_rules(args.rules, default_rules_path()))
+        report = evaluate_urgency(classifier, rows, args.field)
+    elif args.cv:
         base = _rules(args.rules, domain_rules_path())
         if args.cv > len(rows):
             raise UsageError(f"--cv {args.cv} is more than the {len(rows)} rows")
@@ -170,6 +184,7 @@ def _eval(args: argparse.Namespace) -> int:
         "field": args.field,
         "cv": args.cv,
         "seed": args.seed,
+        "urgency": args.urgency,
     }
     if args.json:
         _print_json(report)
@@ -181,12 +196,19 @@ def _eval(args: argparse.Namespace) -> int:
 def _render_report(report: dict[str, Any]) -> str:
     setup = report["setup"]
     how = f"{setup['cv']}-fold cross-validation" if setup["cv"] else "rules as they are"
-    lines = [
-        f"{setup['file']}: level {setup['level']}, field {setup['field']}, {how}"
-        f" ({setup['rules']})",
+    what = "urgency" if setup.get("urgency") else f"level {setup['level']}"
+    figures = (
         f"n={report['n']}  accuracy={report['accuracy']:.4f}  macro-F1={report['macro_f1']:.4f}"
-        f"  coverage={report['coverage']:.3f}  outside={report['outside']}",
+    )
+    if "coverage" in report:
+        figures += f"  coverage={report['coverage']:.3f}"
+    lines = [
+        f"{setup['file']}: {what}, field {setup['field']}, {how} ({setup['rules']})",
+        f"{figures}  outside={report['outside']}",
     ]
+    if "kinds" in report:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in report["kinds"].items()) or "none"
+        lines.append(f"kinds of danger named: {kinds}")
     if "fold_mean" in report:
         folds = " ".join(f"{f['macro_f1']:.4f}" for f in report["folds"])
         lines.append(

@@ -24,6 +24,7 @@ from nlp.rules import RuleSet
 
 NONE_LABEL = "(未分类)"
 TITLE_JOIN = "。"
+URGENCY_LABELS = ("emergency", "urgent", "normal")
 
 
 class DataError(ValueError):
@@ -45,20 +46,21 @@ class LabelledRow:
         return f"{self.title}{TITLE_JOIN}{self.text}" if self.title else self.text
 
 
-def read_labelled_csv(path: str | Path) -> list[LabelledRow]:
-    """Read a CSV with columns ``text,label`` (and optionally ``title``)."""
+def read_labelled_csv(path: str | Path, label: str = "label") -> list[LabelledRow]:
+    """Read a CSV with columns ``text`` and ``label`` (or another label column, e.g.
+    ``urgency``), and optionally ``title``."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             columns = set(reader.fieldnames or ())
-            if not {"text", "label"} <= columns:
+            if not {"text", label} <= columns:
                 raise DataError(
-                    f"{path}: needs columns 'text' and 'label', found {sorted(columns)}"
+                    f"{path}: needs columns 'text' and '{label}', found {sorted(columns)}"
                 )
             rows = [
                 LabelledRow(
                     text=(r.get("text") or "").strip(),
-                    label=(r.get("label") or "").strip(),
+                    label=(r.get(label) or "").strip(),
                     title=(r.get("title") or "").strip(),
                 )
                 for r in reader
@@ -202,6 +204,35 @@ def evaluate(
     report = metrics([level_label(r.label, level) for r in rows], got.labels)
     report["coverage"] = got.classified / len(rows) if rows else 0.0
     report["speed"] = speed(got.latencies)
+    return report
+
+
+def evaluate_urgency(
+    classifier: Classifier, rows: Sequence[LabelledRow], field: str = "text"
+) -> dict[str, Any]:
+    """Measure urgency (emergency / urgent / normal) on ``rows`` labelled with it: per-class
+    precision/recall/F1, confusion matrix, and how often each kind of danger was named."""
+    unknown = sorted({r.label for r in rows} - set(URGENCY_LABELS))
+    if unknown:
+        raise DataError(
+            f"unknown urgency {', '.join(map(repr, unknown[:3]))}: expected "
+            + ", ".join(URGENCY_LABELS)
+        )
+    rows = [r for r in rows if r.field(field)]
+    guesses: list[str | None] = []
+    kinds: Counter[str] = Counter()
+    latencies = []
+    clock = time.perf_counter
+    for row in rows:
+        started = clock()
+        result = classifier.classify(row.field(field))
+        latencies.append(clock() - started)
+        guesses.append(result.urgency)
+        if result.urgency_kind:
+            kinds[result.urgency_kind] += 1
+    report = metrics([r.label for r in rows], guesses)
+    report["kinds"] = dict(kinds.most_common())
+    report["speed"] = speed(latencies)
     return report
 
 

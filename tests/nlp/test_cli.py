@@ -104,6 +104,49 @@ def test_eval_and_cv(labelled_csv: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert json.loads(capsys.readouterr().out)["n"] == len(SYNTHETIC) * 2
 
 
+URGENCY_SET = Path(__file__).parent / "data" / "urgency.csv"
+
+
+def test_eval_urgency(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["nlp", "eval", str(URGENCY_SET), "--urgency"]) == 0
+    out = capsys.readouterr().out
+    assert ": urgency, field text" in out and "kinds of danger named: " in out
+    assert "[0]emergency" in out and "coverage" not in out
+    row = next(line for line in out.splitlines() if line.startswith("emergency "))
+    precision, recall = map(float, row.split()[1:3])
+    assert recall >= 0.95 and precision >= 0.8
+    assert run(["nlp", "eval", str(URGENCY_SET), "--urgency", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["per_class"]) == {"emergency", "urgent", "normal"}
+    assert report["per_class"]["emergency"]["recall"] >= 0.95
+    assert report["setup"]["urgency"] is True and "trapped" in report["kinds"]
+    assert len(report["confusion"]) == 3
+
+
+def test_eval_urgency_bad_input(
+    tmp_path: Path, labelled_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd_label = tmp_path / "odd.csv"
+    odd_label.write_text("id,text,urgency\n1,楼下着火了,danger\n", encoding="utf-8")
+    cases = [
+        (["nlp", "eval", str(labelled_csv), "--urgency"], "'urgency'"),  # no urgency column
+        (["nlp", "eval", str(odd_label), "--urgency"], "unknown urgency 'danger'"),
+        (["nlp", "eval", str(URGENCY_SET), "--urgency", "--cv", "3"], "no --cv"),
+    ]
+    for argv, words in cases:
+        assert run(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("minhu nlp: ") and words in err and err.count("\n") == 1, err
+
+
+def test_classify_names_the_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["nlp", "classify", "--json", "电梯卡在七楼了里面还有一个老人出不来"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["urgency"], data["urgency_kind"]) == ("emergency", "trapped")
+    assert run(["nlp", "classify", "电梯卡在七楼了里面还有一个老人出不来"]) == 0
+    assert "emergency [trapped]" in capsys.readouterr().out
+
+
 def test_mine_from_csv_and_db(tmp_path: Path, labelled_csv: Path) -> None:
     out = tmp_path / "mined.yaml"
     assert run(["nlp", "mine", str(labelled_csv), "--out", str(out)]) == 0
