@@ -22,6 +22,7 @@ class ClassificationLike(Protocol):
     confidence: float
     keywords: Sequence[str]
     urgency: str
+    urgency_kind: str | None
 
     @property
     def is_classified(self) -> bool: ...

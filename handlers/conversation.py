@@ -46,6 +46,7 @@ class Draft:
     confidence: float | None = None
     keywords: list[str] = field(default_factory=list)
     urgency: str = "normal"
+    urgency_kind: str | None = None  # the kind of danger an emergency rule found
 
     def to_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -37,8 +37,15 @@ from tickets.lifecycle import Action, State
 from tickets.people import set_home_area
 from tickets.permissions import authorize
 from tickets.queries import tickets_of_resident
+from tickets.sla import emergency_number
 from tickets.timeline import ticket_timeline
 
+# The number to call first, told before anything else (tickets.sla.emergency_number).
+EMERGENCY_WARNINGS = {
+    "110": "emergency_call_110",
+    "119": "emergency_call_119",
+    "120": "emergency_call_120",
+}
 SATISFACTION = (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED)
 OPEN_FOR_RESIDENT = {State.SUBMITTED, State.ASSIGNED, State.ACCEPTED, State.RETURNED}
 MAX_PHOTOS = 9
@@ -159,7 +166,9 @@ async def propose(turn: Turn, draft: Draft) -> None:
     """Classify the draft and show the proposal; an emergency is submitted at once."""
     classify_draft(turn, draft)
     if draft.urgency == "emergency":
-        turn.say_key("emergency_warning")
+        turn.say_key(
+            EMERGENCY_WARNINGS.get(emergency_number(draft.urgency_kind), "emergency_warning")
+        )
         await submit_draft(turn, draft)
         return
     turn.expect(ChatState.DRAFTING, draft=draft)
@@ -171,7 +180,7 @@ def classify_draft(turn: Turn, draft: Draft) -> None:
     result = turn.deps.classifier.classify(draft.text)
     draft.category, draft.subcategory = result.category, result.subcategory
     draft.confidence, draft.keywords = result.confidence, list(result.keywords)[:8]
-    draft.urgency = result.urgency
+    draft.urgency, draft.urgency_kind = result.urgency, result.urgency_kind
 
 
 async def draft_text(turn: Turn, said: Incoming) -> None:

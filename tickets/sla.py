@@ -26,6 +26,27 @@ class Urgency(StrEnum):
     NORMAL = "normal"
 
 
+# Whom a resident in danger calls first, by the kind of danger the urgency rules found: fire
+# and rescue (trapped, drowning, gas, collapse, live wires) 119, police (violence, fraud in
+# progress) 110, ambulance 120. None: no kind known, all three are named.
+EMERGENCY_NUMBERS = {
+    "fire": "119",
+    "gas": "119",
+    "electric": "119",
+    "collapse": "119",
+    "trapped": "119",
+    "drowning": "119",
+    "violence": "110",
+    "fraud": "110",
+    "medical": "120",
+}
+
+
+def emergency_number(kind: str | None) -> str | None:
+    """The number to call first for an emergency of `kind`."""
+    return EMERGENCY_NUMBERS.get(kind or "")
+
+
 @dataclass(frozen=True)
 class Duration:
     amount: int

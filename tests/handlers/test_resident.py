@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import func, select
 
 from handlers.context import Deps
@@ -55,13 +56,28 @@ async def test_a_shared_location_finds_the_nearest_grid(chat, sessions, cast):
     assert chat.last("newcomer").startswith("已记录您的所在区域：阳光社区第一网格")
 
 
-async def test_an_emergency_goes_out_at_once_with_the_emergency_numbers(chat, sessions):
+async def test_an_emergency_goes_out_at_once_with_the_number_to_call(chat, sessions):
     replies = await chat.text("resident", "楼道里煤气味很重，好像燃气泄漏了")
-    assert replies[0].text.startswith("⚠️ 如有人身危险，请立即拨打 110")
+    assert replies[0].text.startswith("⚠️ 如有人被困或有火情、燃气泄漏等危险，请立即拨打 119")
     assert replies[1].text.startswith("已受理，工单号")
     (ticket,) = await _tickets(sessions)
     assert ticket.urgency == "emergency" and ticket.state == "assigned"
     assert "【新派单】" in chat.last("worker-g1") and "紧急" in chat.last("worker-g1")
+
+
+@pytest.mark.parametrize(
+    ("text", "call"),
+    [
+        ("楼下着火了，浓烟很大，快来人", "拨打 119"),
+        ("电梯卡在七楼了里面还有一个老人出不来", "拨打 119"),
+        ("我妈正在给骗子转账，对方冒充公安说要转到安全账户", "拨打 110"),
+        ("邻居老人突然昏迷倒在楼道里不省人事", "拨打 120"),
+    ],
+)
+async def test_the_number_to_call_follows_the_kind_of_danger(chat, text, call):
+    replies = await chat.text("resident", text)
+    assert call in replies[0].text
+    assert sum(number in replies[0].text for number in ("110", "119", "120")) == 1
 
 
 async def test_the_category_can_be_changed_and_the_draft_cancelled(chat, sessions):
