@@ -14,7 +14,7 @@ from storage.models import Ticket
 from tickets.areas import get_area
 from tickets.clocks import deadline
 from tickets.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, StaleTicket
-from tickets.handling import Move
+from tickets.handling import Move, load_ticket
 from tickets.lifecycle import Action, Role
 from tickets.people import redeem_invite, set_locale
 from tickets.permissions import authorize, check_can_view
@@ -26,6 +26,13 @@ HELP = {
     Role.ADMIN: "help_staff",
 }
 LANGUAGES = ("zh-CN", "en")
+
+
+async def check_move(turn: Turn, ticket_id: int, action: Action) -> Ticket:
+    """The ticket, if this person may make `action` on it now (a button with no version)."""
+    ticket = await load_ticket(turn.session, ticket_id)
+    await authorize(turn.session, turn.person, ticket, action)
+    return ticket
 
 
 async def check_press(turn: Turn, press: OnTicket, action: Action) -> Ticket:

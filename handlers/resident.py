@@ -21,7 +21,7 @@ from handlers.buttons import (
     ViewTicket,
     Withdraw,
 )
-from handlers.common import check_press, help_text
+from handlers.common import check_move, check_press, help_text
 from handlers.context import Turn
 from handlers.conversation import ChatState, Draft
 from handlers.events import Button, Incoming
@@ -31,11 +31,10 @@ from tickets import handling
 from tickets.areas import children, get_area, nearest_area, search_areas
 from tickets.categories import CATEGORIES
 from tickets.errors import InvalidInput
-from tickets.handling import Satisfaction, load_ticket
+from tickets.handling import Satisfaction
 from tickets.intake import check_complaint_text, submit_complaint
 from tickets.lifecycle import Action, State
 from tickets.people import set_home_area
-from tickets.permissions import authorize
 from tickets.queries import tickets_of_resident
 from tickets.sla import emergency_number
 from tickets.timeline import ticket_timeline
@@ -366,8 +365,7 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
 
 
 async def ask_information(turn: Turn, press: AddInformation) -> None:
-    ticket = await load_ticket(turn.session, press.ticket_id)
-    await authorize(turn.session, turn.person, ticket, Action.ADD_INFO)
+    await check_move(turn, press.ticket_id, Action.ADD_INFO)
     turn.expect(ChatState.ADDING_INFORMATION, ticket_id=press.ticket_id)
     turn.say_key("ask_info")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handlers import notify
 from handlers.buttons import Accept, AddNote, AskExtension, ExtensionDays
-from handlers.common import check_press, complete_pending, say_ticket_list
+from handlers.common import check_move, check_press, complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.conversation import ChatState
 from handlers.events import Button, Incoming
@@ -13,9 +13,7 @@ from handlers.keyboards import work_buttons
 from handlers.render import area_name, local_time, ticket_card, timeline_text
 from storage.models import Ticket
 from tickets import handling
-from tickets.handling import load_ticket
 from tickets.lifecycle import Action
-from tickets.permissions import authorize
 from tickets.queries import open_tasks
 from tickets.timeline import ticket_timeline
 
@@ -64,8 +62,7 @@ async def returned(turn: Turn, said: Incoming) -> None:
 
 
 async def ask_note(turn: Turn, press: AddNote) -> None:
-    ticket = await load_ticket(turn.session, press.ticket_id)
-    await authorize(turn.session, turn.person, ticket, Action.NOTE)
+    await check_move(turn, press.ticket_id, Action.NOTE)
     turn.expect(ChatState.WRITING_NOTE, ticket_id=press.ticket_id)
     turn.say_key("ask_note")
 
