@@ -64,6 +64,8 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
     report = await build_report(
         session, area=None, period=period, now=now, top=0, rows_at=Level.GRID, workers=True
     )
+    if report.created == 0:
+        return 0  # a month without tickets has nothing to rank
     messages = []
     for staff, own in await report_readers(session):
         locale = locale_or_default(staff.locale)
@@ -77,6 +79,8 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
             for row in report.workers
             if row.home_path is not None and contains(own, row.home_path)
         }
+        if not _rankable(grids) and not _rankable(workers):
+            continue  # nothing happened in this staff member's area: no list of 无
         text = tr(
             locale,
             "ranking",
@@ -90,15 +94,22 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
     return len(messages)
 
 
+def _rankable(rows: dict[str, ThreeRates]) -> bool:
+    return any(_known(rates) for rates in rows.values())
+
+
+def _known(rates: ThreeRates) -> list[float]:
+    """The rates that have data (a rate with nothing to divide by is None)."""
+    return [
+        r for r in (rates.response_rate, rates.solve_rate, rates.satisfaction_rate) if r is not None
+    ]
+
+
 def _ranked(locale: str, rows: dict[str, ThreeRates]) -> str:
     """Best first by the mean of the rates that have data; those with no data are left out."""
     scored = []
     for name, rates in rows.items():
-        known = [
-            r
-            for r in (rates.response_rate, rates.solve_rate, rates.satisfaction_rate)
-            if r is not None
-        ]
+        known = _known(rates)
         if known:
             scored.append((sum(known) / len(known), name, rates))
     scored.sort(key=lambda item: (-item[0], item[1]))

@@ -48,3 +48,20 @@ async def test_the_monthly_ranking_lists_grids_and_workers(chat, clock):
     assert "1. 幸福社区第一网格　响应率 100.0%　解决率 100.0%　满意率 100.0%" in text
     assert "1. 网格员甲　响应率 100.0%" in text
     assert "阳光社区" not in text  # another street's grid
+
+
+async def test_no_ranking_for_a_month_without_tickets(chat, clock):
+    assert await _run(chat, monthly_ranking) == 0
+    assert chat.inbox == {}
+
+
+async def test_the_ranking_goes_only_where_something_happened(chat, clock):
+    clock.set(clock.now() - timedelta(days=30))  # October: one ticket in 东城街道's grid
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    await chat.press("worker-g1", "接单")
+    clock.advance(timedelta(days=30))
+    chat.clear()
+    await _run(chat, monthly_ranking)
+    assert chat.last("staff-s1").startswith("【2026-10 三率排名·东城街道】")
+    assert "staff-s2" not in chat.inbox  # 西湖街道: no grid, no worker to rank
