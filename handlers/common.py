@@ -8,7 +8,7 @@ from typing import Any
 from handlers.buttons import ChooseLanguage, OnTicket, ViewTicket
 from handlers.context import Turn
 from handlers.events import Button
-from handlers.render import time_left
+from handlers.render import duration_words, time_left
 from handlers.texts import tr
 from storage.models import Ticket
 from tickets.areas import get_area
@@ -151,9 +151,17 @@ RULE_KEYS = {
 }
 
 
+# Refusal parameters that are a clock's configured limit ("1wd"), told in words.
+DURATION_PARAMS = frozenset({"window"})
+
+
 def explain(turn: Turn, error: DomainError) -> None:
     """A refusal by the domain, told politely in the person's language."""
-    params = {key: value for key, value in error.params.items() if key != "reason"}
+    params = {
+        key: duration_words(turn.locale, value) if key in DURATION_PARAMS else value
+        for key, value in error.params.items()
+        if key != "reason"
+    }
     reason = error.params.get("reason")
     if isinstance(error, StaleTicket):
         turn.say_key(

@@ -9,6 +9,7 @@ from handlers.texts import label, tr
 from storage import Session
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.policy import Policy
+from tickets.sla import Duration
 
 # Texts longer than this are shortened in notifications and lists; the ticket keeps them whole.
 PREVIEW_CHARS = 300
@@ -33,6 +34,23 @@ def duration(locale: str, seconds: float) -> str:
     if hours:
         return tr(locale, "hours_minutes", hours=hours, minutes=minutes)
     return tr(locale, "minutes", minutes=minutes)
+
+
+# A configured limit in words, singular and plural: "1wd" is configuration, people read
+# "1 个工作日" / "1 working day".
+DURATION_KEYS = {
+    "m": ("duration_m_one", "duration_m"),
+    "h": ("duration_h_one", "duration_h"),
+    "d": ("duration_d_one", "duration_d"),
+    "wd": ("duration_wd_one", "duration_wd"),
+}
+
+
+def duration_words(locale: str, limit: str | Duration) -> str:
+    """A clock's limit as written in the configuration (`15m`, `24h`, `7d`, `1wd`) in words."""
+    limit = Duration.parse(limit) if isinstance(limit, str) else limit
+    one, many = DURATION_KEYS[limit.unit]
+    return tr(locale, one if limit.amount == 1 else many, n=limit.amount)
 
 
 def time_left(locale: str, due: datetime | None, now: datetime) -> str:

@@ -268,3 +268,20 @@ def test_a_catalogue_that_does_not_parse_is_refused():
     twice = en + '\nmsgid "welcome"\nmsgstr "Hi"\n'
     count = len(read(en))
     assert malformed(twice) == [f"{count + 1} entries written, {count} read"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "zh", "en"),
+    [
+        ("1wd", "1 个工作日", "1 working day"),
+        ("5wd", "5 个工作日", "5 working days"),
+        ("15m", "15 分钟", "15 minutes"),
+        ("1h", "1 小时", "1 hour"),
+        ("24h", "24 小时", "24 hours"),
+        ("7d", "7 天", "7 days"),
+    ],
+)
+def test_configured_limits_read_as_words(limit, zh, en):
+    from handlers.render import duration_words
+
+    assert (duration_words("zh-CN", limit), duration_words("en", limit)) == (zh, en)

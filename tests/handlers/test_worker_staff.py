@@ -62,8 +62,13 @@ async def test_the_return_window_closes_after_a_working_day(chat, clock, session
     await _submit(chat, "resident")
     clock.advance(timedelta(days=1, hours=1))
     await chat.press("worker-g1", "退单")
-    assert chat.last("worker-g1").startswith("已超过退单时限")
+    # The window in words, not as configured ("1wd").
+    assert chat.last("worker-g1").startswith("已超过退单时限（派单后 1 个工作日内）")
     assert (await _ticket(sessions)).state == "assigned"
+    await chat.command("worker-g1", "lang")
+    await chat.press("worker-g1", "English")
+    await chat.press("worker-g1", "退单")  # the button on the older message
+    assert "(within 1 working day of assignment)" in chat.last("worker-g1")
 
 
 async def test_a_worker_escalates_to_the_community(chat, sessions):
