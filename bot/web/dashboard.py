@@ -22,6 +22,7 @@ from bot.web.pages import console, locale_of, message_page, render, viewer
 from bot.web.texts import web_text
 from handlers import charts
 from handlers.render import local_time
+from handlers.texts import label
 from storage.models import Area, Person
 from tickets.areas import get_area
 from tickets.categories import CATEGORIES
@@ -351,12 +352,16 @@ async def tickets_csv(request: web.Request) -> web.StreamResponse:
             [
                 t.number,
                 local_time(t.created_at, policy),
-                t.state,
+                # Codes in the reader's language, as the pages show them: a spreadsheet is read
+                # by people, not parsed back.
+                label(locale, "state", t.state),
                 f"{t.category or ''}/{t.subcategory or ''}".strip("/"),
-                t.urgency,
+                label(locale, "urgency", t.urgency),
                 names.get(t.area_id, ""),
                 _no_formula(t.text),
-                t.callback_satisfaction or "",
+                label(locale, "satisfaction", t.callback_satisfaction)
+                if t.callback_satisfaction
+                else "",
             ]
         )
     return web.Response(

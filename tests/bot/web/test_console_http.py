@@ -103,7 +103,24 @@ async def test_csv_export_follows_the_filters(console):
     async with console.services.sessions() as session:
         closed = (await session.exec(select(Ticket).where(Ticket.state == "closed"))).all()
     assert sorted(row[0] for row in rows[1:]) == sorted(t.number for t in closed)
+    assert {row[2] for row in rows[1:]} == {"已关闭"}  # the reader's words, not the code
+    assert {row[4] for row in rows[1:]} <= {"紧急", "较急", "一般"}
+
+
+async def test_csv_export_speaks_the_readers_language(console):
+    async with console.services.sessions() as session:
+        staff = (await session.exec(select(Person).where(Person.display_name == "赵主任"))).one()
+        staff.locale = "en"
+        session.add(staff)
+        await session.commit()
+    client = await _signed_in(console, "赵主任")
+    async with client, client.get("/tickets.csv?state=closed") as response:
+        rows = list(csv.reader(io.StringIO((await response.text())[1:])))
+    assert rows[1:], "the demo district has closed tickets"
     assert {row[2] for row in rows[1:]} == {"closed"}
+    assert {row[4] for row in rows[1:]} <= {"emergency", "urgent", "normal"}
+    assert {row[7] for row in rows[1:]} <= {"", "satisfied", "mostly satisfied", "not satisfied"}
+    assert any(row[7] for row in rows[1:]), "some closed ticket has a rating"
 
 
 async def test_staff_see_only_their_subtree(console):
