@@ -366,10 +366,26 @@ def _handler(state: ChatState, trigger: Trigger) -> Handler | None:
     return ANY_STATE.get(trigger)
 
 
+# Where a text becomes (part of) a complaint; in every other state it is a note, a reason or a
+# reply, with the notes' shorter limit.
+COMPLAINT_STATES = frozenset(
+    {ChatState.IDLE, ChatState.CHOOSING_AREA, ChatState.DRAFTING, ChatState.DESCRIBING_PHOTO}
+)
+
+
+def text_limit(turn: Turn) -> int:
+    """The most characters a text may have in this state: the limit the domain applies to it."""
+    policy = turn.policy
+    own = policy.max_complaint_chars if turn.state in COMPLAINT_STATES else policy.max_note_chars
+    return min(own, turn.deps.max_message_chars)
+
+
 def _too_long(turn: Turn, text: str) -> bool:
+    """The safety net for a message longer than any channel sends: refused before any work,
+    naming the limit that really holds here (the domain's, not the channel's)."""
     if len(text) <= turn.deps.max_message_chars:
         return False
-    turn.say_key("too_long", length=len(text), limit=turn.deps.max_message_chars)
+    turn.say_key("too_long", length=len(text), limit=text_limit(turn))
     return True
 
 

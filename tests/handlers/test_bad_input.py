@@ -36,9 +36,20 @@ async def test_unknown_or_incomplete_commands_get_help(chat, user, command, answ
 
 async def test_an_over_long_message_is_refused_and_nothing_is_drafted(chat, sessions):
     await chat.text("resident", "很" * 4097)
-    assert chat.last("resident") == "消息太长（4097 字），请精简到 4096 字以内再发送。"
+    # The limit a complaint really has, not the channel's.
+    assert chat.last("resident") == "消息太长（4097 字），请精简到 4000 字以内再发送。"
     assert chat.inbox["resident"][-1].buttons == ()
     assert await _count(sessions) == 0
+
+
+async def test_an_over_long_reason_names_the_notes_limit(chat):
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    await chat.press("worker-g1", "退单")
+    await chat.text("worker-g1", "理" * 4097)
+    assert chat.last("worker-g1") == "消息太长（4097 字），请精简到 2000 字以内再发送。"
+    await chat.text("worker-g1", "不是本网格的")  # the question is still open
+    assert chat.last("worker-g1").endswith("已退回待重新派单。")
 
 
 async def test_a_complaint_over_the_domain_limit_is_explained(chat, sessions):

@@ -312,3 +312,13 @@ async def test_unreadable_chat_json_is_a_400(console):
             async with client.post("/chat/send", data=body, headers=headers) as response:
                 assert response.status == 400, body[:20]
                 assert "无法识别" in (await response.json())["error"]
+
+
+async def test_an_over_long_chat_text_is_refused_with_its_true_length(console):
+    async with _client(console) as client:
+        token = await _csrf(client, "/chat")
+        headers = {"X-CSRF-Token": token}
+        async with client.post("/chat/send", json={"text": "长" * 5000}, headers=headers) as sent:
+            replies = (await sent.json())["replies"]
+    # Not cut to 4,096 on the way in: the resident is told what they sent and what holds.
+    assert [r["text"] for r in replies] == ["消息太长（5000 字），请精简到 4000 字以内再发送。"]
