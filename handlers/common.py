@@ -145,6 +145,7 @@ RULE_KEYS = {
     "invite_unknown": "invite_unknown",
     "flood": "flood",
     "empty": "empty",
+    "no_words": "no_words",
     "too_long": "text_too_long",
     "required": "required",
     "no_area": "no_area",

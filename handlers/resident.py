@@ -32,7 +32,7 @@ from tickets.areas import children, get_area, nearest_area, search_areas
 from tickets.categories import CATEGORIES
 from tickets.errors import InvalidInput
 from tickets.handling import Satisfaction
-from tickets.intake import check_complaint_text, submit_complaint
+from tickets.intake import check_complaint_text, has_words, submit_complaint
 from tickets.lifecycle import Action, State
 from tickets.people import set_home_area
 from tickets.queries import tickets_of_resident
@@ -135,9 +135,9 @@ async def new_complaint(turn: Turn, said: Incoming) -> None:
 
 async def photo_complaint(turn: Turn, said: Incoming) -> None:
     """A photo with no question pending: a complaint when it has words, else ask for them."""
-    if said.text.strip():
+    if has_words(said.text):
         await complaint_text(turn, said.text, said.photo)
-    else:
+    else:  # no caption, or one of emoji only: the photo waits for its words
         turn.expect(ChatState.DESCRIBING_PHOTO, photo=said.photo)
         turn.say_key("photo_needs_text")
 

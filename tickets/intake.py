@@ -36,6 +36,8 @@ def check_complaint_text(text: str, policy: Policy) -> str:
     ).strip()
     if not cleaned:
         raise InvalidInput("the complaint is empty", reason="empty")
+    if not has_words(cleaned):
+        raise InvalidInput("the complaint has no words", reason="no_words")
     if len(cleaned) > policy.max_complaint_chars:
         raise InvalidInput(
             f"the complaint has {len(cleaned)} characters; at most "
@@ -45,6 +47,12 @@ def check_complaint_text(text: str, policy: Policy) -> str:
             limit=policy.max_complaint_chars,
         )
     return cleaned
+
+
+def has_words(text: str) -> bool:
+    """Whether a text says anything: a letter (any script) or a digit. Emoji and punctuation
+    alone (👍, ？？？) describe no problem anyone could handle."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
 
 
 async def submit_complaint(

@@ -34,6 +34,9 @@ async def _rows(sessions) -> tuple[int, int, int]:
         ("   \n\t  ", "empty"),
         ("\x00\x07\x1b\u200b\ufeff", "empty"),
         ("投诉" * 5000, "too_long"),  # 10,000 characters
+        ("👍🙏😡", "no_words"),
+        ("？？？！！…", "no_words"),
+        ("🏚️ ‼️ ➡️ 🚧", "no_words"),  # with variation selectors
     ],
 )
 async def test_unusable_text_is_refused_and_nothing_is_written(
