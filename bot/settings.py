@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
     max_new_tickets_per_hour: int = Field(default=5, ge=1, le=10_000)
+    draft_quiet_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="messages this close to a draft's last answer join it quietly; one answer "
+        "follows when they stop",
+    )
     rules_file: FilePath | None = Field(
         default=None, description="classifier rules YAML (e.g. after `minhu nlp mine --from-db`)"
     )

@@ -30,7 +30,12 @@ class Services:
 
         rules = self.settings.rules_file
         classifier = Classifier.from_file(rules) if rules else Classifier.default()
-        return Deps(sessions=self.sessions, policy=self.policy, classifier=classifier)
+        return Deps(
+            sessions=self.sessions,
+            policy=self.policy,
+            classifier=classifier,
+            quiet_seconds=self.settings.draft_quiet_seconds,
+        )
 
 
 @asynccontextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from handlers.conversation import ChatState, Draft
@@ -40,6 +41,9 @@ class Deps:
     policy: Policy
     classifier: ClassifierLike
     max_message_chars: int = 4096
+    # A draft's follow-ups this close to its last proposal join it without an answer each; one
+    # proposal of the whole draft follows once they stop (a burst, or a long text Telegram split).
+    quiet_seconds: float = 3.0
 
 
 @dataclass
@@ -57,6 +61,8 @@ class Turn:
     state_changed: bool = False
     state_stored: bool = False  # whether a stored state row was there when the turn began
     outgoing: list[dict[str, Any]] = field(default_factory=list)  # outbox rows, queued at the end
+    # The answer held back for a burst when the turn began ({"key", "due"}), if any.
+    held_back: dict[str, str] | None = None
 
     @property
     def locale(self) -> str:
@@ -95,6 +101,19 @@ class Turn:
         """The complaint being written, kept while choosing an area or drafting."""
         data = self.data.get("draft")
         return Draft.from_data(data) if data else None
+
+    def hold_back(self, reply: Reply, *, key: str, due: datetime) -> None:
+        """Queue `reply` for the sender themselves, delivered at `due` unless rewritten or taken
+        back before (storage.outbox.postpone, withdraw)."""
+        row = outbox_row(
+            dedupe_key=key,
+            person_id=self.person.id,
+            channel=self.person.channel,
+            chat_id=self.person.chat_id,
+            body=reply.to_body(),
+            now=self.policy.clock.now(),
+        )
+        self.outgoing.append({**row, "next_attempt_at": due})
 
     def notify(self, person: Person, reply: Reply, key: str) -> None:
         """Queue `reply` for `person` in this turn's transaction (never for the sender: they get

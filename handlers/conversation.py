@@ -47,6 +47,10 @@ class Draft:
     keywords: list[str] = field(default_factory=list)
     urgency: str = "normal"
     urgency_kind: str | None = None  # the kind of danger an emergency rule found
+    # When its proposal was last shown (or will be, when held back), ISO 8601; and the proposal
+    # held back for a burst of follow-ups: {"key": outbox dedupe key, "due": ISO 8601}.
+    shown_at: str | None = None
+    later: dict[str, str] | None = None
 
     def to_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -298,7 +298,9 @@ async def _begin(deps: Deps, session: Session, event: Incoming) -> Turn:
         )
         saved = await load_state(session, event.channel, event.chat_id, event.user_id)
     state, data = _resumed(saved.state, saved.data) if saved else (ChatState.IDLE, {})
-    return Turn(deps, session, event, person, state, data, state_stored=saved is not None)
+    turn = Turn(deps, session, event, person, state, data, state_stored=saved is not None)
+    turn.held_back = (data.get("draft") or {}).get("later")
+    return turn
 
 
 def _resumed(name: str, data: dict[str, Any]) -> tuple[ChatState, dict[str, Any]]:
@@ -312,6 +314,8 @@ def _resumed(name: str, data: dict[str, Any]) -> tuple[ChatState, dict[str, Any]
 
 async def _finish(turn: Turn) -> Outcome:
     event = turn.event
+    if turn.state is not ChatState.DRAFTING:
+        await resident.draft_over(turn)
     await enqueue_rows(turn.session, turn.outgoing)
     if turn.state_changed:
         await store_state(

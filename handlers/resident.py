@@ -7,6 +7,9 @@ skip the question and go out at once.
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timedelta
+
 from handlers import notify
 from handlers.buttons import (
     AddInformation,
@@ -24,8 +27,9 @@ from handlers.buttons import (
 from handlers.common import check_move, check_press, help_text
 from handlers.context import Turn
 from handlers.conversation import ChatState, Draft
-from handlers.events import Button, Incoming
+from handlers.events import Button, Incoming, Reply
 from handlers.render import local_time, preview, ticket_card, timeline_text
+from storage import outbox
 from storage.models import Ticket
 from tickets import handling
 from tickets.areas import children, get_area, nearest_area, search_areas
@@ -165,13 +169,70 @@ async def propose(turn: Turn, draft: Draft) -> None:
     """Classify the draft and show the proposal; an emergency is submitted at once."""
     classify_draft(turn, draft)
     if draft.urgency == "emergency":
-        turn.say_key(
-            EMERGENCY_WARNINGS.get(emergency_number(draft.urgency_kind), "emergency_warning")
-        )
-        await submit_draft(turn, draft)
+        await _submit_emergency(turn, draft)
         return
+    await show_now(turn, draft)
+
+
+async def _submit_emergency(turn: Turn, draft: Draft) -> None:
+    turn.say_key(EMERGENCY_WARNINGS.get(emergency_number(draft.urgency_kind), "emergency_warning"))
+    await submit_draft(turn, draft)
+
+
+async def show_now(turn: Turn, draft: Draft) -> None:
+    """The proposal, answered now; one held back for a burst is taken back (this is newer)."""
+    await _take_back(turn, draft.later)
+    draft.later, draft.shown_at = None, turn.policy.clock.now().isoformat()
     turn.expect(ChatState.DRAFTING, draft=draft)
     show_proposal(turn, draft)
+
+
+# --- a burst of follow-ups -----------------------------------------------------------------
+# 30 messages in 10 seconds (or a long text Telegram split in pieces) would each get the whole
+# growing draft back. A follow-up within `quiet_seconds` of the last proposal joins the draft
+# without an answer, and one proposal of the whole draft is held back in the outbox until that
+# long after the last of them: each new one rewrites it and moves it later.
+
+
+def _in_burst(turn: Turn, draft: Draft) -> bool:
+    if draft.shown_at is None:
+        return False
+    quiet = timedelta(seconds=turn.deps.quiet_seconds)
+    return turn.policy.clock.now() < datetime.fromisoformat(draft.shown_at) + quiet
+
+
+async def _answer_later(turn: Turn, draft: Draft) -> None:
+    due = turn.policy.clock.now() + timedelta(seconds=turn.deps.quiet_seconds)
+    reply = proposal(turn, draft)
+    later = draft.later
+    moved = later is not None and await outbox.postpone(
+        turn.session,
+        dedupe_key=later["key"],
+        due=datetime.fromisoformat(later["due"]),
+        body=reply.to_body(),
+        until=due,
+    )
+    if not moved:  # none yet, or the last one is on its way: a new one
+        key = f"later:p{turn.person.id}:{uuid.uuid4().hex}"
+        turn.hold_back(reply, key=key, due=due)
+        later = {"key": key}
+    assert later is not None
+    draft.later = {"key": later["key"], "due": due.isoformat()}
+    draft.shown_at = due.isoformat()
+    turn.expect(ChatState.DRAFTING, draft=draft)
+
+
+async def _take_back(turn: Turn, later: dict[str, str] | None) -> None:
+    if later is not None:
+        await outbox.withdraw(
+            turn.session, dedupe_key=later["key"], due=datetime.fromisoformat(later["due"])
+        )
+
+
+async def draft_over(turn: Turn) -> None:
+    """The turn ended the draft (submitted, cancelled, a question asked instead): the proposal
+    held back for its burst is taken back, so no stale one follows."""
+    await _take_back(turn, turn.held_back)
 
 
 def classify_draft(turn: Turn, draft: Draft) -> None:
@@ -187,9 +248,16 @@ async def draft_text(turn: Turn, said: Incoming) -> None:
     again as a whole."""
     draft = _draft(turn)
     extended = _extended(turn, draft, said.text)
-    if extended is not None:
-        draft.text = extended
-        await propose(turn, draft)
+    if extended is None:
+        return
+    draft.text = extended
+    classify_draft(turn, draft)
+    if draft.urgency == "emergency":
+        await _submit_emergency(turn, draft)
+    elif _in_burst(turn, draft):
+        await _answer_later(turn, draft)
+    else:
+        await show_now(turn, draft)
 
 
 def _draft(turn: Turn) -> Draft:
@@ -223,21 +291,25 @@ def _proposal_buttons(turn: Turn) -> list[list[Button]]:
 
 
 def show_proposal(turn: Turn, draft: Draft) -> None:
-    rows = _proposal_buttons(turn)
-    if draft.category:
-        category = draft.category
-        if draft.subcategory:
-            category = f"{category}/{draft.subcategory}"
-        turn.say_key(
-            "proposed",
-            rows,
-            text=preview(draft.text),
-            category=category,
-            keywords=turn.t("list_separator").join(draft.keywords or []) or turn.t("none"),
-            urgency=turn.label("urgency", draft.urgency),
-        )
-    else:
-        turn.say_key("proposed_unclassified", rows, text=preview(draft.text))
+    turn.replies.append(proposal(turn, draft))
+
+
+def proposal(turn: Turn, draft: Draft) -> Reply:
+    """The draft as the bot proposes to submit it, with its buttons."""
+    rows = tuple(tuple(row) for row in _proposal_buttons(turn))
+    if not draft.category:
+        return Reply(turn.t("proposed_unclassified", text=preview(draft.text)), rows)
+    category = draft.category
+    if draft.subcategory:
+        category = f"{category}/{draft.subcategory}"
+    text = turn.t(
+        "proposed",
+        text=preview(draft.text),
+        category=category,
+        keywords=turn.t("list_separator").join(draft.keywords or []) or turn.t("none"),
+        urgency=turn.label("urgency", draft.urgency),
+    )
+    return Reply(text, rows)
 
 
 async def draft_photo(turn: Turn, said: Incoming) -> None:
@@ -285,9 +357,8 @@ async def category_pressed(turn: Turn, press: ChooseDraftCategory) -> None:
     draft = _draft(turn)
     draft.category, draft.subcategory = CATEGORIES[press.index % len(CATEGORIES)], None
     draft.confidence, draft.keywords = 1.0, []
-    turn.expect(ChatState.DRAFTING, draft=draft)
     turn.say_key("category_chosen", category=draft.category)
-    show_proposal(turn, draft)
+    await show_now(turn, draft)
 
 
 def _pairs(items: list) -> list[list]:

@@ -91,6 +91,41 @@ async def enqueue_rows(session: AsyncSession, messages: list[dict[str, Any]]) ->
         await connection.execute(_INSERT, messages)
 
 
+# A message held back until a quiet moment (the proposal that answers a burst of messages) can
+# be rewritten or withdrawn while no deliverer has it: a claim pushes `next_attempt_at` past the
+# time it was due, so a row still at or before that time is untouched.
+
+
+def _untouched(table: Any, dedupe_key: str, due: datetime) -> Any:
+    return (
+        table.c.dedupe_key == dedupe_key[:128],
+        table.c.sent_at.is_(None),
+        table.c.parked_at.is_(None),
+        table.c.next_attempt_at <= due,
+    )
+
+
+async def postpone(
+    session: AsyncSession, *, dedupe_key: str, due: datetime, body: dict[str, Any], until: datetime
+) -> bool:
+    """Give a held-back message (due at `due`) a new body and a later time; False when it has
+    been claimed, sent or parked meanwhile (the caller queues a new one)."""
+    table = OutboxMessage.__table__
+    result = await session.exec(
+        update(table)
+        .where(*_untouched(table, dedupe_key, due))
+        .values(body=body, next_attempt_at=until)
+    )
+    return (result.rowcount or 0) == 1
+
+
+async def withdraw(session: AsyncSession, *, dedupe_key: str, due: datetime) -> bool:
+    """Take back a held-back message no deliverer has claimed; False when it is too late."""
+    table = OutboxMessage.__table__
+    result = await session.exec(delete(table).where(*_untouched(table, dedupe_key, due)))
+    return (result.rowcount or 0) == 1
+
+
 _COPIED = ("dedupe_key", "person_id", "channel", "chat_id", "body", "created_at", "next_attempt_at")
 _STAGE = "outbox_incoming"
 

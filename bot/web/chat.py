@@ -246,6 +246,8 @@ async def inbox(request: web.Request) -> web.Response:
                     col(OutboxMessage.parked_at).is_(None),
                     OutboxMessage.channel == CHANNEL,
                     OutboxMessage.chat_id == speaker.user_id,
+                    # Not before its time: a proposal held back until a burst is over.
+                    col(OutboxMessage.next_attempt_at) <= now,
                 )
             )
             .values(sent_at=now, attempts=OutboxMessage.attempts + 1)

@@ -85,7 +85,10 @@ class Chat:
             pending = (
                 await session.exec(
                     select(OutboxMessage)
-                    .where(col(OutboxMessage.sent_at).is_(None))
+                    .where(
+                        col(OutboxMessage.sent_at).is_(None),
+                        col(OutboxMessage.next_attempt_at) <= self.deps.policy.clock.now(),
+                    )
                     .order_by(col(OutboxMessage.id))
                 )
             ).all()
