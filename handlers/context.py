@@ -78,8 +78,17 @@ class Turn:
     def label(self, kind: str, value: Any) -> str:
         return label(self.locale, kind, value)
 
-    def say(self, text: str, buttons: Sequence[Sequence[Button]] = ()) -> None:
-        self.replies.append(Reply(text, tuple(tuple(row) for row in buttons)))
+    def say(
+        self,
+        text: str,
+        buttons: Sequence[Sequence[Button]] = (),
+        *,
+        photos: Sequence[str] = (),
+        location: tuple[float, float] | None = None,
+    ) -> None:
+        """Answer the sender; `photos` and `location` (evidence) are shown before the text."""
+        rows = tuple(tuple(row) for row in buttons)
+        self.replies.append(Reply(text, rows, photos=tuple(photos), location=location))
 
     def say_key(self, key: str, buttons: Sequence[Sequence[Button]] = (), **params: Any) -> None:
         self.say(self.t(key, **params), buttons)

@@ -193,7 +193,7 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
     ChatState.WRITING_NOTE: {Kind.TEXT: worker.noted},
     ChatState.EXTENSION_REASON: {Kind.TEXT: worker.extension_reason},
     ChatState.ESCALATION_REASON: {Kind.TEXT: worker.escalated},
-    ChatState.RESOLUTION_REPLY: {Kind.TEXT: worker.resolved},
+    ChatState.RESOLUTION_REPLY: {Kind.TEXT: worker.resolved, Kind.PHOTO: worker.resolution_photo},
     ChatState.CLOSING_NOTE: {Kind.TEXT: staff.closed},
     ChatState.REOPEN_REASON: {Kind.TEXT: staff.reopened},
     ChatState.MERGE_ORIGINAL: {Kind.TEXT: staff.merged},

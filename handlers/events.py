@@ -62,19 +62,31 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     # A PNG picture (a /stats chart) sent with `text` as its caption; replies only, never queued.
     image: bytes | None = None
+    # Evidence shown before the text: photos by their channel reference (a Telegram file id, or
+    # "web:<name>" for one sent on the web chat) and a place (latitude, longitude).
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
 
     def to_body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "text": self.text,
             "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in self.buttons],
         }
+        if self.photos:
+            body["photos"] = list(self.photos)
+        if self.location is not None:
+            body["location"] = list(self.location)
+        return body
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Reply:
         rows = body.get("buttons") or []
+        place = body.get("location")
         return cls(
             body["text"],
             tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in rows),
+            photos=tuple(str(ref) for ref in body.get("photos") or ()),
+            location=(float(place[0]), float(place[1])) if place else None,
         )
 
 

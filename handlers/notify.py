@@ -15,6 +15,7 @@ from typing import Any
 from handlers.buttons import AnswerSolved, ApproveExtension, RefuseExtension
 from handlers.context import Turn
 from handlers.events import Button, Reply
+from handlers.evidence import photo_refs, place, resident_photos
 from handlers.keyboards import staff_buttons, work_buttons
 from handlers.render import area_name, category_text, local_time, preview
 from handlers.texts import label, locale_or_default, tr
@@ -43,6 +44,11 @@ async def announce_submitted(turn: Turn, ticket: Ticket) -> None:
     submitted = TicketEvent(ticket_id=ticket.id, action=Action.SUBMIT, actor_role="resident")
     for notice in NOTICES[Action.SUBMIT]:
         await notice(turn, ticket, submitted)
+
+
+def _with_evidence(ticket: Ticket, text: str, buttons: tuple = ()) -> Reply:
+    """A message to someone handling the ticket, with the resident's photos and place."""
+    return Reply(text, buttons, photos=resident_photos(ticket), location=place(ticket))
 
 
 def _key(ticket: Ticket, what: str) -> str:
@@ -84,7 +90,8 @@ async def _assignment(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
             text=preview(ticket.text),
             accept_by=accept_by,
         )
-    _tell(turn, worker, ticket, "assignment", Reply(text, work_buttons(locale, ticket)))
+    reply = _with_evidence(ticket, text, work_buttons(locale, ticket))
+    _tell(turn, worker, ticket, "assignment", reply)
 
 
 async def _reassigned_away(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
@@ -143,11 +150,15 @@ async def _withdrawn(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
 
 
 async def _information_added(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """补充信息, with its photos, to whoever has the ticket now: the assignee, or the staff
+    whose triage queue holds it."""
     worker = await person(turn.session, ticket.assignee_id)
-    if worker is not None:
-        locale = locale_or_default(worker.locale)
+    readers = [worker] if worker is not None else await triage_staff(turn.session, ticket)
+    photos = photo_refs((event.data or {}).get("attachments") or ())
+    for reader in readers:
+        locale = locale_or_default(reader.locale)
         text = tr(locale, "n_info_added", number=ticket.number, text=preview(event.note or ""))
-        _tell(turn, worker, ticket, "info", Reply(text))
+        _tell(turn, reader, ticket, "info", Reply(text, photos=photos))
 
 
 # --- staff ---------------------------------------------------------------------------------------
@@ -171,7 +182,8 @@ def _triage_alert(why: str | None) -> Notice:
                 area=await area_name(turn.session, ticket.area_id),
                 text=preview(ticket.text),
             )
-            _tell(turn, staff, ticket, "triage", Reply(text, staff_buttons(locale, ticket)))
+            buttons = staff_buttons(locale, ticket)
+            _tell(turn, staff, ticket, "triage", _with_evidence(ticket, text, buttons))
 
     return alert
 
@@ -225,8 +237,10 @@ async def _residents_extended(turn: Turn, ticket: Ticket, _event: TicketEvent) -
     await _tell_residents(turn, ticket, "n_extended", reason=reason, resolve_by=resolve_by)
 
 
-async def _residents_asked_solved(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
-    """The resident reads the worker's reply and is asked: solved?"""
+async def _residents_asked_solved(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """The resident reads the worker's reply, sees the photos sent with it, and is asked:
+    solved?"""
+    photos = photo_refs((event.data or {}).get("attachments") or (), by_worker=True)
     for resident in await residents_of(turn.session, ticket):
         locale = locale_or_default(resident.locale)
         text = tr(locale, "ask_solved", number=ticket.number, reply=ticket.resolution_reply)
@@ -234,7 +248,7 @@ async def _residents_asked_solved(turn: Turn, ticket: Ticket, _event: TicketEven
             Button(tr(locale, "btn_solved"), AnswerSolved(ticket.id, ticket.version, 1).pack()),
             Button(tr(locale, "btn_unsolved"), AnswerSolved(ticket.id, ticket.version, 0).pack()),
         )
-        _tell(turn, resident, ticket, "resolved", Reply(text, (row,)))
+        _tell(turn, resident, ticket, "resolved", Reply(text, (row,), photos=photos))
 
 
 async def _residents_closed(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:

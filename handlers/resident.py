@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from handlers import notify
+from handlers import evidence, notify
 from handlers.buttons import (
     AddInformation,
     AnswerSatisfaction,
@@ -432,7 +432,7 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
             ]
         )
     history = timeline_text(events, turn.locale, turn.policy, for_resident=True)
-    turn.say(f"{card}\n\n{history}", rows)
+    turn.say(f"{card}\n\n{history}", rows, photos=evidence.worker_photos(ticket))
 
 
 async def ask_information(turn: Turn, press: AddInformation) -> None:

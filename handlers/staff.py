@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, timedelta
 
-from handlers import charts, notify
+from handlers import charts, evidence, notify
 from handlers.buttons import (
     ApproveExtension,
     AssignTo,
@@ -40,7 +40,8 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     history = timeline_text(
         await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
     )
-    turn.say(f"{card}\n\n{history}", staff_buttons(turn.locale, ticket))
+    buttons = staff_buttons(turn.locale, ticket)
+    turn.say(f"{card}\n\n{history}", buttons, **evidence.for_handlers(ticket))
 
 
 async def lookup(turn: Turn) -> None:

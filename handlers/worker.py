@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from handlers import notify
+from handlers import evidence, notify
 from handlers.buttons import Accept, AddNote, AskExtension, ExtensionDays
 from handlers.common import check_move, check_press, complete_pending, say_ticket_list
 from handlers.context import Turn
@@ -34,7 +34,8 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
         await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
     )
     mine = ticket.assignee_id == turn.person.id
-    turn.say(f"{card}\n\n{history}", work_buttons(turn.locale, ticket) if mine else [])
+    buttons = work_buttons(turn.locale, ticket) if mine else []
+    turn.say(f"{card}\n\n{history}", buttons, **evidence.for_handlers(ticket))
 
 
 async def accept(turn: Turn, press: Accept) -> None:
@@ -114,11 +115,23 @@ async def escalated(turn: Turn, said: Incoming) -> None:
     await notify.announce(turn, moved)
 
 
+async def resolution_photo(turn: Turn, said: Incoming) -> None:
+    """办结 with photos: each photo is kept until the reply comes; a photo with a caption is
+    the reply itself."""
+    photos = [*turn.data.get("photos", []), said.photo or ""][: evidence.MAX_SHOWN]
+    turn.data["photos"] = photos
+    turn.state_changed = True
+    if said.text.strip():
+        await resolved(turn, said)
+        return
+    turn.say_key("resolve_photo_added", count=len(photos))
+
+
 async def resolved(turn: Turn, said: Incoming) -> None:
-    reply, photo = said.text, said.photo
-    attachments = [{"kind": "photo", "ref": photo, "by": "worker"}] if photo else []
+    photos = turn.data.get("photos") or ([said.photo] if said.photo else [])
+    attachments = [evidence.photo_attachment(ref, by_worker=True) for ref in photos if ref]
     moved = await complete_pending(
-        turn, handling.resolve_ticket, reply=reply, attachments=attachments
+        turn, handling.resolve_ticket, reply=said.text, attachments=attachments
     )
     turn.say_key("resolved", number=moved.ticket.number)
     await notify.announce(turn, moved)

@@ -363,7 +363,8 @@ async def resolve_ticket(
     attachments: Sequence[dict[str, Any]] = (),
     expected_version: int | None = None,
 ) -> Move:
-    """办结: the worker reports the result; the resident reads `reply` and is asked to rate it."""
+    """办结: the worker reports the result; the resident reads `reply` (and sees the photos in
+    `attachments`) and is asked to rate it."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RESOLVE)
     reply = _required_text(reply, "reply", policy)
@@ -372,7 +373,8 @@ async def resolve_ticket(
     if attachments:
         ticket.attachments = [*ticket.attachments, *attachments]
     start_auto_close(ticket, policy, now)
-    return _finish(session, policy, ticket, actor, transition, now, note=reply)
+    data = {"attachments": list(attachments)} if attachments else None
+    return _finish(session, policy, ticket, actor, transition, now, note=reply, data=data)
 
 
 async def answer_callback(
