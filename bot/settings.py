@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,6 +94,9 @@ class Settings(BaseSettings):
     )
     web_new_residents_per_hour: int = Field(
         default=20, ge=1, le=100_000, description="new web residents per client address"
+    )
+    media_dir: Path = Field(
+        default=Path("minhu-media"), description="where photos sent on the web chat are kept"
     )
     web_photos_per_hour: int = Field(
         default=20, ge=1, le=100_000, description="photos per web resident and per address"

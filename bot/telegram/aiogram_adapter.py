@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,8 +25,10 @@ from aiogram.types import (
     BotCommand,
     BufferedInputFile,
     CallbackQuery,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
     Update,
 )
@@ -64,7 +67,28 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
+async def send_evidence(
+    bot: Bot, chat_id: int | str, reply: Reply, media_dir: Path | None = None
+) -> None:
+    """The reply's photos (one by sendPhoto, several as an album) and place, before its text."""
+    inputs = [
+        FSInputFile(item) if isinstance(item, Path) else item
+        for item in translate.photo_inputs(reply, media_dir)
+    ]
+    for album in translate.albums(inputs):
+        if len(album) == 1:
+            await bot.send_photo(chat_id, album[0])
+        else:
+            await bot.send_media_group(chat_id, [InputMediaPhoto(media=item) for item in album])
+    if reply.location is not None:
+        latitude, longitude = reply.location
+        await bot.send_location(chat_id, latitude=latitude, longitude=longitude)
+
+
+async def send_reply(
+    bot: Bot, chat_id: int | str, reply: Reply, media_dir: Path | None = None
+) -> None:
+    await send_evidence(bot, chat_id, reply, media_dir)
     keyboard = markup(reply)
     if reply.image is not None:
         caption = reply.text if len(reply.text) <= translate.MAX_CAPTION else None
@@ -79,13 +103,13 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
         await bot.send_message(chat_id, piece, reply_markup=keyboard if last else None)
 
 
-def build_dispatcher(deps: Deps, locks: ChatLocks) -> Dispatcher:
+def build_dispatcher(deps: Deps, locks: ChatLocks, media_dir: Path | None = None) -> Dispatcher:
     """The root router: messages of any kind and button presses, all to the same handlers."""
     router = Router(name="minhu")
 
     @router.message()
     async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
-        await _answer(deps, locks, bot, event_update)
+        await _answer(deps, locks, bot, event_update, media_dir)
 
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
@@ -94,7 +118,7 @@ def build_dispatcher(deps: Deps, locks: ChatLocks) -> Dispatcher:
             await query.answer()
         except TelegramAPIError:
             log.warning("answering callback query of update %s failed", event_update.update_id)
-        await _answer(deps, locks, bot, event_update)
+        await _answer(deps, locks, bot, event_update, media_dir)
 
     # The conversation state lives in MinHu's database (handlers), so aiogram's own per-chat FSM
     # context, built for every update, would only cost time.
@@ -103,14 +127,16 @@ def build_dispatcher(deps: Deps, locks: ChatLocks) -> Dispatcher:
     return dispatcher
 
 
-async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> None:
+async def _answer(
+    deps: Deps, locks: ChatLocks, bot: Bot, update: Update, media_dir: Path | None
+) -> None:
     event = translate.incoming(update)
     if event is None:
         return
     # The replies go out under the lock too, so a chat reads them in the order of its updates.
     async with locks.hold(event.chat_id):
         outcome = await handle(deps, event)
-        await send_replies(deps, AiogramSender(bot), event, outcome.replies)
+        await send_replies(deps, AiogramSender(bot, media_dir), event, outcome.replies)
 
 
 async def set_menu(bot: Bot) -> None:
@@ -124,15 +150,16 @@ async def set_menu(bot: Bot) -> None:
 class AiogramSender:
     """The outbox's way out through aiogram, with Telegram's errors sorted for the loop."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, media_dir: Path | None = None) -> None:
         self.bot = bot
+        self.media_dir = media_dir  # where the web chat's photos are, to upload them
 
     async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
         await self.send_reply(chat_id, translate.reply_from_body(body))
 
     async def send_reply(self, chat_id: str, reply: Reply) -> None:
         try:
-            await send_reply(self.bot, chat_id, reply)
+            await send_reply(self.bot, chat_id, reply, self.media_dir)
         except TelegramRetryAfter as error:
             raise RetryAfter(error.retry_after) from error
         except (TelegramForbiddenError, TelegramMigrateToChat) as error:
@@ -152,8 +179,8 @@ class AiogramChannel:
     def __init__(self, settings: Settings, deps: Deps, locks: ChatLocks) -> None:
         self.settings = settings
         self.bot = make_bot(settings)
-        self.dispatcher = build_dispatcher(deps, locks)
-        self.sender = AiogramSender(self.bot)
+        self.dispatcher = build_dispatcher(deps, locks, settings.media_dir)
+        self.sender = AiogramSender(self.bot, settings.media_dir)
         self.ready = asyncio.Event()  # set once the menu is set and updates can come in
 
     def mount(self, app: web.Application) -> None:

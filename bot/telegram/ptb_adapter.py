@@ -10,10 +10,18 @@ import logging
 import warnings
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -51,7 +59,7 @@ def build_application(settings: Settings, deps: Deps, locks: ChatLocks) -> Appli
     application = builder.concurrent_updates(16).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await _answer(deps, locks, context.bot, update)
+        await _answer(deps, locks, context.bot, update, settings.media_dir)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The kind of failure only: an update may carry a resident's words.
@@ -69,7 +77,28 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([[InlineKeyboardButton(**b) for b in row] for row in rows])
 
 
-async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
+async def send_evidence(
+    bot: Bot, chat_id: int | str, reply: Reply, media_dir: Path | None = None
+) -> None:
+    """The reply's photos (one by sendPhoto, several as an album) and place, before its text."""
+    inputs = [
+        item.read_bytes() if isinstance(item, Path) else item
+        for item in translate.photo_inputs(reply, media_dir)
+    ]
+    for album in translate.albums(inputs):
+        if len(album) == 1:
+            await bot.send_photo(chat_id, album[0])
+        else:
+            await bot.send_media_group(chat_id, [InputMediaPhoto(item) for item in album])
+    if reply.location is not None:
+        latitude, longitude = reply.location
+        await bot.send_location(chat_id, latitude=latitude, longitude=longitude)
+
+
+async def send_reply(
+    bot: Bot, chat_id: int | str, reply: Reply, media_dir: Path | None = None
+) -> None:
+    await send_evidence(bot, chat_id, reply, media_dir)
     keyboard = markup(reply)
     if reply.image is not None:
         caption = reply.text if len(reply.text) <= translate.MAX_CAPTION else None
@@ -82,7 +111,9 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
         await bot.send_message(chat_id, piece, reply_markup=keyboard if last else None)
 
 
-async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> None:
+async def _answer(
+    deps: Deps, locks: ChatLocks, bot: Bot, update: Update, media_dir: Path | None
+) -> None:
     event = translate.incoming(update)
     if event is None:
         return
@@ -93,7 +124,7 @@ async def _answer(deps: Deps, locks: ChatLocks, bot: Bot, update: Update) -> Non
             log.warning("answering callback query of update %s failed", update.update_id)
     async with locks.hold(event.chat_id):
         outcome = await handle(deps, event)
-        await send_replies(deps, PtbSender(bot), event, outcome.replies)
+        await send_replies(deps, PtbSender(bot, media_dir), event, outcome.replies)
 
 
 async def set_menu(bot: Bot) -> None:
@@ -106,15 +137,16 @@ async def set_menu(bot: Bot) -> None:
 class PtbSender:
     """The outbox's way out through python-telegram-bot, with Telegram's errors sorted."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, media_dir: Path | None = None) -> None:
         self.bot = bot
+        self.media_dir = media_dir  # where the web chat's photos are, to upload them
 
     async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
         await self.send_reply(chat_id, translate.reply_from_body(body))
 
     async def send_reply(self, chat_id: str, reply: Reply) -> None:
         try:
-            await send_reply(self.bot, chat_id, reply)
+            await send_reply(self.bot, chat_id, reply, self.media_dir)
         except PtbRetryAfter as error:
             raise RetryAfter(_seconds(error)) from error
         # Forbidden and BadRequest first: PTB derives BadRequest from NetworkError.
@@ -139,7 +171,7 @@ class PtbChannel:
     def __init__(self, settings: Settings, deps: Deps, locks: ChatLocks) -> None:
         self.settings = settings
         self.application = build_application(settings, deps, locks)
-        self.sender = PtbSender(self.application.bot)
+        self.sender = PtbSender(self.application.bot, settings.media_dir)
         self.ready = asyncio.Event()  # set once the menu is set and updates can come in
 
     def mount(self, app: web.Application) -> None:

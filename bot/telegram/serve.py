@@ -93,6 +93,6 @@ async def telegram_sender(services: Services) -> AsyncIterator[Sender]:
 
     bot = make_bot(services.settings)
     try:
-        yield AiogramSender(bot)
+        yield AiogramSender(bot, services.settings.media_dir)
     finally:
         await bot.session.close()

@@ -7,8 +7,10 @@ either framework.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from bot.media import MEDIA_PREFIX, stored_photo
 from handlers.events import Button, Incoming, Kind, Reply
 
 CHANNEL = "telegram"
@@ -17,6 +19,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 # Bot API limits: a message's text and a photo's caption.
 MAX_TEXT, MAX_CAPTION = 4096, 1024
 MAX_CALLBACK_DATA = 64
+MAX_ALBUM = 10  # photos in one sendMediaGroup
 
 
 def incoming(update: Any) -> Incoming | None:
@@ -105,3 +108,24 @@ def split_text(text: str) -> list[str]:
     if not text:
         return [" "]
     return [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)]
+
+
+def photo_inputs(reply: Reply, media_dir: Path | None) -> list[str | Path]:
+    """The reply's photos as Bot API input: a Telegram file id as it is (Telegram sends the very
+    photo it received), a web chat photo as its stored file to upload; one whose file is gone
+    is left out rather than failing the whole message."""
+    inputs: list[str | Path] = []
+    for ref in reply.photos:
+        if ref.startswith(MEDIA_PREFIX):
+            path = stored_photo(media_dir, ref)
+            if path is not None:
+                inputs.append(path)
+        elif ref:
+            inputs.append(ref)
+    return inputs
+
+
+def albums(inputs: list[Any]) -> list[list[Any]]:
+    """Photos in groups Telegram accepts in one sendMediaGroup (2 to 10); a group of one goes
+    by sendPhoto."""
+    return [inputs[start : start + MAX_ALBUM] for start in range(0, len(inputs), MAX_ALBUM)]

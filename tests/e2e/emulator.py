@@ -68,6 +68,8 @@ class Message:
     text: str
     buttons: list[list[dict[str, str]]]
     photo: bool = False
+    file_id: str | None = None  # a photo's file id (its largest size)
+    location: tuple[float, float] | None = None
 
     def button(self, label: str) -> str | None:
         for row in self.buttons:
@@ -190,12 +192,15 @@ class Person:
         for stored in answer["result"]:
             body = stored["message"]
             markup = body.get("reply_markup") or {}
+            photo, place = body.get("photo"), body.get("location")
             self.inbox.append(
                 Message(
                     message_id=stored["messageId"],
                     text=body.get("text") or body.get("caption") or "",
                     buttons=markup.get("inline_keyboard") or [],
-                    photo=bool(body.get("photo")),
+                    photo=bool(photo),
+                    file_id=photo[-1]["file_id"] if isinstance(photo, list) else None,
+                    location=(place["latitude"], place["longitude"]) if place else None,
                 )
             )
 

@@ -146,8 +146,9 @@ for (const method of ['editMessageText', 'editMessageReplyMarkup']) {
   });
 }
 
-// Methods the package lacks: the command menu, the webhook's secret, photos (stored as messages
-// with the caption as text and a `photo` marker, so the people's client sees them).
+// Methods the package lacks: the command menu, the webhook's secret, photos, albums and
+// locations (stored as messages with a `photo` or `location` field, so the people's client sees
+// them).
 app.all('/bot:token/setMyCommands', (req, res) => {
   const body = { ...req.query, ...req.body };
   const commands = typeof body.commands === 'string' ? JSON.parse(body.commands) : body.commands;
@@ -169,16 +170,55 @@ app.all('/bot:token/getWebhookInfo', (req, res) => {
   res.json({ ok: true, result: { url: webhook.url || '', has_custom_certificate: false,
     pending_update_count: 0 } });
 });
-app.all('/bot:token/sendPhoto', (req, res) => {
-  const body = { ...req.query, ...req.body };
+// A photo sent by file id keeps that id (Telegram sends the very photo it holds); an uploaded
+// one gets a new id, as on Telegram.
+function photoSizes(photo, messageId, index) {
+  const fileId = typeof photo === 'string' && photo && !photo.startsWith('attach://')
+    ? photo : `p${messageId}-${index}`;
+  return [{ file_id: fileId, file_unique_id: fileId, width: 800, height: 600 }];
+}
+function addPhotoMessage(body, photo, index, token) {
   const message = server.addBotMessage({ chat_id: body.chat_id, text: body.caption || '',
-    photo: true, reply_markup: body.reply_markup }, req.params.token);
-  message.photo = [{ file_id: `p${message.message_id}`, file_unique_id: `p${message.message_id}`,
-    width: 800, height: 600 }];
+    photo: true, reply_markup: body.reply_markup }, token);
+  message.photo = photoSizes(photo, message.message_id, index);
   delete message.text;
   message.caption = body.caption || '';
+  const stored = server.storage.botMessages.find((u) => u.messageId === message.message_id);
+  if (stored) stored.message.photo = message.photo;
+  return message;
+}
+app.all('/bot:token/sendPhoto', (req, res) => {
+  const body = { ...req.query, ...req.body };
+  res.json({ ok: true, result: addPhotoMessage(body, body.photo, 0, req.params.token) });
+});
+app.all('/bot:token/sendMediaGroup', (req, res) => {
+  const body = { ...req.query, ...req.body };
+  const media = typeof body.media === 'string' ? JSON.parse(body.media) : body.media;
+  if (!Array.isArray(media) || media.length < 2 || media.length > 10) {
+    return apiError(res, 400, 'Bad Request: wrong number of media in the album');
+  }
+  const messages = media.map((item, index) => addPhotoMessage(
+    { chat_id: body.chat_id, caption: item.caption }, item.media, index, req.params.token));
+  res.json({ ok: true, result: messages });
+});
+app.all('/bot:token/sendLocation', (req, res) => {
+  const body = { ...req.query, ...req.body };
+  const location = { latitude: Number(body.latitude), longitude: Number(body.longitude) };
+  const message = server.addBotMessage({ chat_id: body.chat_id, text: '', location,
+    reply_markup: body.reply_markup }, req.params.token);
+  delete message.text;
+  message.location = location;
   res.json({ ok: true, result: message });
 });
+// getFile and the download address: every file is the same small PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+app.all('/bot:token/getFile', (req, res) => {
+  const body = { ...req.query, ...req.body };
+  if (!body.file_id) return apiError(res, 400, 'Bad Request: invalid file_id');
+  res.json({ ok: true, result: { file_id: body.file_id, file_unique_id: body.file_id,
+    file_size: PNG.length, file_path: `photos/${body.file_id}.png` } });
+});
+app.get('/file/bot:token/*', (_req, res) => res.type('png').send(PNG));
 
 // Defect: unknown methods answer HTTP 500 in a non-Bot-API shape. Telegram says 404 Not Found.
 const PACKAGE_METHODS = new Set(['deleteMessage', 'getUpdates', 'answerCallbackQuery', 'getMe',
