@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import String, case, cast
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,7 +14,7 @@ from storage.models import Person, Ticket
 from tickets.areas import get_area, subtree_ids
 from tickets.errors import NotFound, PermissionDenied
 from tickets.lifecycle import TRIAGE_STATES, Role, State
-from tickets.permissions import check_can_view
+from tickets.permissions import check_can_view, in_scope
 
 
 async def find_ticket(session: AsyncSession, viewer: Person, number: str) -> Ticket:
@@ -98,3 +98,15 @@ async def due_ticket_ids(
         .limit(limit)
     )
     return [(ticket_id, due) for ticket_id, due in (await session.exec(query)).all()]
+
+
+async def may_see_photo(session: AsyncSession, viewer: Person, ref: str) -> bool:
+    """Whether `viewer` may see the photo `ref`: it belongs to a ticket they may see (their own
+    as a resident, one they handle as a worker or staff)."""
+    as_text = cast(Ticket.attachments, String)
+    rows = await session.exec(select(Ticket).where(as_text.contains(ref, autoescape=True)))
+    for ticket in rows.all():
+        held = any(a.get("kind") == "photo" and a.get("ref") == ref for a in ticket.attachments)
+        if held and await in_scope(session, viewer, ticket):
+            return True
+    return False

@@ -93,7 +93,7 @@ def build_web_app(
         deps=deps or services.deps(),
         templates=templates,
         demo_personas=_is_loopback(settings.listen_host),
-        media_dir=media_dir or Path("minhu-media"),
+        media_dir=media_dir or settings.media_dir,
         limiter=build_limiter(settings, services.sessions, services.engine.dialect.name),
         limits=limits or WebLimits.from_settings(settings),
         checker=checker or auth.PasswordChecker(),

@@ -27,6 +27,8 @@ from aiohttp import web
 from sqlalchemy import String, and_, cast, update
 from sqlmodel import col, select
 
+from bot.media import MEDIA_PREFIX, MEDIA_REF, media_url, stored_photo
+from bot.telegram.files import fetch_telegram_file
 from bot.web.pages import (
     MAX_UPLOAD,
     client_address,
@@ -44,6 +46,7 @@ from handlers.dispatch import handle
 from handlers.events import Incoming, Kind, Reply
 from storage.models import ConversationState, OutboxMessage, Person, Ticket
 from tickets.lifecycle import Role
+from tickets.queries import may_see_photo
 
 CHANNEL = "web"
 RESIDENT_COOKIE = "minhu_resident"
@@ -61,6 +64,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/chat/inbox", inbox)
     router.add_post("/chat/persona", pick_persona)
     router.add_post("/chat/photo", send_photo)
+    router.add_get("/media/telegram/{file_id}", telegram_media)
     router.add_get("/media/{name}", media)
 
 
@@ -224,7 +228,7 @@ def _event(user_id: str, body: Any, language: str) -> Incoming:
 
 
 def _reply_json(reply: Reply) -> dict[str, Any]:
-    shown = reply.to_body()
+    shown = shown_body(reply.to_body())
     if reply.image is not None:
         shown["image"] = "data:image/png;base64," + base64.b64encode(reply.image).decode()
     return shown
@@ -255,13 +259,14 @@ async def inbox(request: web.Request) -> web.Response:
         )
         rows = sorted(claimed.all())
         await session.commit()
-    return web.json_response({"messages": [body for _, body in rows]})
+    return web.json_response({"messages": [shown_body(body) for _, body in rows]})
 
 
 # The first bytes of the picture formats a phone sends; anything else is refused.
 _IMAGE_KINDS = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
 _MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-MEDIA_PREFIX = "web:"
+# Telegram's file ids: URL-safe base64 letters.
+_TELEGRAM_FILE_ID = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 
 
 def _image_kind(data: bytes) -> str | None:
@@ -327,26 +332,57 @@ def _store(folder: Path, name: str, data: bytes) -> None:
 
 
 async def media(request: web.Request) -> web.StreamResponse:
-    """A stored photo, for signed-in workers and staff only (residents' photos are personal)."""
-    person = viewer(request)
+    """A photo sent on the web chat, for those who may see a ticket that holds it: its
+    resident, and the workers and staff handling it (residents' photos are personal)."""
     name = request.match_info["name"]
-    if person is None or Role(person.role) is Role.RESIDENT:
-        return message_page(request, "sign_in_needed", 403)
-    stem, _, kind = name.partition(".")
-    if (
-        len(stem) != 64
-        or not all(c in "0123456789abcdef" for c in stem)
-        or kind not in _MEDIA_TYPES
-    ):
+    path = stored_photo(console(request).media_dir, MEDIA_PREFIX + name)
+    if path is None:
         raise web.HTTPNotFound()
-    path = console(request).media_dir / name
-    if not path.exists():
-        raise web.HTTPNotFound()
+    await _check_photo(request, MEDIA_PREFIX + name)
+    kind = name.rpartition(".")[2]
     return web.FileResponse(path, headers={"Content-Type": _MEDIA_TYPES[kind]})
 
 
-# "web:<sha256>.<kind>" inside a ticket's attachments or a draft's conversation state.
-_MEDIA_REF = re.compile(r"web:([0-9a-f]{64}\.(?:jpg|png|webp))")
+async def telegram_media(request: web.Request) -> web.StreamResponse:
+    """A photo a Telegram user sent, fetched from the Bot API by its file id (getFile), for
+    the same people as `media`: so the web chat and the ticket page show Telegram's evidence."""
+    file_id = request.match_info["file_id"]
+    if not _TELEGRAM_FILE_ID.fullmatch(file_id):
+        raise web.HTTPNotFound()
+    await _check_photo(request, file_id)
+    data = await fetch_telegram_file(console(request).services.settings, file_id)
+    kind = _image_kind(data) if data is not None else None
+    if kind is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=data, headers={"Content-Type": _MEDIA_TYPES[kind]})
+
+
+async def _check_photo(request: web.Request, ref: str) -> None:
+    person = viewer(request) or await _cookie_resident(request)
+    if person is None:
+        raise web.HTTPForbidden()
+    async with console(request).services.sessions() as session:
+        if not await may_see_photo(session, person, ref):
+            raise web.HTTPForbidden()
+
+
+async def _cookie_resident(request: web.Request) -> Person | None:
+    speaker = await _speaker(request)
+    if speaker is None or speaker.new:
+        return None
+    async with console(request).services.sessions() as session:
+        query = select(Person).where(
+            Person.channel == CHANNEL, Person.channel_user_id == speaker.user_id
+        )
+        return (await session.exec(query)).first()
+
+
+def shown_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A message body as the page shows it: photo references become addresses."""
+    photos = body.get("photos") or []
+    if not photos:
+        return body
+    return {**body, "photos": [media_url(str(ref)) for ref in photos]}
 
 
 async def remove_orphan_photos(services: Services, folder: Path) -> int:
@@ -368,7 +404,7 @@ def _old_media(folder: Path, cutoff: float) -> list[Path]:
     return [
         path
         for path in folder.iterdir()
-        if _MEDIA_REF.fullmatch(MEDIA_PREFIX + path.name) and path.stat().st_mtime < cutoff
+        if MEDIA_REF.fullmatch(MEDIA_PREFIX + path.name) and path.stat().st_mtime < cutoff
     ]
 
 
@@ -385,5 +421,5 @@ async def _referenced_media(services: Services) -> set[str]:
             as_text = cast(column, String)
             rows = await session.exec(select(as_text).where(as_text.like("%web:%")))
             for value in rows.all():
-                found.update(_MEDIA_REF.findall(value or ""))
+                found.update(MEDIA_REF.findall(value or ""))
     return found

@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.media import map_link, media_url
 from bot.web.pages import console, locale_of, message_page, render, viewer
 from bot.web.texts import web_text
 from handlers import charts
@@ -400,10 +401,11 @@ async def ticket_page(request: web.Request) -> web.Response:
         assignee=assignee,
         created=local_time(ticket.created_at, policy),
         events=[(local_time(e.at, policy), e.action, e.note) for e in events],
-        # Photos sent on the web console; other channels' photos stay in their chat.
+        # Every photo, the resident's and the worker's, wherever it was sent (bot/media.py).
         photos=[
-            a["ref"].removeprefix("web:")
+            media_url(str(a["ref"]))
             for a in ticket.attachments
-            if a.get("kind") == "photo" and str(a.get("ref", "")).startswith("web:")
+            if a.get("kind") == "photo" and a.get("ref")
         ],
+        place=map_link(ticket),
     )

@@ -12,6 +12,28 @@
     const box = document.createElement("div");
     box.className = "msg " + who;
     box.textContent = body.text || "";
+    // Evidence: the photos and the place that came with the message.
+    for (const url of body.photos || []) {
+      const link = document.createElement("a");
+      link.href = url;
+      link.target = "_blank";
+      const img = document.createElement("img");
+      img.src = url;
+      img.className = "evidence";
+      img.alt = log.dataset.photo;
+      link.appendChild(img);
+      box.appendChild(link);
+    }
+    if (body.location) {
+      const [lat, lon] = body.location.map(Number);
+      const place = document.createElement("a");
+      place.className = "place";
+      place.rel = "noopener noreferrer";
+      place.target = "_blank";
+      place.href = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`;
+      place.textContent = `📍 ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+      box.appendChild(place);
+    }
     if (body.image) {
       const img = document.createElement("img");
       img.src = body.image;

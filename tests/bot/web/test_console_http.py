@@ -175,7 +175,7 @@ async def _demo_name(console, user_id: str) -> str:
         return person.display_name
 
 
-async def test_a_photo_is_stored_and_shown_to_staff_only(console):
+async def test_a_photo_is_stored_and_shown_only_to_those_handling_its_ticket(console):
     from handlers.charts import bar_chart_bytes
 
     picture = bar_chart_bytes("照片", (("a", 1),), "png")  # any real PNG
@@ -198,9 +198,24 @@ async def test_a_photo_is_stored_and_shown_to_staff_only(console):
         async with client.get(f"/media/{stored[0]}") as response:
             assert response.status == 403
     staff = await _signed_in(console, "赵主任")
-    async with staff, staff.get(f"/media/{stored[0]}") as response:
-        assert response.status == 200 and response.content_type == "image/png"
-        assert await response.read() == picture
+    async with staff:
+        # While the photo is in a draft, it is nobody's evidence yet.
+        async with staff.get(f"/media/{stored[0]}") as response:
+            assert response.status == 403
+        ticket = await _any_ticket(console)
+        async with console.services.sessions() as session:
+            ticket = await session.get(Ticket, ticket.id)
+            ticket.attachments = [*ticket.attachments, {"kind": "photo", "ref": f"web:{stored[0]}"}]
+            session.add(ticket)
+            await session.commit()
+        async with staff.get(f"/media/{stored[0]}") as response:
+            assert response.status == 200 and response.content_type == "image/png"
+            assert await response.read() == picture
+    async with await _client(console) as stranger:
+        async with stranger.get("/chat"):
+            pass
+        async with stranger.get(f"/media/{stored[0]}") as response:
+            assert response.status == 403
 
 
 async def test_guessing_a_password_is_stopped(console):
