@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Sequence, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Sequence, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 # The columns 响应率 counts, carried in the statistics indexes.
@@ -142,6 +142,11 @@ class Ticket(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     latitude: float | None = Field(default=None, repr=False)
     longitude: float | None = Field(default=None, repr=False)
+    # The number to call the resident back on, when they asked for a call back (回电); shown
+    # only to those handling the ticket.
+    contact_phone: str | None = Field(default=None, max_length=32, repr=False)
+    # 匿名: the assignee sees neither name nor contact; staff handling the ticket keep both.
+    anonymous: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     category: str | None = Field(default=None, max_length=64)
     subcategory: str | None = Field(default=None, max_length=64)

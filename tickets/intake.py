@@ -16,6 +16,7 @@ from storage.models import Area, Person, Ticket
 from storage.tickets import insert_ticket
 from tickets.areas import Level
 from tickets.clocks import arm
+from tickets.contact import check_phone
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
@@ -70,6 +71,8 @@ async def submit_complaint(
     attachments: Sequence[dict[str, Any]] = (),
     latitude: float | None = None,
     longitude: float | None = None,
+    contact_phone: str | None = None,
+    anonymous: bool = False,
 ) -> Ticket:
     """Open a ticket for `resident` and route it: to a worker of the grid, else to triage.
 
@@ -82,6 +85,7 @@ async def submit_complaint(
         urgency = Urgency(urgency)
     except ValueError:
         raise InvalidInput(f"unknown urgency {urgency!r}") from None
+    phone = None if contact_phone is None else check_phone(contact_phone)
     if latitude is not None and not (-90 <= latitude <= 90 and -180 <= (longitude or 0) <= 180):
         raise InvalidInput("the location is not on Earth")
     now = policy.clock.now()
@@ -106,6 +110,8 @@ async def submit_complaint(
         attachments=list(attachments),
         latitude=latitude,
         longitude=longitude,
+        contact_phone=phone,
+        anonymous=anonymous,
         category=category,
         subcategory=subcategory,
         category_confidence=confidence,

@@ -85,6 +85,13 @@ async def set_locale(session: AsyncSession, person: Person, locale: str) -> Pers
     return person
 
 
+async def set_phone(session: AsyncSession, person: Person, phone: str) -> Person:
+    """Remember the person's number (checked, E.164: tickets.contact) for their next call back."""
+    person.phone = phone
+    session.add(person)
+    return person
+
+
 async def staff_of_area(session: AsyncSession, area_id: int) -> Sequence[Person]:
     """Staff (and admins) seated at exactly this area: who to tell about its triage queue."""
     query = select(Person).where(

@@ -36,6 +36,15 @@ async def in_scope(session: AsyncSession, person: Person, ticket: Ticket) -> boo
     return False
 
 
+def sees_contact(person: Person, ticket: Ticket) -> bool:
+    """Whether someone handling `ticket` sees who reported it and their call-back number: staff
+    always (on duty they may need to reach the resident in an emergency); the assignee and
+    other workers unless the resident asked for anonymity (匿名). Scope is checked apart."""
+    if Role(person.role) in (Role.STAFF, Role.ADMIN):
+        return True
+    return not ticket.anonymous
+
+
 async def check_can_view(session: AsyncSession, person: Person, ticket: Ticket) -> None:
     if not await in_scope(session, person, ticket):
         raise PermissionDenied("this ticket is not yours to see", number=ticket.number)
