@@ -109,6 +109,16 @@ class ChooseDraftCategory(Payload, verb="cat"):
 
 
 @dataclass(frozen=True)
+class AskCallBack(Payload, verb="phone"):
+    """回电: the resident wants a call back; the bot asks for the number."""
+
+
+@dataclass(frozen=True)
+class ToggleAnonymous(Payload, verb="anon"):
+    """匿名: hide (or show again) the resident's name and contact from the assignee."""
+
+
+@dataclass(frozen=True)
 class DropDraft(Payload, verb="drop"):
     pass
 

@@ -149,6 +149,7 @@ RULE_KEYS = {
     "too_long": "text_too_long",
     "required": "required",
     "no_area": "no_area",
+    "bad_phone": "bad_phone",
 }
 
 

@@ -25,6 +25,7 @@ class ChatState(StrEnum):
     CLOSING_NOTE = "close_reason"  # staff close: why
     REOPEN_REASON = "reopen_reason"  # 重办: why
     MERGE_ORIGINAL = "merge_original"  # 合并: the original ticket's number
+    GIVING_PHONE = "giving_phone"  # the resident's number for a call back (回电), or a skip
 
     @classmethod
     def _missing_(cls, value: object) -> ChatState | None:
@@ -51,6 +52,8 @@ class Draft:
     # held back for a burst of follow-ups: {"key": outbox dedupe key, "due": ISO 8601}.
     shown_at: str | None = None
     later: dict[str, str] | None = None
+    phone: str | None = None  # 回电: the number to call back on (E.164), when asked for
+    anonymous: bool = False  # 匿名: name and contact hidden from the assignee
 
     def to_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,7 @@ class Kind(StrEnum):
     BUTTON = "button"
     LOCATION = "location"
     PHOTO = "photo"
+    CONTACT = "contact"  # a phone number shared with Telegram's contact button
     OTHER = "other"  # stickers, files, voice …: things MinHu cannot read
 
 
@@ -32,6 +33,7 @@ class Incoming:
     latitude: float | None = None
     longitude: float | None = None
     photo: str | None = None  # the channel's file reference
+    phone: str | None = None  # a shared contact's number (Kind.CONTACT)
     update_id: int | None = None
     display_name: str | None = None
     language: str | None = None  # the client's language code, a hint for new people
@@ -45,6 +47,7 @@ class Incoming:
             button=plain_text(self.button),
             display_name=None if self.display_name is None else plain_text(self.display_name),
             language=None if self.language is None else plain_text(self.language),
+            phone=None if self.phone is None else plain_text(self.phone),
         )
 
 
@@ -52,6 +55,15 @@ class Incoming:
 class Button:
     text: str
     data: str
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    """Ask for a phone number: a button that shares the person's own (Telegram's
+    request_contact; on the web the person types it) and one that skips the question."""
+
+    share: str
+    skip: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,10 @@ class Reply:
     # "web:<name>" for one sent on the web chat) and a place (latitude, longitude).
     photos: tuple[str, ...] = ()
     location: tuple[float, float] | None = None
+    # A keyboard under the text field instead of buttons under the message: asking for a
+    # number, or taking that keyboard away once answered.
+    contact: ContactRequest | None = None
+    remove_keyboard: bool = False
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -76,17 +92,23 @@ class Reply:
             body["photos"] = list(self.photos)
         if self.location is not None:
             body["location"] = list(self.location)
+        if self.contact is not None:
+            body["contact"] = {"share": self.contact.share, "skip": self.contact.skip}
+        if self.remove_keyboard:
+            body["remove_keyboard"] = True
         return body
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Reply:
         rows = body.get("buttons") or []
-        place = body.get("location")
+        place, contact = body.get("location"), body.get("contact")
         return cls(
             body["text"],
             tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in rows),
             photos=tuple(str(ref) for ref in body.get("photos") or ()),
             location=(float(place[0]), float(place[1])) if place else None,
+            contact=ContactRequest(contact["share"], contact["skip"]) if contact else None,
+            remove_keyboard=bool(body.get("remove_keyboard")),
         )
 
 

@@ -17,11 +17,12 @@ from handlers.context import Turn
 from handlers.events import Button, Reply
 from handlers.evidence import photo_refs, place, resident_photos
 from handlers.keyboards import staff_buttons, work_buttons
-from handlers.render import area_name, category_text, local_time, preview
+from handlers.render import area_name, category_text, local_time, preview, reach_lines
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Person, Ticket, TicketEvent
 from tickets.handling import Move
 from tickets.lifecycle import Action, State
+from tickets.permissions import sees_contact
 from tickets.recipients import (
     last_note,
     person,
@@ -90,6 +91,9 @@ async def _assignment(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
             text=preview(ticket.text),
             accept_by=accept_by,
         )
+    text = "\n".join(
+        [text, *reach_lines(ticket, locale, sees_contact=sees_contact(worker, ticket))]
+    )
     reply = _with_evidence(ticket, text, work_buttons(locale, ticket))
     _tell(turn, worker, ticket, "assignment", reply)
 
@@ -182,6 +186,7 @@ def _triage_alert(why: str | None) -> Notice:
                 area=await area_name(turn.session, ticket.area_id),
                 text=preview(ticket.text),
             )
+            text = "\n".join([text, *reach_lines(ticket, locale, sees_contact=True)])
             buttons = staff_buttons(locale, ticket)
             _tell(turn, staff, ticket, "triage", _with_evidence(ticket, text, buttons))
 

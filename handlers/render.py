@@ -8,6 +8,7 @@ from datetime import datetime
 from handlers.texts import label, tr
 from storage import Session
 from storage.models import Area, Person, Ticket, TicketEvent
+from tickets.contact import shown_phone
 from tickets.policy import Policy
 from tickets.sla import Duration
 
@@ -73,9 +74,17 @@ def category_text(locale: str, ticket: Ticket) -> str:
 
 
 async def ticket_card(
-    session: Session, ticket: Ticket, locale: str, policy: Policy, *, handler: bool
+    session: Session,
+    ticket: Ticket,
+    locale: str,
+    policy: Policy,
+    *,
+    handler: bool,
+    sees_contact: bool = False,
 ) -> str:
-    """The ticket as its resident or a handler sees it. Handlers also see who reported it."""
+    """The ticket as its resident or a handler sees it. Handlers also see who reported it and
+    the call-back number, unless the resident asked for anonymity and `sees_contact` is False
+    (tickets.permissions.sees_contact)."""
     lines = [
         tr(
             locale,
@@ -101,10 +110,35 @@ async def ticket_card(
     if ticket.resolution_reply:
         lines.append(tr(locale, "ticket_reply", reply=ticket.resolution_reply))
     if handler:
-        resident = await session.get(Person, ticket.resident_id)
-        if resident is not None and resident.display_name:
-            lines.append(tr(locale, "ticket_resident", name=resident.display_name))
+        lines += await contact_lines(session, ticket, locale, sees_contact=sees_contact)
     return "\n".join(lines)
+
+
+async def contact_lines(
+    session: Session, ticket: Ticket, locale: str, *, sees_contact: bool
+) -> list[str]:
+    """Who reported the ticket and the number to call back, for someone handling it: "匿名"
+    in their place when the resident asked for it and the reader is not to see them."""
+    if ticket.anonymous and not sees_contact:
+        return reach_lines(ticket, locale, sees_contact=False)
+    lines = []
+    resident = await session.get(Person, ticket.resident_id)
+    if resident is not None and resident.display_name:
+        lines.append(tr(locale, "ticket_resident", name=resident.display_name))
+    return lines + reach_lines(ticket, locale, sees_contact=True)
+
+
+def reach_lines(ticket: Ticket, locale: str, *, sees_contact: bool) -> list[str]:
+    """How to reach the resident, for a notice to someone handling the ticket: the call-back
+    number, and whether they asked for anonymity ("匿名" alone for those not to see more)."""
+    if ticket.anonymous and not sees_contact:
+        return [tr(locale, "ticket_resident", name=tr(locale, "anonymous"))]
+    lines = []
+    if ticket.contact_phone:
+        lines.append(tr(locale, "ticket_call_back", phone=shown_phone(ticket.contact_phone)))
+    if ticket.anonymous:
+        lines.append(tr(locale, "ticket_anonymous_staff"))
+    return lines
 
 
 # What a resident reads of the timeline: working notes and the reasons behind internal moves

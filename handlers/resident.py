@@ -15,30 +15,33 @@ from handlers.buttons import (
     AddInformation,
     AnswerSatisfaction,
     AnswerSolved,
+    AskCallBack,
     ChooseArea,
     ChooseDraftCategory,
     DropDraft,
     ListCategories,
     SkipComment,
     SubmitDraft,
+    ToggleAnonymous,
     ViewTicket,
     Withdraw,
 )
 from handlers.common import check_move, check_press, help_text
 from handlers.context import Turn
 from handlers.conversation import ChatState, Draft
-from handlers.events import Button, Incoming, Reply
+from handlers.events import Button, ContactRequest, Incoming, Reply
 from handlers.render import local_time, preview, ticket_card, timeline_text
 from storage import outbox
 from storage.models import Ticket
 from tickets import handling
 from tickets.areas import children, get_area, nearest_area, search_areas
 from tickets.categories import CATEGORIES
+from tickets.contact import check_phone, shown_phone
 from tickets.errors import InvalidInput
 from tickets.handling import Satisfaction
 from tickets.intake import check_complaint_text, has_words, submit_complaint
 from tickets.lifecycle import Action, State
-from tickets.people import set_home_area
+from tickets.people import set_home_area, set_phone
 from tickets.queries import tickets_of_resident
 from tickets.sla import emergency_number
 from tickets.timeline import ticket_timeline
@@ -276,16 +279,22 @@ def _extended(turn: Turn, draft: Draft, more: str) -> str | None:
     except InvalidInput as error:
         if error.params.get("reason") != "too_long":
             raise
-    turn.say_key("draft_full", _proposal_buttons(turn), limit=turn.policy.max_complaint_chars)
+    rows = _proposal_buttons(turn, draft)
+    turn.say_key("draft_full", rows, limit=turn.policy.max_complaint_chars)
     return None
 
 
-def _proposal_buttons(turn: Turn) -> list[list[Button]]:
+def _proposal_buttons(turn: Turn, draft: Draft | None = None) -> list[list[Button]]:
+    anonymous = draft is not None and draft.anonymous
     return [
         [turn.button("btn_submit", SubmitDraft().pack())],
         [
             turn.button("btn_change_category", ListCategories().pack()),
             turn.button("btn_cancel", DropDraft().pack()),
+        ],
+        [
+            turn.button("btn_call_back", AskCallBack().pack()),
+            turn.button("btn_named" if anonymous else "btn_anonymous", ToggleAnonymous().pack()),
         ],
     ]
 
@@ -296,20 +305,74 @@ def show_proposal(turn: Turn, draft: Draft) -> None:
 
 def proposal(turn: Turn, draft: Draft) -> Reply:
     """The draft as the bot proposes to submit it, with its buttons."""
-    rows = tuple(tuple(row) for row in _proposal_buttons(turn))
-    if not draft.category:
-        return Reply(turn.t("proposed_unclassified", text=preview(draft.text)), rows)
-    category = draft.category
-    if draft.subcategory:
-        category = f"{category}/{draft.subcategory}"
-    text = turn.t(
-        "proposed",
-        text=preview(draft.text),
-        category=category,
-        keywords=turn.t("list_separator").join(draft.keywords or []) or turn.t("none"),
-        urgency=turn.label("urgency", draft.urgency),
-    )
+    rows = tuple(tuple(row) for row in _proposal_buttons(turn, draft))
+    if draft.category:
+        category = draft.category
+        if draft.subcategory:
+            category = f"{category}/{draft.subcategory}"
+        text = turn.t(
+            "proposed",
+            text=preview(draft.text),
+            category=category,
+            keywords=turn.t("list_separator").join(draft.keywords or []) or turn.t("none"),
+            urgency=turn.label("urgency", draft.urgency),
+        )
+    else:
+        text = turn.t("proposed_unclassified", text=preview(draft.text))
+    # What the resident chose about being reached, said under the proposal.
+    if draft.phone:
+        text += "\n" + turn.t("draft_call_back", phone=shown_phone(draft.phone))
+    if draft.anonymous:
+        text += "\n" + turn.t("draft_anonymous")
     return Reply(text, rows)
+
+
+# --- 回电 and 匿名 --------------------------------------------------------------------------------
+
+
+async def ask_call_back(turn: Turn, _press: AskCallBack) -> None:
+    """The resident wants a call back: ask for the number (Telegram's contact button, or
+    typed), or let them skip."""
+    draft = _draft(turn)
+    turn.expect(ChatState.GIVING_PHONE, draft=draft)
+    share, skip = turn.t("btn_share_phone"), turn.t("btn_skip_phone")
+    turn.replies.append(Reply(turn.t("ask_phone"), contact=ContactRequest(share, skip)))
+
+
+async def phone_shared(turn: Turn, said: Incoming) -> None:
+    await _phone_given(turn, said.phone or "")
+
+
+async def phone_typed(turn: Turn, said: Incoming) -> None:
+    if said.text.strip() in (turn.t("btn_skip_phone"), turn.t("skip_word")):
+        _back_to_proposal(turn, "phone_skipped")
+        return
+    await _phone_given(turn, said.text)
+
+
+async def _phone_given(turn: Turn, number: str) -> None:
+    """A number checked (a bad one keeps the question open), remembered for next time, and
+    kept on the draft for this ticket."""
+    phone = check_phone(number)
+    draft = _draft(turn)
+    draft.phone = phone
+    await set_phone(turn.session, turn.person, phone)
+    turn.data["draft"] = draft.to_data()
+    _back_to_proposal(turn, "phone_kept")
+
+
+def _back_to_proposal(turn: Turn, key: str) -> None:
+    draft = _draft(turn)
+    turn.replies.append(Reply(turn.t(key), remove_keyboard=True))
+    turn.expect(ChatState.DRAFTING, draft=draft)
+    show_proposal(turn, draft)
+
+
+async def toggle_anonymous(turn: Turn, _press: ToggleAnonymous) -> None:
+    draft = _draft(turn)
+    draft.anonymous = not draft.anonymous
+    turn.expect(ChatState.DRAFTING, draft=draft)
+    show_proposal(turn, draft)
 
 
 async def draft_photo(turn: Turn, said: Incoming) -> None:
@@ -379,6 +442,8 @@ async def submit_draft(turn: Turn, draft: Draft) -> None:
         attachments=draft.attachments or [],
         latitude=draft.latitude,
         longitude=draft.longitude,
+        contact_phone=draft.phone,
+        anonymous=draft.anonymous,
     )
     turn.reset()
     area = await get_area(turn.session, ticket.handling_area_id)

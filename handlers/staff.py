@@ -27,6 +27,7 @@ from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES
 from tickets.lifecycle import TRIAGE_STATES, Action
 from tickets.people import assignable_workers, create_invite
+from tickets.permissions import sees_contact
 from tickets.queries import find_ticket, triage_queue
 from tickets.report import build_report, percents
 from tickets.stats import Period, overdue_tickets
@@ -36,7 +37,14 @@ PERIODS = ("today", "week", "month")
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
-    card = await ticket_card(turn.session, ticket, turn.locale, turn.policy, handler=True)
+    card = await ticket_card(
+        turn.session,
+        ticket,
+        turn.locale,
+        turn.policy,
+        handler=True,
+        sees_contact=sees_contact(turn.person, ticket),
+    )
     history = timeline_text(
         await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
     )

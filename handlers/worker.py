@@ -14,6 +14,7 @@ from handlers.render import area_name, local_time, ticket_card, timeline_text
 from storage.models import Ticket
 from tickets import handling
 from tickets.lifecycle import Action
+from tickets.permissions import sees_contact
 from tickets.queries import open_tasks
 from tickets.timeline import ticket_timeline
 
@@ -29,7 +30,14 @@ async def tasks(turn: Turn) -> None:
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
-    card = await ticket_card(turn.session, ticket, turn.locale, turn.policy, handler=True)
+    card = await ticket_card(
+        turn.session,
+        ticket,
+        turn.locale,
+        turn.policy,
+        handler=True,
+        sees_contact=sees_contact(turn.person, ticket),
+    )
     history = timeline_text(
         await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
     )

@@ -29,7 +29,10 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -58,9 +61,16 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_token.get_secret_value(), session=session)
 
 
-def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if reply.contact is not None:
+        share = KeyboardButton(text=reply.contact.share, request_contact=True)
+        return ReplyKeyboardMarkup(
+            keyboard=[[share], [KeyboardButton(text=reply.contact.skip)]],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )
     if not reply.buttons:
-        return None
+        return ReplyKeyboardRemove(remove_keyboard=True) if reply.remove_keyboard else None
     rows = translate.keyboard(reply.buttons)
     return InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(**button) for button in row] for row in rows]

@@ -20,6 +20,9 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.error import (
@@ -70,9 +73,16 @@ def build_application(settings: Settings, deps: Deps, locks: ChatLocks) -> Appli
     return application
 
 
-def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if reply.contact is not None:
+        share = KeyboardButton(reply.contact.share, request_contact=True)
+        return ReplyKeyboardMarkup(
+            [[share], [KeyboardButton(reply.contact.skip)]],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )
     if not reply.buttons:
-        return None
+        return ReplyKeyboardRemove() if reply.remove_keyboard else None
     rows = translate.keyboard(reply.buttons)
     return InlineKeyboardMarkup([[InlineKeyboardButton(**b) for b in row] for row in rows])
 

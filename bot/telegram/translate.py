@@ -48,6 +48,9 @@ def incoming(update: Any) -> Incoming | None:
         # Telegram sends several sizes, smallest first; the largest is the evidence.
         photo = message.photo[-1].file_id
         return Incoming(kind=Kind.PHOTO, photo=photo, text=message.caption or "", **common)
+    if message.contact is not None:
+        phone = message.contact.phone_number
+        return Incoming(kind=Kind.CONTACT, phone=phone, **common)
     if message.location is not None:
         location = message.location
         return Incoming(

@@ -27,6 +27,7 @@ from handlers.texts import label
 from storage.models import Area, Person
 from tickets.areas import get_area
 from tickets.categories import CATEGORIES
+from tickets.contact import shown_phone
 from tickets.dashboard import (
     MAX_PAGE,
     TicketFilter,
@@ -408,4 +409,5 @@ async def ticket_page(request: web.Request) -> web.Response:
             if a.get("kind") == "photo" and a.get("ref")
         ],
         place=map_link(ticket),
+        call_back=shown_phone(ticket.contact_phone) if ticket.contact_phone else None,
     )

@@ -70,6 +70,7 @@ class Message:
     photo: bool = False
     file_id: str | None = None  # a photo's file id (its largest size)
     location: tuple[float, float] | None = None
+    keyboard: list[list[dict[str, Any]]] = field(default_factory=list)  # under the text field
 
     def button(self, label: str) -> str | None:
         for row in self.buttons:
@@ -153,6 +154,11 @@ class Person:
         location = {"latitude": latitude, "longitude": longitude}
         await self.emulator.post("/sendMessage", self._message(location=location))
 
+    async def contact(self, phone: str) -> None:
+        """Share a phone number with the contact button (the person's own)."""
+        contact = {"phone_number": phone, "first_name": self.name, "user_id": self.user_id}
+        await self.emulator.post("/sendMessage", self._message(contact=contact))
+
     async def sticker(self) -> None:
         sticker = {
             "file_id": "sticker-1",
@@ -201,6 +207,7 @@ class Person:
                     photo=bool(photo),
                     file_id=photo[-1]["file_id"] if isinstance(photo, list) else None,
                     location=(place["latitude"], place["longitude"]) if place else None,
+                    keyboard=markup.get("keyboard") or [],
                 )
             )
 

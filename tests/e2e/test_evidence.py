@@ -67,3 +67,22 @@ async def test_photos_and_place_travel_both_ways(bot, emulator: Emulator, token:
     told = await resident.expect(f"工单 {number} 已办结：\n已更换灯泡")
     assert told.button("已解决") is not None
     assert await resident.quiet(0.3) == []
+
+
+async def test_a_number_for_a_call_back_by_the_contact_button(bot, emulator: Emulator, token: str):
+    resident = emulator.person(token, RESIDENT, "张阿姨")
+    worker = emulator.person(token, IDS["worker-g1"], "网格员甲")
+    await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑")
+    await resident.expect("您反映的问题")
+    await resident.press("需要回电")
+    asked = await resident.expect("请点击下方按钮发送您的手机号")
+    share, skip = asked.keyboard
+    assert share == [{"text": "📱 发送我的手机号", "request_contact": True}]
+    assert skip == [{"text": "跳过"}]
+    await resident.contact("+8613800138000")
+    await resident.expect("已记下回电号码。")
+    await resident.expect("您反映的问题")
+    await resident.press("提交")
+    await resident.expect("已受理，工单号")
+    ping = await worker.expect("【新派单】工单")
+    assert "回电：138 0013 8000" in ping.text

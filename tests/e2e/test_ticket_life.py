@@ -54,7 +54,13 @@ async def test_the_whole_life_of_a_ticket(bot, emulator: Emulator, token: str):
     await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑，老人出门不方便")
     proposal = await resident.expect("您反映的问题")
     assert "城乡建设" in proposal.text
-    assert [b["text"] for row in proposal.buttons for b in row] == ["提交", "更改类别", "取消"]
+    assert [b["text"] for row in proposal.buttons for b in row] == [
+        "提交",
+        "更改类别",
+        "取消",
+        "需要回电",
+        "匿名反映",
+    ]
     await resident.press("提交")
     accepted = await resident.next()
     async with bot.services.sessions() as session:

@@ -52,6 +52,9 @@ class Chat:
     async def location(self, user: str, latitude: float, longitude: float) -> list[Reply]:
         return await self._send(user, Kind.LOCATION, latitude=latitude, longitude=longitude)
 
+    async def contact(self, user: str, phone: str) -> list[Reply]:
+        return await self._send(user, Kind.CONTACT, phone=phone)
+
     async def sticker(self, user: str) -> list[Reply]:
         return await self._send(user, Kind.OTHER)
 

@@ -68,6 +68,8 @@ async def test_follow_ups_never_grow_a_draft_past_the_limit(chat, sessions):
         "提交",
         "更改类别",
         "取消",
+        "需要回电",
+        "匿名反映",
     ]
     exactly_full = "晚上很黑" + "很" * 1491  # 2504 + 1 + 1495 = 4000: still fits
     await chat.text("resident", exactly_full)

@@ -23,6 +23,8 @@ async def test_the_whole_life_of_a_ticket(chat, clock, sessions):
         "提交",
         "更改类别",
         "取消",
+        "需要回电",
+        "匿名反映",
     ]
 
     replies = await chat.press(RESIDENT, "提交")

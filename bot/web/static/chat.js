@@ -40,6 +40,22 @@
       img.alt = log.dataset.chart;
       box.appendChild(img);
     }
+    // A question for a phone number: the page's text field takes it; one button skips.
+    if (body.contact) {
+      const line = document.createElement("div");
+      line.className = "buttons";
+      const skip = document.createElement("button");
+      skip.type = "button";
+      skip.className = "skip-phone";
+      skip.textContent = body.contact.skip;
+      skip.addEventListener("click", () => send({ text: body.contact.skip }, body.contact.skip));
+      line.appendChild(skip);
+      box.appendChild(line);
+      input.type = "tel";
+      input.focus();
+    } else if (who !== "me") {
+      input.type = "text";
+    }
     for (const row of body.buttons || []) {
       const line = document.createElement("div");
       line.className = "buttons";

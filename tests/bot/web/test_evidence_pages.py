@@ -90,6 +90,13 @@ async def test_photos_and_place_on_the_web(console_with, browser, bot_api, datab
         await expect(proposal).to_be_visible(timeout=WAIT)
         await resident.click("#location")
         await expect(resident.locator(".msg.bot", has_text="位置")).to_be_visible(timeout=WAIT)
+        # A call back: the page offers to skip; a typed number is taken instead.
+        await proposal.get_by_role("button", name="需要回电").click()
+        await expect(resident.locator("button.skip-phone")).to_be_visible(timeout=WAIT)
+        await resident.fill("#text", "13800138000")
+        await resident.click("#send")
+        proposal = resident.locator(".msg.bot", has_text="回电号码：138 0013 8000")
+        await expect(proposal).to_be_visible(timeout=WAIT)
         await proposal.get_by_role("button", name="提交").click()
         receipt = resident.locator(".msg.bot", has_text="已受理，工单号")
         await expect(receipt).to_be_visible(timeout=WAIT)
@@ -139,6 +146,7 @@ async def test_photos_and_place_on_the_web(console_with, browser, bot_api, datab
         for index in range(3):
             assert await _shown(images.nth(index)), index
         await expect(staff.locator("#ticket-place")).to_contain_text("38.04310, 114.51480")
+        await expect(staff.locator("#call-back")).to_have_text("138 0013 8000")
         await staff.screenshot(path=ARTIFACTS / f"{backend}-evidence-3-ticket.png", full_page=True)
 
         # Someone else's browser gets none of them.
