@@ -192,7 +192,10 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
         Kind.CONTACT: resident.phone_shared,
     },
     ChatState.DESCRIBING_PHOTO: {Kind.TEXT: resident.photo_described},
-    ChatState.ADDING_INFORMATION: {Kind.TEXT: resident.information_given},
+    ChatState.ADDING_INFORMATION: {
+        Kind.TEXT: resident.information_given,
+        Kind.LOCATION: resident.location_given,
+    },
     ChatState.COMMENTING: {
         Kind.TEXT: resident.comment_given,
         SkipComment: resident.comment_skipped,

@@ -158,11 +158,13 @@ async def _information_added(turn: Turn, ticket: Ticket, event: TicketEvent) -> 
     whose triage queue holds it."""
     worker = await person(turn.session, ticket.assignee_id)
     readers = [worker] if worker is not None else await triage_staff(turn.session, ticket)
-    photos = photo_refs((event.data or {}).get("attachments") or ())
+    data = event.data or {}
+    photos = photo_refs(data.get("attachments") or ())
+    where = tuple(data["location"]) if data.get("location") else None
     for reader in readers:
         locale = locale_or_default(reader.locale)
         text = tr(locale, "n_info_added", number=ticket.number, text=preview(event.note or ""))
-        _tell(turn, reader, ticket, "info", Reply(text, photos=photos))
+        _tell(turn, reader, ticket, "info", Reply(text, photos=photos, location=where))
 
 
 # --- staff ---------------------------------------------------------------------------------------

@@ -522,6 +522,23 @@ async def information_given(turn: Turn, said: Incoming) -> None:
     await notify.announce(turn, moved)
 
 
+async def location_given(turn: Turn, said: Incoming) -> None:
+    """A place shared while adding information: where the problem is, for this ticket (not
+    the resident's home area)."""
+    assert said.latitude is not None and said.longitude is not None  # the dispatcher checks
+    moved = await handling.add_information(
+        turn.session,
+        turn.policy,
+        ticket_id=turn.data["ticket_id"],
+        actor=turn.person,
+        text=turn.t("location_only"),
+        location=(said.latitude, said.longitude),
+    )
+    turn.reset()
+    turn.say_key("info_added", number=moved.ticket.number)
+    await notify.announce(turn, moved)
+
+
 async def withdraw(turn: Turn, press: Withdraw) -> None:
     moved = await handling.cancel_ticket(
         turn.session,

@@ -257,16 +257,24 @@ async def add_information(
     actor: Person,
     text: str,
     attachments: Sequence[dict[str, Any]] = (),
+    location: tuple[float, float] | None = None,
 ) -> Move:
-    """补充: the resident adds details or a photo to their open ticket."""
+    """补充: the resident adds details, a photo or the place (which replaces the one the
+    ticket had: the resident knows better now) to their open ticket."""
     ticket = await load_ticket(session, ticket_id)
     transition = await authorize(session, actor, ticket, Action.ADD_INFO)
     note = _required_text(text, "information", policy)
+    if location is not None and not (-90 <= location[0] <= 90 and -180 <= location[1] <= 180):
+        raise InvalidInput("the location is not on Earth")
     now = policy.clock.now()
+    data: dict[str, Any] = {}
     if attachments:
         ticket.attachments = [*ticket.attachments, *attachments]
-    data = {"attachments": list(attachments)} if attachments else None
-    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+        data["attachments"] = list(attachments)
+    if location is not None:
+        ticket.latitude, ticket.longitude = location
+        data["location"] = list(location)
+    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data or None)
 
 
 async def request_extension(

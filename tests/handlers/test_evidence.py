@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from storage.models import Ticket
+from storage.models import Person, Ticket
 
 RESIDENT, WORKER, STAFF = "resident", "worker-g1", "staff-c1"
 LAMP = "小区3号楼门口的路灯坏了一个星期，晚上很黑"
@@ -112,3 +112,19 @@ async def test_nobody_else_gets_the_evidence(chat, sessions):
         await chat.data(outsider, f"v:{ticket.id}")
         for reply in chat.inbox.get(outsider, []):
             assert reply.photos == () and reply.location is None, outsider
+
+
+async def test_a_place_added_later_reaches_the_assignee_and_keeps_the_home_area(chat, sessions):
+    await chat.text(RESIDENT, LAMP)
+    await chat.press(RESIDENT, "提交")
+    ticket = await _ticket(sessions)
+    await chat.data(RESIDENT, f"v:{ticket.id}")
+    await chat.press(RESIDENT, "补充信息")
+    await chat.location(RESIDENT, 31.2345, 121.4567)
+    assert chat.last(RESIDENT).startswith(f"已补充到工单 {ticket.number}")
+    assert chat.inbox[WORKER][-1].location == (31.2345, 121.4567)
+    ticket = await _ticket(sessions)
+    assert (ticket.latitude, ticket.longitude) == (31.2345, 121.4567)
+    async with sessions() as session:
+        resident = await session.get(Person, ticket.resident_id)
+    assert resident.area_id == ticket.area_id  # the place was the ticket's, not a move
