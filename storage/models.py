@@ -125,7 +125,7 @@ class Ticket(SQLModel, table=True):
             "due_resolve_at",
             "handling_area_id",
         ),
-        Index("ix_tickets_created_dims", "created_at", "area_id", "category"),
+        Index("ix_tickets_created_dims", "created_at", "area_id", "category", "source"),
         # The residents following an original through their merged duplicates.
         Index(
             "ix_tickets_merged_into",
@@ -153,6 +153,13 @@ class Ticket(SQLModel, table=True):
     category_confidence: float | None = None
     category_keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     urgency: str = Field(default="normal", max_length=16)
+    # tickets.sources.Source: resident chat, a worker's 代办 or patrol, the hotline, the API.
+    source: str = Field(
+        default="resident_chat", max_length=16, sa_column_kwargs={"server_default": "resident_chat"}
+    )
+    # 代办: the resident's name and phone as the worker was given them (personal data).
+    on_behalf_name: str | None = Field(default=None, max_length=50, repr=False)
+    on_behalf_phone: str | None = Field(default=None, max_length=32, repr=False)
 
     state: str = Field(max_length=16)
     # Where the problem is (the resident's grid or the nearest known area) ...

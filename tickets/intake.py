@@ -1,4 +1,5 @@
-"""群众点单: a resident's complaint becomes a ticket and is routed at once."""
+"""群众点单: a resident's complaint becomes a ticket and is routed at once; so does a complaint a
+grid worker records for a resident (代办) or a hazard found on patrol (隐患上报)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from storage.tickets import insert_ticket
 from tickets.areas import Level
 from tickets.clocks import arm
 from tickets.contact import check_phone
-from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from tickets.errors import InvalidInput, NotFound, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
 from tickets.numbering import next_ticket_number
 from tickets.policy import Policy
 from tickets.routing import least_loaded_worker_id, route
 from tickets.sla import Urgency
+from tickets.sources import Source, check_source
 from tickets.timeline import event_row
 
 
@@ -73,13 +75,18 @@ async def submit_complaint(
     longitude: float | None = None,
     contact_phone: str | None = None,
     anonymous: bool = False,
+    source: Source | str = Source.RESIDENT_CHAT,
+    on_behalf_name: str | None = None,
+    on_behalf_phone: str | None = None,
 ) -> Ticket:
     """Open a ticket for `resident` and route it: to a worker of the grid, else to triage.
 
-    Everything is checked before anything is written, so a refusal leaves no half-made ticket.
+    `resident` is whoever opens it in chat: the resident, or for another `source` the worker
+    or staff member who records it (they follow it; a 代办 resident's own name and phone are
+    `on_behalf_name`/`on_behalf_phone`). Everything is checked before anything is written, so
+    a refusal leaves no half-made ticket.
     """
-    if Role(resident.role) is not Role.RESIDENT:
-        raise PermissionDenied("only residents submit complaints", role=resident.role)
+    source = check_source(source, Role(resident.role))
     body = check_complaint_text(text, policy)
     try:
         urgency = Urgency(urgency)
@@ -92,7 +99,8 @@ async def submit_complaint(
     area, recent, grid_worker_id = await _intake_facts(
         session, area_id or resident.area_id, resident, now
     )
-    if recent >= policy.max_new_tickets_per_hour:
+    # Workers on patrol record many hazards an hour; the guard is against floods from residents.
+    if source is Source.RESIDENT_CHAT and recent >= policy.max_new_tickets_per_hour:
         # At most so many an hour: one person cannot flood the queue.
         raise RuleViolation(
             f"at most {policy.max_new_tickets_per_hour} new complaints an hour",
@@ -117,6 +125,9 @@ async def submit_complaint(
         category_confidence=confidence,
         category_keywords=list(keywords),
         urgency=urgency,
+        source=source,
+        on_behalf_name=on_behalf_name if source is Source.ON_BEHALF else None,
+        on_behalf_phone=on_behalf_phone if source is Source.ON_BEHALF else None,
         state=State.SUBMITTED,
         area_id=area.id,
         handling_area_id=destination.area.id,

@@ -1,6 +1,7 @@
 """One report of a part of the area tree over a period: the 三率 with their counts, tickets
 created, the backlog by state, overdue and (when asked) soon-due tickets, the top categories,
-and rows per area of one level (per street, per grid …) and per worker.
+tickets per source (resident chat, 代办, patrol …), and rows per area of one level (per street,
+per grid …) and per worker.
 
 Chat /stats, the web dashboard, `minhu`'s status line, the morning digest and the monthly
 ranking all render this one report, and show its percentages through `percent`, the one rounding
@@ -76,6 +77,7 @@ class Report:
     categories: tuple[tuple[str | None, int], ...]  # most first, at most `top`
     areas: tuple[AreaFigures, ...] = ()  # per area at `rows_at`, most tickets first
     workers: tuple[WorkerFigures, ...] = ()
+    sources: tuple[tuple[str, int], ...] = ()  # tickets created per source, most first
 
     @property
     def open(self) -> int:
@@ -122,13 +124,15 @@ async def build_report(
     rows_at: Level | str | None = None,
     workers: bool = False,
     due_by: datetime | None = None,
+    by_source: bool = False,
 ) -> Report:
     """The report of `area`'s subtree (None: everything) over `period`, as of `now`.
 
     `top` categories (0: none); `rows_at` a level for per-area rows (tickets about areas above
     it keep a row of their own area); `workers` per-worker rows; `due_by` counts the clocks that
-    end between now and then. Four queries, each with a covering index to read (bench_dashboard's
-    query_plans show which), plus the areas' and (with `workers`) the workers' names."""
+    end between now and then; `by_source` the tickets per source. Four queries (five with
+    `by_source`), each with a covering index to read (bench_dashboard's query_plans show which),
+    plus the areas' and (with `workers`) the workers' names."""
     ids = await scope_ids(session, area)
     tree = await _tree(session, area) if rows_at is not None else {}
     by_area = rows_at is not None
@@ -165,6 +169,7 @@ async def build_report(
         categories=await _top_categories(session, ids, period, top) if top > 0 else (),
         areas=_area_rows(tree, area, rows_at, tickets, rates) if rows_at is not None else (),
         workers=await _worker_rows(session, ids, period) if workers else (),
+        sources=await _sources(session, ids, period) if by_source else (),
     )
 
 
@@ -218,6 +223,19 @@ async def _top_categories(
         .limit(top)
     )
     return tuple((category, count) for category, count in await session.exec(query))
+
+
+async def _sources(
+    session: AsyncSession, ids: list[int] | None, period: Period
+) -> tuple[tuple[str, int], ...]:
+    """Tickets created in the period per source (from ix_tickets_created_dims alone)."""
+    query = (
+        select(Ticket.source, func.count())
+        .where(*within(Ticket.area_id, ids), *in_period(Ticket.created_at, period))
+        .group_by(Ticket.source)
+        .order_by(func.count().desc(), col(Ticket.source))
+    )
+    return tuple((source, count) for source, count in await session.exec(query))
 
 
 class _Node(NamedTuple):

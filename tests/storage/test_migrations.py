@@ -102,3 +102,36 @@ async def test_upgrade_keeps_the_points_areas_already_have_as_their_centres(data
     )
     await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0002")
     assert await _one_area_centre(database_url, "latitude, longitude") == (30.5, 120.25)
+
+
+async def test_upgrade_gives_existing_tickets_the_resident_chat_source(database_url):
+    await _empty(database_url)
+    await upgrade_async(database_url, "0005")
+    engine = make_engine(database_url)
+    now = "2026-11-23 02:00:00"
+    async with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO areas (id, code, name, level, path) "
+            "VALUES (1, 'g', '网格', 'grid', '/1/')",
+            "INSERT INTO people (id, channel, channel_user_id, chat_id, role, locale, on_duty, "
+            f"created_at) VALUES (1, 'telegram', '1', '1', 'resident', 'zh-CN', true, '{now}')",
+            "INSERT INTO tickets (number, resident_id, text, attachments, category_keywords, "
+            "urgency, state, area_id, handling_area_id, handling_level, created_at, "
+            "extension_days, reopen_count, version) VALUES ('20261123-000001', 1, '路灯坏了', "
+            f"'[]', '[]', 'normal', 'submitted', 1, 1, 'grid', '{now}', 0, 0, 1)",
+        ):
+            await connection.execute(text(statement))
+    await engine.dispose()
+    await upgrade_async(database_url)
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT source, on_behalf_name, on_behalf_phone FROM tickets")
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert tuple(row) == ("resident_chat", None, None)
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0005")

@@ -12,6 +12,7 @@ from storage.models import Ticket, TicketCounter, TicketEvent
 from tests.factories import cast_in
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.intake import submit_complaint
+from tickets.sources import parse_contact
 
 
 @pytest.fixture
@@ -64,7 +65,9 @@ async def test_control_characters_are_dropped_but_the_words_kept(sessions, polic
         ("resident", {"area_id": 999_999}, NotFound, "no area"),
         ("resident", {"urgency": "whenever"}, InvalidInput, "unknown urgency"),
         ("resident", {"latitude": 91.0, "longitude": 0.0}, InvalidInput, "not on Earth"),
-        ("worker-g1", {}, PermissionDenied, "only residents"),
+        ("worker-g1", {}, PermissionDenied, "may not open resident_chat"),
+        ("resident", {"source": "patrol"}, PermissionDenied, "may not open patrol"),
+        ("resident", {"source": "rumour"}, InvalidInput, "unknown ticket source"),
     ],
 )
 async def test_bad_arguments_are_refused_with_a_reason(
@@ -106,3 +109,59 @@ async def test_a_flood_of_complaints_is_held_back_for_an_hour(sessions, policy, 
     assert refusal.value.params["reason"] == "flood"
     clock.advance(timedelta(minutes=61))
     await submit()
+
+
+async def test_a_worker_records_for_a_resident_and_on_patrol(sessions, policy, cast):
+    """代办 keeps the resident's contact and the worker as follower; patrol keeps no contact;
+    the flood guard is for residents, not for a worker recording a round of hazards."""
+    policy = replace(policy, max_new_tickets_per_hour=1)
+    kinds = [
+        ("on_behalf", {"on_behalf_name": "张阿姨", "on_behalf_phone": "13800000000"}),
+        ("patrol", {"on_behalf_name": "ignored", "on_behalf_phone": "1"}),
+        ("patrol", {}),
+    ]
+    made = []
+    for source, contact in kinds:
+        async with sessions() as session:
+            ticket = await submit_complaint(
+                session,
+                policy,
+                resident=cast["worker-g1"],
+                text="3号楼门口井盖丢了",
+                category="城乡建设",
+                source=source,
+                **contact,
+            )
+            await session.commit()
+            made.append(ticket)
+    behalf, patrol, _ = made
+    assert (behalf.source, behalf.on_behalf_name, behalf.on_behalf_phone) == (
+        "on_behalf",
+        "张阿姨",
+        "13800000000",
+    )
+    assert (patrol.source, patrol.on_behalf_name, patrol.on_behalf_phone) == ("patrol", None, None)
+    assert behalf.resident_id == cast["worker-g1"].id
+    assert behalf.area_id == cast.areas["g1"].id and behalf.state == "assigned"
+    assert "13800000000" not in repr(behalf)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("张三 13800000000", ("张三", "13800000000")),
+        ("李阿姨，138-0000-0000", ("李阿姨", "13800000000")),
+        ("+86 139 1234 5678 王先生", ("王先生", "13912345678")),
+        ("0571-87654321", (None, "057187654321")),
+        ("赵大爷", ("赵大爷", None)),
+    ],
+)
+def test_a_residents_contact_is_read_as_typed(typed, expected):
+    assert parse_contact(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["张三 12345", "张三 1380000000000000", "王 23800000000"])
+def test_a_number_that_is_no_phone_is_refused(typed):
+    with pytest.raises(InvalidInput) as refusal:
+        parse_contact(typed)
+    assert refusal.value.params["reason"] == "bad_phone"
