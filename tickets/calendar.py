@@ -77,6 +77,12 @@ class WorkingCalendar:
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
 
+    def working_day_of(self, moment: datetime) -> date:
+        """The working day `moment` counts for: its own local day, or after a day off the next
+        working day (what is asked on Sunday is Monday's business)."""
+        day = self.local_date(moment)
+        return day if self.is_working_day(day) else self.next_working_day(day)
+
 
 def official_years() -> range:
     """The years whose public holidays the chinese-calendar package knows."""

@@ -1,4 +1,5 @@
-"""Moves on a ticket: 派单, 接单, 退单, 延期, 上报, 办结, 回访, 重办, close, merge, withdraw.
+"""Moves on a ticket: 派单, 接单, 退单, 延期, 上报, 办结, 回访, 重办, close, merge, withdraw,
+催办 and 督办.
 
 Each move follows the same steps: lock the ticket, check the lifecycle table and the actor's scope,
 check the move's own rules, and only then change the ticket and append one timeline event. A
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback, TicketEvent
 from tickets.areas import contains, escalation_target, get_area
+from tickets.categories import SUBCATEGORIES
 from tickets.clocks import arm, start_auto_close, start_clocks
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
@@ -110,6 +112,31 @@ def _finish(
         actor=actor,
         action=transition.action,
         from_state=from_state,
+        at=now,
+        note=note,
+        data=data,
+    )
+    return Move(ticket, event)
+
+
+def _remark(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Person,
+    transition: Transition,
+    now: datetime,
+    *,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Move:
+    """A move that only speaks (催办, 督办): one event, and the ticket left as it is. Its version
+    stays, so the worker's 接单 or 办结 buttons drawn before an urge still work."""
+    event = record_event(
+        session,
+        ticket=ticket,
+        actor=actor,
+        action=transition.action,
+        from_state=ticket.state,
         at=now,
         note=note,
         data=data,
@@ -557,10 +584,18 @@ async def recategorise_ticket(
     subcategory: str | None = None,
     expected_version: int | None = None,
 ) -> Move:
-    """Staff correct the category; the correction is kept to teach the classifier."""
+    """Staff correct the category, both levels (一级/二级); the correction is kept to teach the
+    classifier. A second level must be one of the first level's in the taxonomy."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RECATEGORISE)
     category = _required_text(category, "category", policy)[:64]
+    if subcategory is not None and subcategory not in SUBCATEGORIES.get(category, ()):
+        raise InvalidInput(
+            f"{subcategory!r} is not a second level of {category!r}",
+            category=category,
+            subcategory=subcategory,
+            reason="unknown_subcategory",
+        )
     if category == ticket.category and subcategory == ticket.subcategory:
         raise RuleViolation(
             "the ticket already has this category", category=category, reason="same_category"
@@ -577,9 +612,68 @@ async def recategorise_ticket(
             new_subcategory=subcategory,
         )
     )
+    old_subcategory = ticket.subcategory
     ticket.category, ticket.subcategory, ticket.category_confidence = category, subcategory, 1.0
-    data = {"old": old, "new": category, "subcategory": subcategory}
+    data = {
+        "old": old,
+        "old_subcategory": old_subcategory,
+        "new": category,
+        "subcategory": subcategory,
+    }
     return _finish(session, policy, ticket, actor, transition, now, data=data)
+
+
+async def urge_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+) -> Move:
+    """催办: the resident presses for their open ticket, at most once per working day; the
+    assignee (or the triage staff) hears it. Nothing but the timeline changes."""
+    ticket = await load_ticket(session, ticket_id, viewer=actor)
+    transition = await authorize(session, actor, ticket, Action.URGE)
+    now = policy.clock.now()
+    urges = await _times_of(session, ticket, Action.URGE)
+    today = policy.calendar.working_day_of(now)
+    if urges and policy.calendar.working_day_of(urges[0]) == today:
+        raise RuleViolation(
+            "a ticket can be urged once per working day",
+            number=ticket.number,
+            next_day=policy.calendar.next_working_day(today).isoformat(),
+            reason="urged_today",
+        )
+    data = {"count": len(urges) + 1}
+    return _remark(session, ticket, actor, transition, now, data=data)
+
+
+async def supervise_ticket(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    note: str,
+    expected_version: int | None = None,
+) -> Move:
+    """督办: staff press the worker handling the ticket, with a note they must read."""
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
+    transition = await authorize(session, actor, ticket, Action.SUPERVISE)
+    note = _required_text(note, "note", policy)
+    count = len(await _times_of(session, ticket, Action.SUPERVISE)) + 1
+    data = {"assignee_id": ticket.assignee_id, "count": count}
+    return _remark(session, ticket, actor, transition, policy.clock.now(), note=note, data=data)
+
+
+async def _times_of(session: AsyncSession, ticket: Ticket, action: Action) -> Sequence[datetime]:
+    """When the ticket's earlier `action` moves were made, latest first."""
+    query = (
+        select(TicketEvent.at)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == action)
+        .order_by(col(TicketEvent.id).desc())
+    )
+    return (await session.exec(query)).all()
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -55,6 +55,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     MERGE = "merge"
     RECATEGORISE = "recategorise"
+    URGE = "urge"  # 催办: the resident presses for their open ticket
+    SUPERVISE = "supervise"  # 督办: staff press the worker, with a note
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ TRANSITIONS: dict[Action, Transition] = {
         ),
         _t(Action.APPROVE_EXTENSION, {S.ACCEPTED}, None, _OFFICE),
         _t(Action.REFUSE_EXTENSION, {S.ACCEPTED}, None, _OFFICE),
-        _t(Action.ESCALATE, {S.ASSIGNED, S.ACCEPTED}, S.SUBMITTED, {R.WORKER, *_OFFICE}),
+        # Staff may also pass a ticket waiting in their triage up to the parent area's.
+        _t(Action.ESCALATE, _ACTIVE, S.SUBMITTED, {R.WORKER, *_OFFICE}),
         _t(Action.ESCALATE_OVERDUE, _ACTIVE, None, {R.SYSTEM}),
         _t(Action.RESOLVE, {S.ACCEPTED}, S.RESOLVED, {R.WORKER, R.STAFF}, assignee_only=True),
         _t(Action.CONFIRM, {S.RESOLVED}, S.CLOSED, {R.RESIDENT}),
@@ -115,8 +118,15 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.CANCEL, _ACTIVE, S.CANCELLED, {R.RESIDENT}),
         _t(Action.MERGE, _ACTIVE, S.CLOSED, _OFFICE),
         _t(Action.RECATEGORISE, _ACTIVE, None, _OFFICE),
+        _t(Action.URGE, _ACTIVE, None, {R.RESIDENT}),
+        _t(Action.SUPERVISE, {S.ASSIGNED, S.ACCEPTED}, None, _OFFICE),
     )
 }
+
+
+# Moves that only speak (催办, 督办): an event on the timeline, the ticket itself untouched (its
+# version too, so buttons drawn before them still work).
+REMARKS = frozenset({Action.URGE, Action.SUPERVISE})
 
 
 def transition_for(action: Action, state: State, role: Role) -> Transition:
