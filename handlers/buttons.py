@@ -149,6 +149,14 @@ class SkipComment(Payload, verb="skip"):
     pass
 
 
+@dataclass(frozen=True)
+class Urge(Payload, verb="urge"):
+    """催办: no version, an urge is as good after the ticket moved on (the domain checks it is
+    still open)."""
+
+    ticket_id: int
+
+
 # --- the grid worker ---------------------------------------------------------------------------
 
 
@@ -187,6 +195,13 @@ class Resolve(OnTicket, verb="res"):
     pass
 
 
+@dataclass(frozen=True)
+class RecordTicket(Payload, verb="rec"):
+    """代办 or 隐患上报 for the text a worker (or staff member) just sent."""
+
+    source: int  # into handlers.recording.RECORDABLE
+
+
 # --- staff -------------------------------------------------------------------------------------
 
 
@@ -207,7 +222,20 @@ class ChooseCategory(OnTicket, verb="rc"):
 
 @dataclass(frozen=True)
 class Recategorise(OnTicket, verb="rcc"):
+    """The first level chosen: the second level is asked next."""
+
     index: int  # into tickets.categories.CATEGORIES
+
+
+@dataclass(frozen=True)
+class RecategoriseSub(OnTicket, verb="rcs"):
+    index: int  # into tickets.categories.CATEGORIES
+    sub: int  # 0: the first level alone; n: the n-th of SUBCATEGORIES[CATEGORIES[index]]
+
+
+@dataclass(frozen=True)
+class Supervise(OnTicket, verb="sup"):
+    pass
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ class ChatState(StrEnum):
     REOPEN_REASON = "reopen_reason"  # 重办: why
     MERGE_ORIGINAL = "merge_original"  # 合并: the original ticket's number
     GIVING_PHONE = "giving_phone"  # the resident's number for a call back (回电), or a skip
+    RECORDING = "recording"  # a worker's text: 代办 or 隐患上报?
+    ON_BEHALF_CONTACT = "on_behalf_contact"  # 代办: the resident's name and phone
+    SUPERVISE_NOTE = "supervise_note"  # 督办: what the worker must hear
 
     @classmethod
     def _missing_(cls, value: object) -> ChatState | None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers import common, resident, staff, worker
+from handlers import common, recording, resident, staff, worker
 from handlers.buttons import (
     Accept,
     AddInformation,
@@ -41,13 +41,17 @@ from handlers.buttons import (
     OnTicket,
     Payload,
     Recategorise,
+    RecategoriseSub,
+    RecordTicket,
     RefuseExtension,
     Reopen,
     Resolve,
     Return,
     SkipComment,
     SubmitDraft,
+    Supervise,
     ToggleAnonymous,
+    Urge,
     ViewTicket,
     Withdraw,
     parse,
@@ -109,17 +113,21 @@ def _is_resident(turn: Turn) -> bool:
 
 
 async def _idle_text(turn: Turn, said: Incoming) -> None:
-    if _is_resident(turn):
-        await resident.new_complaint(turn, said)
+    """A resident's text is a complaint, or a 催办; a worker's or staff member's is offered as
+    a ticket to record (代办, 隐患上报)."""
+    if not _is_resident(turn):
+        await recording.offer(turn, said)
+    elif (number := resident.typed_urge(said.text)) is not None:
+        await resident.urge_typed(turn, number)
     else:
-        await common.show_help(turn)
+        await resident.new_complaint(turn, said)
 
 
 async def _idle_photo(turn: Turn, said: Incoming) -> None:
     if _is_resident(turn):
         await resident.photo_complaint(turn, said)
     else:
-        await common.show_help(turn)
+        await recording.offer(turn, said)
 
 
 async def _location(turn: Turn, said: Incoming) -> None:
@@ -208,6 +216,16 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
     ChatState.CLOSING_NOTE: {Kind.TEXT: staff.closed},
     ChatState.REOPEN_REASON: {Kind.TEXT: staff.reopened},
     ChatState.MERGE_ORIGINAL: {Kind.TEXT: staff.merged},
+    ChatState.RECORDING: {
+        Kind.TEXT: recording.more_text,
+        RecordTicket: recording.kind_pressed,
+        DropDraft: resident.drop_pressed,
+    },
+    ChatState.ON_BEHALF_CONTACT: {
+        Kind.TEXT: recording.contact_given,
+        SkipComment: recording.contact_skipped,
+    },
+    ChatState.SUPERVISE_NOTE: {Kind.TEXT: staff.supervised},
 }
 
 # In any state (ConversationHandler's fallbacks): buttons on messages the person can still see,
@@ -225,6 +243,8 @@ ANY_STATE: dict[Trigger, Handler] = {
     ToggleAnonymous: resident.no_draft,
     AddInformation: resident.ask_information,
     Withdraw: resident.withdraw,
+    Urge: resident.urge_pressed,
+    RecordTicket: resident.no_draft,
     AnswerSolved: resident.solved_pressed,
     AnswerSatisfaction: resident.satisfaction_pressed,
     Accept: worker.accept,
@@ -238,6 +258,8 @@ ANY_STATE: dict[Trigger, Handler] = {
     AssignTo: staff.assign,
     ChooseCategory: staff.choose_category,
     Recategorise: staff.recategorise,
+    RecategoriseSub: staff.recategorise_sub,
+    Supervise: asking(Action.SUPERVISE, ChatState.SUPERVISE_NOTE, "ask_supervise_note"),
     ApproveExtension: staff.decide_extension,
     RefuseExtension: staff.decide_extension,
     Close: asking(Action.CLOSE, ChatState.CLOSING_NOTE, "ask_close_reason"),
@@ -245,8 +267,8 @@ ANY_STATE: dict[Trigger, Handler] = {
     Merge: asking(Action.MERGE, ChatState.MERGE_ORIGINAL, "ask_merge_original"),
 }
 
-# States a refusal does not end: the resident's draft waits for another try.
-KEPT_AFTER_REFUSAL = frozenset({ChatState.IDLE, ChatState.DRAFTING})
+# States a refusal does not end: the resident's draft (or a worker's) waits for another try.
+KEPT_AFTER_REFUSAL = frozenset({ChatState.IDLE, ChatState.DRAFTING, ChatState.RECORDING})
 
 
 async def handle(deps: Deps, event: Incoming) -> Outcome:

@@ -18,6 +18,7 @@ from handlers.buttons import (
     Reopen,
     Resolve,
     Return,
+    Supervise,
 )
 from handlers.events import Button
 from handlers.texts import tr
@@ -46,7 +47,8 @@ def work_buttons(locale: str, ticket: Ticket) -> Rows:
 
 
 def staff_buttons(locale: str, ticket: Ticket) -> Rows:
-    """What staff can do with the ticket in its current state."""
+    """What staff can do with the ticket in its current state: 督办 the worker handling it, 上报
+    to the parent area, besides 派单, 改类, 合并 …"""
 
     def b(key: str, kind: type[OnTicket]) -> Button:
         return Button(tr(locale, key), kind(ticket.id, ticket.version).pack())
@@ -60,6 +62,10 @@ def staff_buttons(locale: str, ticket: Ticket) -> Rows:
                 b("btn_merge", Merge),
             )
         )
+    if ticket.state in (State.ASSIGNED, State.ACCEPTED):
+        rows.append((b("btn_supervise", Supervise), b("btn_escalate", Escalate)))
+    elif ticket.state in (State.SUBMITTED, State.RETURNED):
+        rows.append((b("btn_escalate", Escalate),))
     if ticket.pending_extension_days:
         rows.append((b("btn_approve", ApproveExtension), b("btn_refuse", RefuseExtension)))
     if ticket.state in (State.SUBMITTED, State.RETURNED, State.RESOLVED):

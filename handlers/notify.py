@@ -4,7 +4,8 @@ transaction as the move, each in the recipient's own language.
 `NOTICES` is the whole map: for each kind of move (the action of the timeline event it wrote),
 the notices it sends. The resident hears about every change of state (and so does the resident
 of any duplicate merged into the ticket); the worker hears about assignments and decisions on
-their work; staff hear about what waits in their triage queue and about extension requests.
+their work; staff hear about what waits in their triage queue and about extension requests. A
+催办 reaches whoever has the ticket now (the worker, else the triage staff); a 督办 the worker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from handlers.keyboards import staff_buttons, work_buttons
 from handlers.render import area_name, category_text, local_time, preview, reach_lines
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Person, Ticket, TicketEvent
+from tickets.clocks import deadline
 from tickets.handling import Move
 from tickets.lifecycle import Action, State
 from tickets.permissions import sees_contact
@@ -30,6 +32,7 @@ from tickets.recipients import (
     supervising_staff,
     triage_staff,
 )
+from tickets.sources import Source
 
 Notice = Callable[[Turn, Ticket, TicketEvent], Awaitable[None]]
 
@@ -167,6 +170,54 @@ async def _information_added(turn: Turn, ticket: Ticket, event: TicketEvent) -> 
         _tell(turn, reader, ticket, "info", Reply(text, photos=photos, location=where))
 
 
+async def _urged(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """催办: to the assignee with their buttons; a ticket nobody has yet, to its triage staff."""
+    count = (event.data or {}).get("count", 1)
+    key = f"urge{count}"  # the version stays: the count tells one urge from the next
+    worker = await person(turn.session, ticket.assignee_id)
+    if worker is not None:
+        locale = locale_or_default(worker.locale)
+        text = tr(
+            locale,
+            "n_urged",
+            number=ticket.number,
+            count=count,
+            due=local_time(deadline(ticket), turn.policy),
+            text=preview(ticket.text, 100),
+        )
+        _tell(turn, worker, ticket, key, Reply(text, work_buttons(locale, ticket)))
+        return
+    for staff in await triage_staff(turn.session, ticket):
+        locale = locale_or_default(staff.locale)
+        text = tr(
+            locale,
+            "n_urged_triage",
+            number=ticket.number,
+            count=count,
+            text=preview(ticket.text, 100),
+        )
+        _tell(turn, staff, ticket, key, Reply(text, staff_buttons(locale, ticket)))
+
+
+async def _supervised(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """督办: the staff member's note, to the worker, with the deadline that runs."""
+    worker = await person(turn.session, ticket.assignee_id)
+    if worker is None:
+        return
+    locale = locale_or_default(worker.locale)
+    staff = await person(turn.session, event.actor_id)
+    text = tr(
+        locale,
+        "n_supervised",
+        number=ticket.number,
+        staff=(staff.display_name if staff else None) or label(locale, "role", "staff"),
+        note=event.note or "",
+        due=local_time(deadline(ticket), turn.policy),
+    )
+    what = f"supervise{(event.data or {}).get('count', 1)}"
+    _tell(turn, worker, ticket, what, Reply(text, work_buttons(locale, ticket)))
+
+
 # --- staff ---------------------------------------------------------------------------------------
 
 
@@ -246,10 +297,17 @@ async def _residents_extended(turn: Turn, ticket: Ticket, _event: TicketEvent) -
 
 async def _residents_asked_solved(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
     """The resident reads the worker's reply, sees the photos sent with it, and is asked:
-    solved?"""
+    solved? Whoever recorded a ticket for someone else reads the reply (and photos) and calls
+    the resident back (回访) themselves."""
     photos = photo_refs((event.data or {}).get("attachments") or (), by_worker=True)
     for resident in await residents_of(turn.session, ticket):
         locale = locale_or_default(resident.locale)
+        if ticket.source != Source.RESIDENT_CHAT and resident.id == ticket.resident_id:
+            text = tr(
+                locale, "n_resolved_recorded", number=ticket.number, reply=ticket.resolution_reply
+            )
+            _tell(turn, resident, ticket, "resolved", Reply(text, photos=photos))
+            continue
         text = tr(locale, "ask_solved", number=ticket.number, reply=ticket.resolution_reply)
         row = (
             Button(tr(locale, "btn_solved"), AnswerSolved(ticket.id, ticket.version, 1).pack()),
@@ -272,7 +330,11 @@ async def _residents_merged(turn: Turn, ticket: Ticket, event: TicketEvent) -> N
 
 
 async def _residents_recategorised(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
-    await _tell_residents(turn, ticket, "n_recategorised", category=ticket.category or "")
+    for resident in await residents_of(turn.session, ticket):
+        locale = locale_or_default(resident.locale)
+        category = category_text(locale, ticket)
+        text = tr(locale, "n_recategorised", number=ticket.number, category=category)
+        turn.notify(resident, Reply(text), _key(ticket, "n_recategorised"))
 
 
 # Who is told what after which move. A move not listed tells nobody (a working note).
@@ -295,4 +357,6 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.MERGE: (_residents_merged,),
     Action.RECATEGORISE: (_residents_recategorised,),
     Action.ADD_INFO: (_information_added,),
+    Action.URGE: (_urged,),
+    Action.SUPERVISE: (_supervised,),
 }

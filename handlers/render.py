@@ -118,7 +118,10 @@ async def contact_lines(
     session: Session, ticket: Ticket, locale: str, *, sees_contact: bool
 ) -> list[str]:
     """Who reported the ticket and the number to call back, for someone handling it: "匿名"
-    in their place when the resident asked for it and the reader is not to see them."""
+    in their place when the resident asked for it and the reader is not to see them. A ticket
+    recorded for a resident (代办, patrol …) says where it came from instead."""
+    if ticket.source != "resident_chat":
+        return await _recorded_lines(session, ticket, locale)
     if ticket.anonymous and not sees_contact:
         return reach_lines(ticket, locale, sees_contact=False)
     lines = []
@@ -126,6 +129,26 @@ async def contact_lines(
     if resident is not None and resident.display_name:
         lines.append(tr(locale, "ticket_resident", name=resident.display_name))
     return lines + reach_lines(ticket, locale, sees_contact=True)
+
+
+async def _recorded_lines(session: Session, ticket: Ticket, locale: str) -> list[str]:
+    """Where a recorded ticket came from, who recorded it, and the name and phone the worker
+    was given (代办)."""
+    lines = [tr(locale, "ticket_source", source=label(locale, "source", ticket.source))]
+    recorder = await session.get(Person, ticket.resident_id)
+    if recorder is not None and recorder.display_name:
+        lines.append(tr(locale, "ticket_recorded_by", name=recorder.display_name))
+    if ticket.on_behalf_name or ticket.on_behalf_phone:
+        none = tr(locale, "none")
+        lines.append(
+            tr(
+                locale,
+                "ticket_on_behalf",
+                name=ticket.on_behalf_name or none,
+                phone=ticket.on_behalf_phone or none,
+            )
+        )
+    return lines
 
 
 def reach_lines(ticket: Ticket, locale: str, *, sees_contact: bool) -> list[str]:
@@ -144,7 +167,7 @@ def reach_lines(ticket: Ticket, locale: str, *, sees_contact: bool) -> list[str]
 # What a resident reads of the timeline: working notes and the reasons behind internal moves
 # (退单, 上报) stay with the people handling the ticket.
 RESIDENT_NOTES = frozenset(
-    {"add_info", "resolve", "close", "confirm", "reject", "request_extension", "cancel"}
+    {"add_info", "resolve", "close", "confirm", "reject", "request_extension", "cancel", "urge"}
 )
 
 

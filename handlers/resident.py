@@ -7,6 +7,7 @@ skip the question and go out at once.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from handlers.buttons import (
     SkipComment,
     SubmitDraft,
     ToggleAnonymous,
+    Urge,
     ViewTicket,
     Withdraw,
 )
@@ -42,7 +44,7 @@ from tickets.handling import Satisfaction
 from tickets.intake import check_complaint_text, has_words, submit_complaint
 from tickets.lifecycle import Action, State
 from tickets.people import set_home_area, set_phone
-from tickets.queries import tickets_of_resident
+from tickets.queries import find_ticket, tickets_of_resident
 from tickets.sla import emergency_number
 from tickets.timeline import ticket_timeline
 
@@ -493,6 +495,7 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
         rows.append(
             [
                 turn.button("btn_add_info", AddInformation(ticket.id).pack()),
+                turn.button("btn_urge", Urge(ticket.id).pack()),
                 turn.button("btn_withdraw", Withdraw(ticket.id, ticket.version).pack()),
             ]
         )
@@ -548,6 +551,62 @@ async def withdraw(turn: Turn, press: Withdraw) -> None:
         expected_version=press.version,
     )
     turn.say_key("withdrawn", number=moved.ticket.number)
+    await notify.announce(turn, moved)
+
+
+# --- 催办 ---------------------------------------------------------------------------------------
+
+# "催办", "催办 20261123-000001", "urge 20261123-000001": a word and at most a ticket number. A
+# complaint that starts with 催办 ("催办了三次还没人管…") stays a complaint.
+URGE_TYPED = re.compile(r"(?:催办|催单|urge)[\s:：#]*([\d\-]*)\s*", re.IGNORECASE)
+
+
+def typed_urge(text: str) -> str | None:
+    """The ticket number a typed 催办 names ('' for none), or None if the text is no 催办."""
+    found = URGE_TYPED.fullmatch(text.strip())
+    return found.group(1) if found else None
+
+
+async def urge_typed(turn: Turn, number: str) -> None:
+    """催办 by words: the ticket named, else the only open one, else a choice of the open ones."""
+    if number:
+        await _urge(turn, (await find_ticket(turn.session, turn.person, number)).id)
+        return
+    mine = await tickets_of_resident(turn.session, turn.person, limit=10)
+    open_ones = [ticket for ticket in mine if ticket.state in OPEN_FOR_RESIDENT]
+    if not open_ones:
+        turn.say_key("urge_none")
+    elif len(open_ones) == 1:
+        await _urge(turn, open_ones[0].id)
+    else:
+        rows = [
+            [
+                Button(
+                    turn.t(
+                        "ticket_line",
+                        number=ticket.number,
+                        state=turn.label("state", ticket.state),
+                        category=ticket.category or turn.t("none"),
+                    ),
+                    Urge(ticket.id).pack(),
+                )
+            ]
+            for ticket in open_ones
+        ]
+        turn.say_key("urge_which", rows)
+
+
+async def urge_pressed(turn: Turn, press: Urge) -> None:
+    await _urge(turn, press.ticket_id)
+
+
+async def _urge(turn: Turn, ticket_id: int) -> None:
+    moved = await handling.urge_ticket(
+        turn.session, turn.policy, ticket_id=ticket_id, actor=turn.person
+    )
+    ticket = moved.ticket
+    key = "urged" if ticket.assignee_id is not None else "urged_triage"
+    turn.say_key(key, number=ticket.number)
     await notify.announce(turn, moved)
 
 

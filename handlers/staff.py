@@ -1,5 +1,6 @@
-"""Staff (街道/社区): the triage queue, 派单, category corrections, extension decisions, close,
-reopen, merge, the overdue list, /stats, invite codes and /undelivered (messages given up on)."""
+"""Staff (街道/社区): the triage queue, 派单, category corrections (both levels), extension
+decisions, 督办, close, reopen, merge, the overdue list, /stats, invite codes and /undelivered
+(messages given up on). Staff 上报 through the worker's own steps (handlers/worker.escalated)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,19 @@ from handlers.buttons import (
     ChooseCategory,
     ChooseWorker,
     Recategorise,
+    RecategoriseSub,
     RefuseExtension,
 )
 from handlers.common import check_press, complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.events import Button, Incoming
 from handlers.keyboards import staff_buttons
-from handlers.render import local_time, preview, ticket_card, timeline_text
+from handlers.render import category_text, local_time, preview, ticket_card, timeline_text
 from storage.models import Person, Ticket
 from storage.outbox import parked_messages
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
-from tickets.categories import CATEGORIES
+from tickets.categories import CATEGORIES, SUBCATEGORIES
 from tickets.lifecycle import TRIAGE_STATES, Action
 from tickets.people import assignable_workers, create_invite
 from tickets.permissions import sees_contact
@@ -119,16 +121,44 @@ async def choose_category(turn: Turn, press: ChooseCategory) -> None:
 
 
 async def recategorise(turn: Turn, press: Recategorise) -> None:
+    """The first level chosen: now the second (二级), or the first alone."""
+    await check_press(turn, press, Action.RECATEGORISE)
+    index = press.index % len(CATEGORIES)
+    category = CATEGORIES[index]
+
+    def choice(text: str, sub: int) -> Button:
+        return Button(text, RecategoriseSub(press.ticket_id, press.version, index, sub).pack())
+
+    subs = [choice(name, sub) for sub, name in enumerate(SUBCATEGORIES[category], 1)]
+    rows = [subs[start : start + 2] for start in range(0, len(subs), 2)]
+    rows.append([choice(turn.t("btn_first_level_only", category=category), 0)])
+    turn.say_key("choose_subcategory", rows, category=category)
+
+
+async def recategorise_sub(turn: Turn, press: RecategoriseSub) -> None:
+    category = CATEGORIES[press.index % len(CATEGORIES)]
+    subs = SUBCATEGORIES[category]
+    subcategory = subs[(press.sub - 1) % len(subs)] if press.sub else None
     moved = await handling.recategorise_ticket(
         turn.session,
         turn.policy,
         ticket_id=press.ticket_id,
         actor=turn.person,
-        category=CATEGORIES[press.index % len(CATEGORIES)],
+        category=category,
+        subcategory=subcategory,
         expected_version=press.version,
     )
     ticket = moved.ticket
-    turn.say_key("recategorised", number=ticket.number, category=ticket.category)
+    turn.say_key("recategorised", number=ticket.number, category=category_text(turn.locale, ticket))
+    await notify.announce(turn, moved)
+
+
+async def supervised(turn: Turn, said: Incoming) -> None:
+    """督办: the note typed after the button goes to the worker."""
+    moved = await complete_pending(turn, handling.supervise_ticket, note=said.text)
+    worker = await turn.session.get(Person, moved.ticket.assignee_id)
+    name = (worker.display_name if worker else None) or turn.t("none")
+    turn.say_key("supervised", number=moved.ticket.number, worker=name)
     await notify.announce(turn, moved)
 
 
@@ -188,7 +218,9 @@ async def stats(turn: Turn) -> None:
         return
     area = await get_area(turn.session, turn.person.area_id)
     now = turn.policy.clock.now()
-    report = await build_report(turn.session, area=area, period=period_of(name, turn), now=now)
+    report = await build_report(
+        turn.session, area=area, period=period_of(name, turn), now=now, by_source=True
+    )
     shown, none = percents(report.rates), turn.t("none")
     separator = turn.t("list_separator")
     turn.say_key(
@@ -207,6 +239,7 @@ async def stats(turn: Turn) -> None:
         or none,
         overdue=report.overdue,
         top=separator.join(f"{c or none} {n}" for c, n in report.categories[:5]) or none,
+        sources=separator.join(f"{turn.label('source', s)} {n}" for s, n in report.sources) or none,
     )
     # The dashboard's category chart, as a picture under the figures.
     chart = charts.bar_chart_bytes(

@@ -64,7 +64,7 @@ def parse_contact(text: str) -> tuple[str | None, str | None]:
         compact = _SEPARATORS.sub("", digits.group())
         match = _PHONE.fullmatch(compact)
         if match is None:
-            raise InvalidInput("not a phone number", reason="bad_phone")
+            raise InvalidInput("not a phone number", reason="bad_contact")
         phone = match.group(1)
         words = (words[: digits.start()] + " " + words[digits.end() :]).strip()
     name = " ".join(words.replace("，", " ").replace(",", " ").split()) or None

@@ -117,7 +117,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
 
     # Side by side, one connection each: the page waits for the slowest part, not their sum.
     report, late, names = await asyncio.gather(
-        read(lambda s: build_report(s, area=scope, period=period, now=now, top=0)),
+        read(lambda s: build_report(s, area=scope, period=period, now=now, top=0, by_source=True)),
         read(lambda s: overdue_list(s, now, area=scope, limit=20)),
         read(_area_names),
     )
@@ -131,6 +131,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
         rates=report.rates,
         shown=percents(report.rates),
         backlog=report.backlog,
+        sources=report.sources,
         late_count=report.overdue,
         late=[
             {

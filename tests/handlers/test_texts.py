@@ -22,6 +22,7 @@ from handlers.texts import DEFAULT_LOCALE, LOCALES, catalogue_path, label, tr
 from tickets.handling import Satisfaction
 from tickets.lifecycle import Action, Role, State
 from tickets.sla import Urgency
+from tickets.sources import Source
 
 ROOT = Path(__file__).parents[2]
 WEB = "web."
@@ -43,6 +44,7 @@ LABELLED = {
     "solved": {"1", "0"},
     "role": {role.value for role in Role} - {Role.SYSTEM},  # the clocks never introduce themselves
     "action": {action.value for action in Action},
+    "source": {source.value for source in Source},
 }
 
 

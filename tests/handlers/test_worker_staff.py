@@ -99,10 +99,16 @@ async def test_staff_triage_recategorise_and_close(chat, sessions):
     await chat.press("staff-c1", f"{ticket.number}｜待派单｜—")
     await chat.press("staff-c1", "改类别")
     await chat.press("staff-c1", "民政")
-    assert chat.last("staff-c1").startswith(f"工单 {ticket.number} 类别已改为 民政")
+    assert chat.last("staff-c1") == "「民政」下的二级分类："
+    await chat.press("staff-c1", "社会救助")
+    assert chat.last("staff-c1").startswith(f"工单 {ticket.number} 类别已改为 民政/社会救助")
     async with sessions() as session:
         correction = (await session.exec(select(CategoryCorrection))).one()
-    assert (correction.old_category, correction.new_category) == (None, "民政")
+    assert (correction.old_category, correction.new_category, correction.new_subcategory) == (
+        None,
+        "民政",
+        "社会救助",
+    )
     await chat.command("staff-c1", "ticket", ticket.number)
     await chat.press("staff-c1", "关闭")
     await chat.text("staff-c1", "居民已自行解决")

@@ -164,4 +164,4 @@ def test_a_residents_contact_is_read_as_typed(typed, expected):
 def test_a_number_that_is_no_phone_is_refused(typed):
     with pytest.raises(InvalidInput) as refusal:
         parse_contact(typed)
-    assert refusal.value.params["reason"] == "bad_phone"
+    assert refusal.value.params["reason"] == "bad_contact"
