@@ -87,6 +87,18 @@ async def test_a_patrol_hazard_goes_to_triage_when_staff_record_it(chat, session
     assert chat.last("staff-c1").startswith(f"已登记工单 {second.number}（巡查发现，")
     assert "等待幸福社区派单" in chat.last("staff-c1")
 
+    # Sent to a worker and resolved: the staff member who recorded it reads the reply and is
+    # asked to call back, without the resident's 回访 buttons.
+    await chat.command("staff-c1", "ticket", second.number)
+    await chat.press("staff-c1", "派单")
+    await chat.press("staff-c1", "网格员甲（幸福社区第一网格）")
+    await chat.press("worker-g1", "接单", on=second.number)
+    await chat.press("worker-g1", "办结")
+    await chat.text("worker-g1", "护栏已扶正加固")
+    told = chat.inbox["staff-c1"][-1]
+    assert told.text.startswith(f"您登记的工单 {second.number} 已办结：护栏已扶正加固")
+    assert told.buttons == ()
+
 
 async def test_recording_can_be_cancelled_and_a_stray_press_is_refused(chat, sessions):
     await chat.text("worker-g1", "测试一下")
