@@ -63,6 +63,7 @@ class Turn:
     outgoing: list[dict[str, Any]] = field(default_factory=list)  # outbox rows, queued at the end
     # The answer held back for a burst when the turn began ({"key", "due"}), if any.
     held_back: dict[str, str] | None = None
+    menu_was: tuple[str, str] = ("", "")  # the person's role and language when the turn began
 
     @property
     def locale(self) -> str:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers import common, recording, resident, staff, worker
+from handlers import common, menus, recording, resident, staff, worker
 from handlers.buttons import (
     Accept,
     AddInformation,
@@ -335,6 +335,7 @@ async def _begin(deps: Deps, session: Session, event: Incoming) -> Turn:
     state, data = _resumed(saved.state, saved.data) if saved else (ChatState.IDLE, {})
     turn = Turn(deps, session, event, person, state, data, state_stored=saved is not None)
     turn.held_back = (data.get("draft") or {}).get("later")
+    turn.menu_was = (person.role, person.locale)
     return turn
 
 
@@ -351,6 +352,9 @@ async def _finish(turn: Turn) -> Outcome:
     event = turn.event
     if turn.state is not ChatState.DRAFTING:
         await resident.draft_over(turn)
+    if _menu_changed(turn):
+        now = turn.policy.clock.now()
+        turn.outgoing.append(await menus.changed_menu_row(turn.session, COMMANDS, turn.person, now))
     await enqueue_rows(turn.session, turn.outgoing)
     if turn.state_changed:
         await store_state(
@@ -365,6 +369,14 @@ async def _finish(turn: Turn) -> Outcome:
         )
     await turn.session.commit()
     return Outcome(turn.replies)
+
+
+def _menu_changed(turn: Turn) -> bool:
+    """The person's menu differs now: a new role (/join), or a new language for anyone but a
+    resident (residents keep the bot's default menu, in their client's language)."""
+    role, locale = turn.menu_was
+    person = turn.person
+    return person.role != role or (person.locale != locale and person.role != Role.RESIDENT)
 
 
 async def _refused(deps: Deps, event: Incoming, error: DomainError) -> Outcome:

@@ -61,6 +61,13 @@ def outbox_row(
     }
 
 
+async def queued(session: AsyncSession, dedupe_key: str) -> bool:
+    """Whether a message with this dedupe key has been queued (and not purged)."""
+    table = OutboxMessage.__table__
+    found = await session.exec(select(table.c.id).where(table.c.dedupe_key == dedupe_key[:128]))
+    return found.first() is not None
+
+
 async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
     """Queue many messages at once (the clock sweeps); a message whose dedupe key is already
     queued is skipped, never sent twice."""
@@ -282,11 +289,21 @@ async def release(
     )
 
 
+# Command menus set for a chat (handlers.menus): kept, as the record of which menu each chat has,
+# so a start does not set every worker's and staff member's menu again. One row per change.
+KEPT_PREFIX = "menu:"
+
+
 async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
-    """Retention: forget messages sent before `before`. Parked ones stay until staff act."""
+    """Retention: forget messages sent before `before`. Parked ones stay until staff act, and
+    so do the menus set for chats."""
     table = OutboxMessage.__table__
     result = await session.exec(
-        delete(table).where(table.c.sent_at.is_not(None), table.c.sent_at < before)
+        delete(table).where(
+            table.c.sent_at.is_not(None),
+            table.c.sent_at < before,
+            table.c.dedupe_key.not_like(f"{KEPT_PREFIX}%"),
+        )
     )
     return result.rowcount or 0
 

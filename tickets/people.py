@@ -100,6 +100,15 @@ async def staff_of_area(session: AsyncSession, area_id: int) -> Sequence[Person]
     return (await session.exec(query.order_by(col(Person.id)))).all()
 
 
+async def people_with_duties(session: AsyncSession, *, channel: str) -> Sequence[Person]:
+    """Workers, staff and admins who use `channel`: everyone whose menu is not the residents'."""
+    query = select(Person).where(
+        Person.channel == channel,
+        col(Person.role).in_([Role.WORKER, Role.STAFF, Role.ADMIN]),
+    )
+    return (await session.exec(query.order_by(col(Person.id)))).all()
+
+
 async def assignable_workers(session: AsyncSession, staff: Person) -> Sequence[Person]:
     """On-duty workers in `staff`'s subtree, by area then name: the choices of 派单."""
     if Role(staff.role) not in (Role.STAFF, Role.ADMIN) or staff.area_id is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeChat,
     BufferedInputFile,
     CallbackQuery,
     FSInputFile,
@@ -43,11 +44,13 @@ from bot.logs import redact
 from bot.settings import Settings
 from bot.telegram import translate
 from bot.telegram.chat_locks import ChatLocks
-from bot.telegram.commands import menus
+from bot.telegram.commands import chat_menu, menus, queue_chat_menus
 from bot.telegram.replies import send_replies
 from handlers.context import Deps
 from handlers.dispatch import handle
 from handlers.events import Reply
+from handlers.menus import is_menu
+from tickets.lifecycle import Role
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +160,17 @@ async def set_menu(bot: Bot) -> None:
         )
 
 
+async def set_chat_menu(bot: Bot, chat_id: str, body: Mapping[str, Any]) -> None:
+    """A person's own menu for their chat; a resident's chat goes back to the default menu."""
+    role, commands = chat_menu(body)
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    if role == Role.RESIDENT:
+        await bot.delete_my_commands(scope=scope)
+    else:
+        menu = [BotCommand(command=name, description=text) for name, text in commands]
+        await bot.set_my_commands(menu, scope=scope)
+
+
 class AiogramSender:
     """The outbox's way out through aiogram, with Telegram's errors sorted for the loop."""
 
@@ -165,11 +179,17 @@ class AiogramSender:
         self.media_dir = media_dir  # where the web chat's photos are, to upload them
 
     async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
-        await self.send_reply(chat_id, translate.reply_from_body(body))
+        if is_menu(body):
+            await self._sorted(set_chat_menu(self.bot, chat_id, body))
+        else:
+            await self.send_reply(chat_id, translate.reply_from_body(body))
 
     async def send_reply(self, chat_id: str, reply: Reply) -> None:
+        await self._sorted(send_reply(self.bot, chat_id, reply, self.media_dir))
+
+    async def _sorted(self, call: Awaitable[Any]) -> None:
         try:
-            await send_reply(self.bot, chat_id, reply, self.media_dir)
+            await call
         except TelegramRetryAfter as error:
             raise RetryAfter(error.retry_after) from error
         except (TelegramForbiddenError, TelegramMigrateToChat) as error:
@@ -189,6 +209,7 @@ class AiogramChannel:
     def __init__(self, settings: Settings, deps: Deps, locks: ChatLocks) -> None:
         self.settings = settings
         self.bot = make_bot(settings)
+        self.deps = deps
         self.dispatcher = build_dispatcher(deps, locks, settings.media_dir)
         self.sender = AiogramSender(self.bot, settings.media_dir)
         self.ready = asyncio.Event()  # set once the menu is set and updates can come in
@@ -208,6 +229,7 @@ class AiogramChannel:
     async def run(self, stop: asyncio.Event) -> None:
         try:
             await set_menu(self.bot)
+            await queue_chat_menus(self.deps)
             if self.settings.webhook_url is None:
                 await self._poll(stop)
             else:

@@ -8,7 +8,7 @@ import asyncio
 import hmac
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
@@ -41,11 +42,13 @@ from bot.settings import Settings
 from bot.telegram import translate
 from bot.telegram.aiogram_adapter import webhook_path
 from bot.telegram.chat_locks import ChatLocks
-from bot.telegram.commands import menus
+from bot.telegram.commands import chat_menu, menus, queue_chat_menus
 from bot.telegram.replies import send_replies
 from handlers.context import Deps
 from handlers.dispatch import handle
 from handlers.events import Reply
+from handlers.menus import is_menu
+from tickets.lifecycle import Role
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -144,6 +147,16 @@ async def set_menu(bot: Bot) -> None:
         )
 
 
+async def set_chat_menu(bot: Bot, chat_id: str, body: Mapping[str, Any]) -> None:
+    """A person's own menu for their chat; a resident's chat goes back to the default menu."""
+    role, commands = chat_menu(body)
+    scope = BotCommandScopeChat(chat_id)
+    if role == Role.RESIDENT:
+        await bot.delete_my_commands(scope=scope)
+    else:
+        await bot.set_my_commands([BotCommand(n, t) for n, t in commands], scope=scope)
+
+
 class PtbSender:
     """The outbox's way out through python-telegram-bot, with Telegram's errors sorted."""
 
@@ -152,11 +165,17 @@ class PtbSender:
         self.media_dir = media_dir  # where the web chat's photos are, to upload them
 
     async def send(self, chat_id: str, body: Mapping[str, Any]) -> None:
-        await self.send_reply(chat_id, translate.reply_from_body(body))
+        if is_menu(body):
+            await self._sorted(set_chat_menu(self.bot, chat_id, body))
+        else:
+            await self.send_reply(chat_id, translate.reply_from_body(body))
 
     async def send_reply(self, chat_id: str, reply: Reply) -> None:
+        await self._sorted(send_reply(self.bot, chat_id, reply, self.media_dir))
+
+    async def _sorted(self, call: Awaitable[Any]) -> None:
         try:
-            await send_reply(self.bot, chat_id, reply, self.media_dir)
+            await call
         except PtbRetryAfter as error:
             raise RetryAfter(_seconds(error)) from error
         # Forbidden and BadRequest first: PTB derives BadRequest from NetworkError.
@@ -180,6 +199,7 @@ class PtbChannel:
 
     def __init__(self, settings: Settings, deps: Deps, locks: ChatLocks) -> None:
         self.settings = settings
+        self.deps = deps
         self.application = build_application(settings, deps, locks)
         self.sender = PtbSender(self.application.bot, settings.media_dir)
         self.ready = asyncio.Event()  # set once the menu is set and updates can come in
@@ -208,6 +228,7 @@ class PtbChannel:
         application = self.application
         async with application:
             await set_menu(application.bot)
+            await queue_chat_menus(self.deps)
             if self.settings.webhook_url is None:
                 await application.start()
                 assert application.updater is not None

@@ -42,8 +42,9 @@ from bot.web.pages import (
 )
 from bot.web.texts import web_text
 from bot.wiring import Services
-from handlers.dispatch import handle
+from handlers.dispatch import COMMANDS, handle
 from handlers.events import Incoming, Kind, Reply
+from handlers.menus import role_menu
 from storage.models import ConversationState, OutboxMessage, Person, Ticket
 from tickets.lifecycle import Role
 from tickets.queries import may_see_photo
@@ -125,9 +126,12 @@ async def chat_page(request: web.Request) -> web.Response:
                     )
                 ).all()
             )
+    role, locale = _role_and_locale(request)
     response = render(
         request,
         "chat.html",
+        menu=role_menu(COMMANDS, role, locale),
+        hint=web_text(locale, PLACEHOLDERS[role]),
         who=speaker.shown_as,
         demo=console(request).demo_personas,
         residents=residents,
@@ -136,6 +140,24 @@ async def chat_page(request: web.Request) -> web.Response:
     if new_cookie:
         _set_resident(request, response, new_cookie)
     return response
+
+
+# The composer's hint for each role: residents describe a problem, the others act by command.
+PLACEHOLDERS = {
+    Role.RESIDENT: "placeholder",
+    Role.WORKER: "placeholder_worker",
+    Role.STAFF: "placeholder_staff",
+    Role.ADMIN: "placeholder_staff",
+}
+
+
+def _role_and_locale(request: web.Request) -> tuple[Role, str]:
+    """Whose menu the page shows: a signed-in web account's own, else a resident's (a resident
+    cookie never speaks for anyone else)."""
+    person = viewer(request)
+    if person is not None and person.channel == CHANNEL:
+        return Role(person.role), locale_of(request)
+    return Role.RESIDENT, locale_of(request)
 
 
 def _set_resident(request: web.Request, response: web.StreamResponse, user_id: str) -> None:

@@ -24,6 +24,7 @@ class Chat:
     deps: Deps
     inbox: dict[str, list[Reply]] = field(default_factory=dict)
     next_update: int = 1
+    menus: dict[str, dict] = field(default_factory=dict)  # chat → the menu last set for it
 
     async def _send(self, user: str, kind: Kind, **fields) -> list[Reply]:
         event = Incoming(
@@ -96,7 +97,10 @@ class Chat:
                 )
             ).all()
             for message in pending:
-                self.inbox.setdefault(message.chat_id, []).append(Reply.from_body(message.body))
+                if "menu" in message.body:  # a chat's command menu, not a message
+                    self.menus[message.chat_id] = message.body["menu"]
+                else:
+                    self.inbox.setdefault(message.chat_id, []).append(Reply.from_body(message.body))
                 message.sent_at = self.deps.policy.clock.now()
                 session.add(message)
             await session.commit()

@@ -17,7 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po
 
-from bot.telegram.commands import menu
+from handlers.dispatch import COMMANDS
 from handlers.texts import DEFAULT_LOCALE, LOCALES, catalogue_path, label, tr
 from tickets.handling import Satisfaction
 from tickets.lifecycle import Action, Role, State
@@ -36,7 +36,7 @@ DYNAMIC_KEYS = {
 }
 # Labels are looked up by kind and a value from the domain: every value has a label.
 LABELLED = {
-    "command": {name for name, _ in menu(DEFAULT_LOCALE)},
+    "command": set(COMMANDS),  # every role's menu
     "state": {state.value for state in State},
     "urgency": {urgency.value for urgency in Urgency},
     "clock": {"accept", "resolve"},  # tickets/sweeps.py

@@ -90,11 +90,34 @@
     for (const reply of answer.replies) show(reply, "bot");
   }
 
+  // The command menu: the speaker's role's commands; a new one comes through the inbox when
+  // their role or language changes (/join, /lang).
+  const menu = document.getElementById("menu");
+  function command(button) {
+    button.addEventListener("click", () => send({ text: "/" + button.dataset.command }, "/" + button.dataset.command));
+  }
+  function setMenu(commands) {
+    menu.replaceChildren();
+    for (const [name, text] of commands) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.command = name;
+      button.title = text;
+      button.textContent = "/" + name + " " + text;
+      command(button);
+      menu.appendChild(button);
+    }
+  }
+  for (const button of menu.querySelectorAll("button")) command(button);
+
   async function poll() {
     try {
       const response = await fetch("/chat/inbox", { credentials: "same-origin" });
       const answer = await response.json();
-      for (const message of answer.messages) show(message, "push");
+      for (const message of answer.messages) {
+        if (message.menu) setMenu(message.menu.commands);
+        else show(message, "push");
+      }
     } finally {
       setTimeout(poll, POLL_MS);
     }

@@ -9,7 +9,8 @@
 //   POST /_shim/fail {method, count, error_code?, description?, retry_after?}
 //        the next `count` calls of bot method `method` fail like Telegram does (default: 429
 //        with parameters.retry_after), so delivery tests can exercise retries.
-//   GET  /_shim/state   commands set with setMyCommands, the webhook, failed webhook deliveries.
+//   GET  /_shim/state   commands set with setMyCommands (default scope), every menu call, the
+//                       webhook, failed webhook deliveries.
 'use strict';
 
 const express = require('express');
@@ -20,7 +21,7 @@ const BOT = { id: 666, is_bot: true, first_name: 'MinHu Test', username: 'minhu_
 
 const server = new TelegramServer({ host: '127.0.0.1', port: 9000, storeTimeout: 3600 });
 server.config.port = Number(process.argv[2] || 0);
-const state = { commands: {}, failures: {}, webhookErrors: 0 };
+const state = { commands: {}, menus: {}, menuCalls: [], failures: {}, webhookErrors: 0 };
 
 function apiError(res, code, description, parameters) {
   const body = { ok: false, error_code: code, description };
@@ -84,7 +85,8 @@ app.post('/_shim/fail', (req, res) => {
   res.json({ ok: true });
 });
 app.get('/_shim/state', (_req, res) => {
-  res.json({ commands: state.commands, webhooks: server.webhooks, webhookErrors: state.webhookErrors });
+  res.json({ commands: state.commands, menuCalls: state.menuCalls, webhooks: server.webhooks,
+    webhookErrors: state.webhookErrors });
 });
 
 // Injected failures come before any method runs.
@@ -149,16 +151,49 @@ for (const method of ['editMessageText', 'editMessageReplyMarkup']) {
 // Methods the package lacks: the command menu, the webhook's secret, photos, albums and
 // locations (stored as messages with a `photo` or `location` field, so the people's client sees
 // them).
-app.all('/bot:token/setMyCommands', (req, res) => {
-  const body = { ...req.query, ...req.body };
-  const commands = typeof body.commands === 'string' ? JSON.parse(body.commands) : body.commands;
-  state.commands[body.language_code || ''] = commands;
-  res.json({ ok: true, result: true });
-});
-app.all('/bot:token/getMyCommands', (req, res) => {
-  const body = { ...req.query, ...req.body };
-  res.json({ ok: true, result: state.commands[body.language_code || ''] || [] });
-});
+// Menus per bot, scope and language, as Telegram keeps them: a scope is a BotCommandScope
+// object (default when absent); getMyCommands answers for exactly that scope and language.
+// /_shim/state's `commands` shows the default scope by language; `menuCalls` logs every call.
+const SCOPE_TYPES = new Set(['default', 'all_private_chats', 'all_group_chats',
+  'all_chat_administrators', 'chat', 'chat_administrators', 'chat_member']);
+function parsed(value) { return typeof value === 'string' ? JSON.parse(value) : value; }
+function menuScope(res, body) {
+  const scope = parsed(body.scope) || { type: 'default' };
+  if (!SCOPE_TYPES.has(scope.type)) return apiError(res, 400, 'Bad Request: unsupported scope type');
+  if (scope.type.startsWith('chat') && scope.chat_id === undefined) {
+    return apiError(res, 400, 'Bad Request: chat_id is required');
+  }
+  const parts = [scope.type];
+  if (scope.chat_id !== undefined) parts.push(String(scope.chat_id));
+  if (scope.user_id !== undefined) parts.push(String(scope.user_id));
+  return parts.join(':');
+}
+function menusOf(token) { state.menus[token] = state.menus[token] || {}; return state.menus[token]; }
+for (const method of ['setMyCommands', 'getMyCommands', 'deleteMyCommands']) {
+  app.all(`/bot:token/${method}`, (req, res) => {
+    const body = { ...req.query, ...req.body };
+    const scope = menuScope(res, body);
+    if (scope === undefined) return undefined;
+    const language = body.language_code || '';
+    const token = req.params.token;
+    const menus = menusOf(token);
+    state.menuCalls.push({ token, method, scope, language_code: language });
+    if (method === 'getMyCommands') {
+      return res.json({ ok: true, result: (menus[scope] || {})[language] || [] });
+    }
+    if (method === 'deleteMyCommands') {
+      delete (menus[scope] || {})[language];
+    } else {
+      const commands = parsed(body.commands);
+      if (!Array.isArray(commands) || commands.length > 100) {
+        return apiError(res, 400, 'Bad Request: commands must be a list of at most 100');
+      }
+      menus[scope] = { ...(menus[scope] || {}), [language]: commands };
+      if (scope === 'default') state.commands[language] = commands;
+    }
+    return res.json({ ok: true, result: true });
+  });
+}
 app.all('/bot:token/setWebhook', (req, res) => {
   const body = { ...req.query, ...req.body };
   if (!body.url) return apiError(res, 400, 'Bad Request: url is empty');
