@@ -21,7 +21,7 @@ from nlp.text import clean_text
 from nlp.tokenizer import is_single_token, term_weights
 from nlp.urgency import UrgencyDetector
 
-EXPLAIN_KEYWORDS = 6
+EXPLAIN_KEYWORDS = 5  # issue #16: at most five reasons shown
 TOP_CATEGORIES = 3
 
 # Reason codes for unclassified complaints (the bot maps them to user texts).
@@ -125,12 +125,25 @@ class _Table:
         return scores, contributions, evidence
 
 
-def _explain(contributions: list[tuple[str, float]]) -> tuple[str, ...]:
-    """The heaviest positive keywords, readable: single characters only when nothing longer
-    matched ("市" explains nothing to a resident), and a fragment of a longer matched keyword
-    ("派出" of "派出所", from jieba's search mode) gives way to the whole word."""
-    positive = sorted((c for c in contributions if c[1] > 0), key=lambda c: -c[1])
-    words = [word for word, _ in positive if len(word) > 1] or [word for word, _ in positive]
+def _explain(
+    chosen: list[tuple[str, float]], runner_up: list[tuple[str, float]]
+) -> tuple[str, ...]:
+    """The keywords that decided the category (判断依据), at most ``EXPLAIN_KEYWORDS``.
+
+    A keyword counts when it adds to the chosen category, ranked by how much it puts the chosen
+    category ahead of the runner-up: "小区" that speaks for both says less than "井盖" that speaks
+    for one.  Readable: single characters only when nothing longer matched ("市" explains nothing
+    to a resident), and a fragment of a longer matched keyword ("派出" of "派出所", from jieba's
+    search mode) gives way to the whole word.  Stop words never get here: the rules may not
+    weigh them (checked on load).
+    """
+    rival = dict(runner_up)
+    positive = [(word, value) for word, value in chosen if value > 0]
+    deciding = [(word, value - rival.get(word, 0.0)) for word, value in positive]
+    ranked = sorted((c for c in deciding if c[1] > 0), key=lambda c: -c[1]) or sorted(
+        positive, key=lambda c: -c[1]
+    )
+    words = [word for word, _ in ranked if len(word) > 1] or [word for word, _ in ranked]
     head = words[: EXPLAIN_KEYWORDS * 2]
     whole = [w for w in head if not any(w != other and w in other for other in head)]
     return tuple(whole[:EXPLAIN_KEYWORDS])
@@ -222,7 +235,9 @@ class Classifier:
             category=category,
             subcategory=self._subcategory(category, clean.text, terms),
             confidence=round(confidence, 4),
-            keywords=_explain(contributions[best]),
+            keywords=_explain(
+                contributions[best], contributions[ranked[1]] if len(ranked) > 1 else []
+            ),
             urgency=urgency.level,
             urgency_keywords=urgency.words,
             urgency_kind=urgency.kind,

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from operator import mul
 
-from nlp.rules import CategoryRules, RuleSet, Settings
-from nlp.text import clean_text
+from nlp.rules import CategoryRules, RuleSet, Settings, StopWords
+from nlp.text import DEFAULT_MAX_CHARS, clean_text
 from nlp.tokenizer import term_weights
 
 LABEL_SEPARATOR = "/"
@@ -53,18 +53,30 @@ def with_signed_weights(rules: CategoryRules, weights: Mapping[str, float]) -> C
     )
 
 
-def _base_examples(rules: CategoryRules) -> list[tuple[str, dict[str, float]]]:
+def features(text: str, max_chars: int, stop_words: StopWords) -> dict[str, float]:
+    """The words of ``text`` that may become keywords: its term weights less the stop words, so
+    filler ("晚上", "楼下", "三个") is never learnt and never shown as 判断依据."""
+    terms = term_weights(clean_text(text, max_chars).text)
+    if not stop_words:
+        return terms
+    return {t: tf for t, tf in terms.items() if t not in stop_words}
+
+
+def _base_examples(
+    rules: CategoryRules, stop_words: StopWords
+) -> list[tuple[str, dict[str, float]]]:
     """Each positive keyword (also of subcategories) and each combo as a tiny example text."""
     words = [w for w, v in rules.keywords.items() if v > 0]
     for sub in rules.subcategories.values():
         words += [w for w, v in sub.keywords.items() if v > 0]
     out = []
     for word in dict.fromkeys(words):
-        terms = term_weights(clean_text(word).text)
+        terms = features(word, DEFAULT_MAX_CHARS, stop_words)
         if terms:
             out.append((word, terms))
     for combo in rules.combos:
-        terms = term_weights(clean_text(" ".join(combo.words)).text)
+        text = " ".join(combo.words)
+        terms = features(text, DEFAULT_MAX_CHARS, stop_words)
         if terms:
             out.append((combo.words[0], terms))
     return out
@@ -133,18 +145,20 @@ def mine_rules(
     without samples, whose only knowledge they are).  ``use_prior`` additionally pulls the learnt
     weights towards the hand-written ones.  ``c`` is the SVM cost (lower: smoother weights);
     ``min_df`` ignores words seen in fewer messages; ``min_weight`` drops keywords too weak to
-    matter, which keeps the file readable.  Deterministic for a given ``seed``.
+    matter, which keeps the file readable.  ``base``'s stop words are never learnt.
+    Deterministic for a given ``seed``.
     """
     base = base or RuleSet(categories={})
     # Learn from the same cut of each message that the classifier will look at.
     max_chars = base.settings.max_chars
+    stop_words = base.stop_words
     docs: list[dict[str, float]] = []
     labels: list[str] = []
     for text, label in samples:
         category, _ = split_label(label)
         if not category:
             continue
-        docs.append(term_weights(clean_text(text, max_chars).text))
+        docs.append(features(text, max_chars, stop_words))
         labels.append(category)
     if not docs:
         return base
@@ -166,7 +180,7 @@ def mine_rules(
     if use_base_examples:
         for category, rules in base.categories.items():
             cost = c * (base_example_cost if category in seen else unseen_example_cost)
-            for word, terms in _base_examples(rules):
+            for word, terms in _base_examples(rules, stop_words):
                 docs.append(terms)
                 labels.append(category)
                 costs.append(cost)
@@ -260,7 +274,8 @@ def fold_corrections(
     checks: list[tuple[str, str, str | None]] = []
     for text, label in corrections:
         category, sub = split_label(label)
-        terms = term_weights(clean_text(text, settings.max_chars).text)
+        # Stop words stay out: a correction must not teach "晚上" to mean a category.
+        terms = features(text, settings.max_chars, base.stop_words)
         if not category or not terms:
             continue
         level1.append((terms, category))

@@ -18,14 +18,22 @@ Layout (see ``nlp/data/domain_rules.yaml`` for a commented example)::
           - {all: [电动车, 充电], weight: 1.0}
         subcategories:                    # 二级分类, chosen within the 一级 class
           住房保障与房地产: {keywords: {物业费: 1.0, 公积金: 1.0}}
+    stop_words:                           # filler: never a keyword, never mined, never shown
+      words: [星期, 晚上, 楼下, 里面]
+      patterns: ['^第?[0-9一二三四五六七八九十两几]+[个楼层天]?$']   # whole-word regexes
 
-A keyword list instead of a mapping gives every word weight 1.0.
+A keyword list instead of a mapping gives every word weight 1.0.  A bare list under
+``stop_words`` is its ``words``.  No keyword of any category (nor a combo's word) may be a stop
+word: such a file is refused, naming the word, so the 判断依据 shown to people never includes
+filler.  Urgency words are not affected ("里面" still tells that someone is trapped).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from math import isfinite
 from pathlib import Path
@@ -86,13 +94,44 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class StopWords:
+    """停用词: filler words (星期, 晚上, 楼下, 三个…) that say nothing about a category.
+
+    They are kept out of the category rules (checked on load), out of mining, and so out of the
+    keywords shown to people as 判断依据.  ``patterns`` are regexes a whole word must match
+    (numbers with a measure word: 三个, 七楼, 第二天), for fillers too many to list.
+    """
+
+    words: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] = ()
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        if not self.patterns:
+            return None
+        return re.compile("|".join(f"(?:{p})" for p in self.patterns))
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        if word in self.words:
+            return True
+        pattern = self._pattern
+        return pattern is not None and pattern.fullmatch(word) is not None
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.patterns)
+
+
+@dataclass(frozen=True)
 class RuleSet:
-    """All rules: categories keyed by 一级 name, urgency rules and settings."""
+    """All rules: categories keyed by 一级 name, urgency rules, stop words and settings."""
 
     categories: Mapping[str, CategoryRules]
     urgency: Mapping[str, UrgencyRules] = field(default_factory=dict)
     negations: tuple[str, ...] = ()
     settings: Settings = field(default_factory=Settings)
+    stop_words: StopWords = field(default_factory=StopWords)
 
     def with_categories(self, categories: Mapping[str, CategoryRules]) -> RuleSet:
         """A copy with other category rules (urgency and settings kept)."""
@@ -206,12 +245,61 @@ def parse_rules(data: Any) -> RuleSet:
     except (TypeError, ValueError) as exc:
         raise RulesError(f"bad settings: {exc}") from exc
     _check_settings(settings)
+    categories = {str(k): _category(str(k), v) for k, v in data["categories"].items()}
+    stop_words = _stop_words(data.get("stop_words"))
+    _check_no_stop_words(categories, stop_words)
     return RuleSet(
-        categories={str(k): _category(str(k), v) for k, v in data["categories"].items()},
+        categories=categories,
         urgency=urgency,
         negations=_words(raw_urgency.get("negations"), "urgency negations"),
         settings=settings,
+        stop_words=stop_words,
     )
+
+
+_STOP_FIELDS = frozenset({"words", "patterns"})
+
+
+def _stop_words(raw: Any) -> StopWords:
+    if raw is None:
+        return StopWords()
+    if isinstance(raw, list):
+        raw = {"words": raw}
+    if not isinstance(raw, dict) or not set(raw) <= _STOP_FIELDS:
+        raise RulesError("'stop_words' must be a list of words or a mapping of words and patterns")
+    patterns = raw.get("patterns") or []
+    # Not through _words: lower-casing would change a regex ("\\D" is not "\\d").
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise RulesError("stop_words: patterns must be a list of regexes")
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise RulesError(f"stop_words: pattern {pattern!r} is not a regex: {exc}") from None
+    return StopWords(frozenset(_words(raw.get("words"), "stop_words words")), tuple(patterns))
+
+
+def _category_words(name: str, rules: CategoryRules) -> Iterable[tuple[str, str]]:
+    """(place, word) for every word a category's score can come from, subcategories included."""
+    for word in rules.keywords:
+        yield f"category {name!r} keywords", word
+    for word in rules.negative:
+        yield f"category {name!r} negative", word
+    for combo in rules.combos:
+        for word in combo.words:
+            yield f"category {name!r} combo {'+'.join(combo.words)}", word
+    for sub, sub_rules in rules.subcategories.items():
+        yield from _category_words(f"{name}/{sub}", sub_rules)
+
+
+def _check_no_stop_words(categories: Mapping[str, CategoryRules], stop_words: StopWords) -> None:
+    # A stop word that scores would be shown as 判断依据; refuse the file rather than hide it.
+    if not stop_words:
+        return
+    for name, rules in categories.items():
+        for where, word in _category_words(name, rules):
+            if word in stop_words:
+                raise RulesError(f"{where}: {word!r} is a stop word (see 'stop_words')")
 
 
 _URGENCY_FIELDS = ("keywords", "all_of")
@@ -312,7 +400,7 @@ def rules_to_data(ruleset: RuleSet) -> dict[str, Any]:
     for level, rules in ruleset.urgency.items():
         urgency[level] = _urgency_data(rules)
     s = ruleset.settings
-    return {
+    data: dict[str, Any] = {
         "version": RULES_VERSION,
         "settings": {
             "min_confidence": s.min_confidence,
@@ -320,8 +408,14 @@ def rules_to_data(ruleset: RuleSet) -> dict[str, Any]:
             "confidence_scale": s.confidence_scale,
         },
         "urgency": urgency,
-        "categories": {k: _category_data(v) for k, v in ruleset.categories.items()},
     }
+    if ruleset.stop_words:
+        data["stop_words"] = {
+            "words": sorted(ruleset.stop_words.words),
+            "patterns": list(ruleset.stop_words.patterns),
+        }
+    data["categories"] = {k: _category_data(v) for k, v in ruleset.categories.items()}
+    return data
 
 
 def dump_rules(ruleset: RuleSet, path: str | Path, header: Iterable[str] = ()) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nlp.classifier import Classifier
@@ -46,6 +48,16 @@ SYNTHETIC = [
     ("工地欠薪农民工讨薪无门", "劳动和社会保障"),
     ("单位辞退员工不给补偿工资", "劳动和社会保障"),
 ]
+
+
+def shared_data(name: str) -> Path | None:
+    """A file of the shared data folder (``shared/data`` beside the repository or beside one of
+    its parents: a worktree sits one level deeper than the main checkout), if present."""
+    for folder in Path(__file__).resolve().parents:
+        path = folder / "shared" / "data" / name
+        if path.is_file():
+            return path
+    return None
 
 
 @pytest.fixture(scope="session")

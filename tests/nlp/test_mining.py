@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from nlp.classifier import Classifier
-from nlp.mining import fold_corrections, mine_rules, split_label
-from nlp.rules import RuleSet
+from nlp.mining import fold_corrections, mine_rules, signed_weights, split_label
+from nlp.rules import RuleSet, parse_rules, rules_to_data
 
-from .conftest import SYNTHETIC
+from .conftest import SMALL_RULES, SYNTHETIC
 
 
 def test_split_label() -> None:
@@ -90,3 +90,29 @@ def test_fold_corrections_on_default_rules(default_classifier: Classifier) -> No
 def test_fold_nothing_is_identity(small_rules: RuleSet) -> None:
     assert fold_corrections(small_rules, []) is small_rules
     assert fold_corrections(small_rules, [("", "城乡建设")]) is small_rules
+
+
+STOP = {"words": ["楼道", "一直", "了"], "patterns": ["[一二三四五六七八九十]+个月?"]}
+
+
+def test_mining_never_learns_a_stop_word(small_rules: RuleSet) -> None:
+    base = parse_rules({**SMALL_RULES, "stop_words": STOP})
+    samples = [*SYNTHETIC, ("楼道里一直堆着杂物三个月了", "城乡建设")] * 2
+    plain = mine_rules(samples, base=small_rules, min_df=1, min_weight=0.0)
+    assert "楼道" in signed_weights(plain.categories["城乡建设"])  # learnt without a stop list
+    rules = mine_rules(samples, base=base, min_df=1, min_weight=0.0)
+    assert rules.stop_words == base.stop_words
+    for category in rules.categories.values():
+        for word in signed_weights(category):
+            assert word not in base.stop_words, word
+    # What `minhu nlp mine` writes loads again (a weighed stop word would be refused).
+    assert parse_rules(rules_to_data(rules)).stop_words == base.stop_words
+
+
+def test_corrections_never_teach_a_stop_word() -> None:
+    base = parse_rules({**SMALL_RULES, "stop_words": STOP})
+    rules = fold_corrections(base, [("楼道里一直没人扫，三个月了", "城乡建设")])
+    for category in rules.categories.values():
+        for word in signed_weights(category):
+            assert word not in base.stop_words, word
+    assert parse_rules(rules_to_data(rules)).stop_words == base.stop_words
