@@ -183,3 +183,72 @@ def test_a_rules_file_past_the_size_bound_is_not_read(tmp_path: Path, monkeypatc
     path.write_text("categories: {a: [x]}\n" + "# padding\n" * 200, encoding="utf-8")
     with pytest.raises(RulesError, match="at most"):
         load_rules(path)
+
+
+# Filler the issue (#16) saw shown as 判断依据: the shipped stop list must cover them.
+ISSUE_FILLER = ("星期", "晚上", "根本", "三个", "楼下", "七楼", "里面", "一个")
+
+
+@pytest.mark.parametrize("path", [default_rules_path(), domain_rules_path()])
+def test_shipped_rules_declare_the_filler_as_stop_words(path: Path) -> None:
+    stop_words = load_rules(path).stop_words
+    assert all(word in stop_words for word in ISSUE_FILLER)
+    assert not any(word in stop_words for word in ("井盖", "小广告", "物业", "110", "5g", "一中"))
+
+
+def test_stop_words_list_shorthand_and_patterns() -> None:
+    rules = parse_rules(
+        {
+            "categories": {"a": ["井盖"]},
+            "stop_words": {"words": [" 晚上 ", "Ok"], "patterns": [r"[一二三]个", r"\D楼"]},
+        }
+    )
+    assert "晚上" in rules.stop_words and "ok" in rules.stop_words  # cleaned like keywords
+    assert "三个" in rules.stop_words and "七楼" in rules.stop_words
+    assert "三个月" not in rules.stop_words  # a pattern matches the whole word only
+    assert "井盖" not in rules.stop_words
+    assert "晚上" in parse_rules({"categories": {"a": ["x"]}, "stop_words": ["晚上"]}).stop_words
+    assert not parse_rules({"categories": {"a": ["x"]}}).stop_words
+
+
+def test_stop_words_round_trip(tmp_path: Path) -> None:
+    rules = parse_rules(
+        {"categories": {"a": ["x"]}, "stop_words": {"words": ["晚上"], "patterns": ["[一二]个"]}}
+    )
+    path = tmp_path / "rules.yaml"
+    dump_rules(rules, path)
+    again = load_rules(path)
+    assert again == rules and "一个" in again.stop_words
+
+
+@pytest.mark.parametrize(
+    ("category", "words"),
+    [
+        ({"keywords": {"楼下": 2, "噪音": 5}}, "category 'a' keywords: '楼下' is a stop word"),
+        ({"negative": {"晚上": 1}}, "category 'a' negative: '晚上'"),
+        ({"combos": [{"all": ["噪音", "晚上"], "weight": 1}]}, "combo 噪音\\+晚上: '晚上'"),
+        ({"subcategories": {"b": ["三个"]}}, "category 'a/b' keywords: '三个'"),
+    ],
+)
+def test_a_weighed_stop_word_is_refused_by_name(category: dict[str, object], words: str) -> None:
+    data = {
+        "categories": {"a": category},
+        "stop_words": {"words": ["楼下", "晚上"], "patterns": ["[一二三]个"]},
+    }
+    with pytest.raises(RulesError, match=words):
+        parse_rules(data)
+
+
+@pytest.mark.parametrize(
+    ("stop_words", "words"),
+    [
+        ("晚上", "list of words or a mapping"),
+        ({"words": ["晚上"], "regexes": ["x"]}, "list of words or a mapping"),
+        ({"words": [""]}, "list of words"),
+        ({"patterns": ["[unclosed"]}, "is not a regex"),
+        ({"patterns": "x"}, "list of regexes"),
+    ],
+)
+def test_a_bad_stop_list_is_named(stop_words: object, words: str) -> None:
+    with pytest.raises(RulesError, match=words):
+        parse_rules({"categories": {"a": ["x"]}, "stop_words": stop_words})
