@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from tickets.calendar import WorkingCalendar
+from tickets.calendar import OFFICE_HOURS, WorkingCalendar, parse_hours
 from tickets.clock import Clock, SystemClock
 from tickets.policy import Policy
 from tickets.sla import SlaPolicy
@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     makeup_workdays: list[date] = Field(default_factory=list, description="调休 working days")
     official_holidays: bool = Field(
         default=True, description="China's public holidays and 调休 days (chinese-calendar)"
+    )
+    working_hours: list[str] = Field(
+        default_factory=lambda: [f"{start:%H:%M}-{end:%H:%M}" for start, end in OFFICE_HOURS],
+        description='the office\'s hours on working days, for "wh" clocks (JSON list)',
     )
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     max_complaint_chars: int = Field(default=4000, ge=100, le=100_000)
@@ -140,6 +144,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
         return value
 
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: list[str]) -> list[str]:
+        parse_hours(value)
+        return value
+
     @model_validator(mode="after")
     def _calendar_is_consistent(self) -> Settings:
         both = sorted(set(self.holidays) & set(self.makeup_workdays))
@@ -160,7 +170,11 @@ class Settings(BaseSettings):
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar.build(
-            self.timezone, self.holidays, self.makeup_workdays, official=self.official_holidays
+            self.timezone,
+            self.holidays,
+            self.makeup_workdays,
+            official=self.official_holidays,
+            working_hours=parse_hours(self.working_hours),
         )
 
     def policy(self, clock: Clock | None = None) -> Policy:

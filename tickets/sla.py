@@ -1,8 +1,9 @@
-"""SLA clocks (签收 accept, 办结 resolve) per urgency and category, from configuration.
+"""SLA clocks (派单 dispatch, 签收 accept, 办结 resolve) per urgency and category, from
+configuration.
 
 A duration is written as a number and a unit: `15m`, `24h`, `7d` run on the wall clock; `1wd`,
-`5wd` count working days of the calendar. Emergencies run on the wall clock: they do not wait for
-Monday.
+`5wd` count working days of the calendar; `2wh` counts the office's working hours. Emergencies
+run on the wall clock: they do not wait for Monday.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from tickets.calendar import WorkingCalendar
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|wd)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|wd|wh)\s*$")
 _UNIT_NAMES = {"m": "minutes", "h": "hours", "d": "days", "wd": "days"}
 
 
@@ -50,28 +51,34 @@ def emergency_number(kind: str | None) -> str | None:
 @dataclass(frozen=True)
 class Duration:
     amount: int
-    unit: str  # m, h, d (wall clock) or wd (working days)
+    unit: str  # m, h, d (wall clock), wd (working days) or wh (working hours)
 
     @classmethod
     def parse(cls, text: str) -> Duration:
         match = _DURATION.match(text)
         if not match:
             raise ValueError(
-                f"{text!r} is not a duration: write a number and m, h, d or wd (e.g. 30m, 5wd)"
+                f"{text!r} is not a duration: write a number and m, h, d, wd or wh "
+                "(e.g. 30m, 5wd, 2wh)"
             )
         return cls(int(match.group(1)), match.group(2))
 
     def after(self, start: datetime, calendar: WorkingCalendar) -> datetime:
         if self.unit == "wd":
             return calendar.add_working_days(start, self.amount)
+        if self.unit == "wh":
+            return calendar.add_working_time(start, timedelta(hours=self.amount))
         return start + timedelta(**{_UNIT_NAMES[self.unit]: self.amount})
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
 
 
+CLOCKS = ("dispatch", "accept", "resolve")
+
+
 class ClockSpec(BaseModel):
-    """Accept and resolve limits per urgency; any urgency left out keeps the default."""
+    """Dispatch, accept and resolve limits per urgency; any urgency left out keeps the default."""
 
     emergency: str | None = None
     urgent: str | None = None
@@ -88,6 +95,14 @@ class ClockSpec(BaseModel):
 class SlaPolicy(BaseModel):
     """The clocks of DESIGN.md as configuration. Defaults are the street office's usual limits."""
 
+    # 派单: a ticket waiting in a triage queue for a person to send it on.
+    dispatch: dict[Urgency, str] = Field(
+        default_factory=lambda: {
+            Urgency.EMERGENCY: "5m",
+            Urgency.URGENT: "30m",
+            Urgency.NORMAL: "2wh",
+        }
+    )
     accept: dict[Urgency, str] = Field(
         default_factory=lambda: {
             Urgency.EMERGENCY: "15m",
@@ -113,7 +128,7 @@ class SlaPolicy(BaseModel):
     max_extension_days: int = Field(default=10, ge=0, le=60)
     auto_close_after: str = "7d"
 
-    @field_validator("accept", "resolve")
+    @field_validator("dispatch", "accept", "resolve")
     @classmethod
     def _durations(cls, value: dict[Urgency, str]) -> dict[Urgency, str]:
         for text in value.values():
@@ -135,26 +150,44 @@ class SlaPolicy(BaseModel):
         cls, value: dict[str, dict[str, ClockSpec]]
     ) -> dict[str, dict[str, ClockSpec]]:
         for category, clocks in value.items():
-            unknown = set(clocks) - {"accept", "resolve"}
+            unknown = set(clocks) - set(CLOCKS)
             if unknown:
-                raise ValueError(f"{category}: unknown clocks {sorted(unknown)} (accept, resolve)")
+                names = ", ".join(CLOCKS)
+                raise ValueError(f"{category}: unknown clocks {sorted(unknown)} ({names})")
         return value
 
     def limit(self, clock: str, urgency: Urgency | str, category: str | None) -> Duration:
         urgency = Urgency(urgency)
         override = self.categories.get(category or "", {}).get(clock)
         text = getattr(override, urgency.value, None) if override else None
-        table = self.accept if clock == "accept" else self.resolve
+        if clock not in CLOCKS:
+            raise ValueError(f"unknown clock {clock!r}")
+        table = getattr(self, clock)
         return Duration.parse(text or table[urgency])
 
     def reminder(
-        self, clock: str, start: datetime, due: datetime, urgency: str, category: str | None
+        self,
+        clock: str,
+        start: datetime,
+        due: datetime,
+        urgency: str,
+        category: str | None,
+        calendar: WorkingCalendar,
     ) -> datetime:
         """When to remind about a clock that started at `start` and ends at `due`."""
-        if self.limit(clock, urgency, category).unit == "wd":
+        limit = self.limit(clock, urgency, category)
+        if limit.unit == "wd":
             lead = Duration.parse(self.remind_before_working_deadline)
             return due - timedelta(**{_UNIT_NAMES[lead.unit]: lead.amount})
+        if limit.unit == "wh":  # the same share, of working time: the reminder comes in hours
+            share = timedelta(hours=limit.amount) * self.remind_after
+            return calendar.add_working_time(start, share)
         return start + (due - start) * self.remind_after
+
+    def due_dispatch(
+        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+    ) -> datetime:
+        return self.limit("dispatch", urgency, category).after(start, calendar)
 
     def due_accept(
         self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar

@@ -118,3 +118,40 @@ def test_the_operators_lists_override_the_official_calendar():
     assert not calendar.is_working_day(date(2026, 9, 20))
     assert calendar.is_working_day(date(2026, 10, 2))
     assert not calendar.is_working_day(date(2026, 10, 1))  # the rest of the package stays
+
+
+@pytest.mark.parametrize(
+    ("start", "hours", "due"),
+    [
+        (local(2026, 11, 23, 10, 0), 2, local(2026, 11, 23, 12, 0)),  # within the morning
+        (local(2026, 11, 23, 11, 0), 2, local(2026, 11, 23, 14, 30)),  # lunch does not count
+        (local(2026, 11, 23, 7, 0), 2, local(2026, 11, 23, 11, 0)),  # before opening
+        (local(2026, 11, 20, 17, 0), 2, local(2026, 11, 23, 10, 30)),  # Friday evening → Monday
+        (local(2026, 9, 30, 17, 0), 2, local(2026, 10, 8, 10, 30)),  # across National Day
+        (local(2026, 10, 9, 17, 30), 1, local(2026, 10, 10, 10, 0)),  # the make-up Saturday
+    ],
+)
+def test_working_hours_count_only_office_hours_of_working_days(start, hours, due):
+    assert NATIONAL_DAY.add_working_time(start, timedelta(hours=hours)) == due
+
+
+def test_the_dispatch_clock_runs_two_working_hours_and_minutes_for_emergencies():
+    sla, start = SlaPolicy(), local(2026, 11, 20, 17, 0)  # Friday 17:00
+    assert sla.due_dispatch(start, "emergency", None, NATIONAL_DAY) == start + timedelta(minutes=5)
+    assert sla.due_dispatch(start, "urgent", None, NATIONAL_DAY) == start + timedelta(minutes=30)
+    due = sla.due_dispatch(start, "normal", None, NATIONAL_DAY)
+    assert due == local(2026, 11, 23, 10, 30)
+    # Reminded once 80% of the working time has passed: Monday 10:06, not in the small hours.
+    remind = sla.reminder("dispatch", start, due, "normal", None, NATIONAL_DAY)
+    assert remind == local(2026, 11, 23, 10, 6)
+
+
+def test_the_dispatch_clock_is_configured_like_the_others():
+    sla = SlaPolicy.model_validate(
+        {"dispatch": {"emergency": "3m", "urgent": "1h", "normal": "4wh"}}
+    )
+    assert str(sla.limit("dispatch", "normal", None)) == "4wh"
+    with pytest.raises(ValidationError):
+        SlaPolicy.model_validate(
+            {"dispatch": {"emergency": "soon", "urgent": "1h", "normal": "1h"}}
+        )
