@@ -124,6 +124,7 @@ class Ticket(SQLModel, table=True):
             "due_accept_at",
             "due_resolve_at",
             "handling_area_id",
+            "due_dispatch_at",
         ),
         Index("ix_tickets_created_dims", "created_at", "area_id", "category", "source"),
         # The residents following an original through their merged duplicates.
@@ -179,6 +180,9 @@ class Ticket(SQLModel, table=True):
     returned_at: datetime | None = None
     escalated_at: datetime | None = None
 
+    # 派单: when a ticket waiting in a triage queue must have been sent on; set each time it
+    # enters triage (submitted unrouted, returned, escalated), kept once it leaves.
+    due_dispatch_at: datetime | None = None
     due_accept_at: datetime | None = None
     due_resolve_at: datetime | None = None
     due_close_at: datetime | None = None
@@ -189,7 +193,8 @@ class Ticket(SQLModel, table=True):
     # When a sweep must next look at the ticket: the earliest of the above, or the auto-close
     # time of a resolved ticket; NULL when no clock runs.
     next_due_at: datetime | None = None
-    # Set when the accept clock is settled: True if accepted in time (响应率's numerator).
+    # Set when the accept clock is settled: True if accepted in time (响应率's numerator); False
+    # also when the dispatch clock ran out first, so a ticket left in triage counts as late.
     accepted_in_time: bool | None = None
 
     extension_days: int = 0

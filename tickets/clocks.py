@@ -1,10 +1,13 @@
 """A ticket's clocks: the SLA deadlines, the reminder before each, the escalation when one passes,
 and the one `next_due_at` the sweeps look at.
 
-The deadlines (`due_accept_at`, `due_resolve_at`) are promises and never move except by an
-approved extension; overdue figures are measured against them. `remind_at` and `escalate_at`
-say what the running clock does next: remind once, then escalate one level up the area tree
-each time another window passes, until the top.
+Triage has its own clock: a ticket waiting for a person to dispatch it (待派单) must be sent on by
+`due_dispatch_at`, or the level above hears of it like any other clock.
+
+The deadlines (`due_dispatch_at`, `due_accept_at`, `due_resolve_at`) are promises and never
+move except by an approved extension; overdue figures are measured against them. `remind_at`
+and `escalate_at` say what the running clock does next: remind once, then escalate up the area
+tree (to the nearest level with staff on duty) each time another window passes, until the top.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.models import Ticket
-from tickets.lifecycle import State
+from tickets.lifecycle import TRIAGE_STATES, State
 from tickets.policy import Policy
 from tickets.sla import Duration
 
@@ -27,14 +30,24 @@ def start_clocks(ticket: Ticket, policy: Policy, now: datetime) -> None:
     ticket.accepted_in_time = None
 
 
+def start_dispatch_clock(ticket: Ticket, policy: Policy, now: datetime) -> None:
+    """On entering a triage queue (unrouted, returned, escalated): dispatch by the deadline."""
+    ticket.due_dispatch_at = policy.sla.due_dispatch(
+        now, ticket.urgency, ticket.category, policy.calendar
+    )
+
+
 def start_auto_close(ticket: Ticket, policy: Policy, now: datetime) -> None:
     ticket.due_close_at = Duration.parse(policy.sla.auto_close_after).after(now, policy.calendar)
 
 
 def running_clock(ticket: Ticket) -> str | None:
-    """ "accept" while assigned, "resolve" while accepted or waiting in triage, else None."""
+    """ "accept" while assigned, "dispatch" while waiting in triage, "resolve" while accepted (or
+    in triage without a dispatch deadline, as tickets from before it had), else None."""
     if ticket.state == State.ASSIGNED:
         return "accept"
+    if ticket.state in TRIAGE_STATES and ticket.due_dispatch_at is not None:
+        return "dispatch"
     if ticket.state in RESOLVE_CLOCK_STATES and ticket.due_resolve_at is not None:
         return "resolve"
     return None
@@ -43,6 +56,8 @@ def running_clock(ticket: Ticket) -> str | None:
 def deadline(ticket: Ticket) -> datetime | None:
     """The promise the running clock keeps: what "time left" is measured against."""
     clock = running_clock(ticket)
+    if clock == "dispatch":
+        return ticket.due_dispatch_at
     if clock == "accept":
         return ticket.due_accept_at
     if clock == "resolve":
@@ -52,13 +67,16 @@ def deadline(ticket: Ticket) -> datetime | None:
 
 def arm(ticket: Ticket, policy: Policy, now: datetime) -> None:
     """After a change of state (or of a deadline): the running clock's reminder and escalation
-    are set afresh from its deadline, and `next_due_at` follows."""
+    are set afresh from its deadline, and `next_due_at` follows. A dispatch clock is armed as
+    the ticket enters triage, so it started `now`."""
     clock, due = running_clock(ticket), deadline(ticket)
     ticket.escalate_at = due
     ticket.remind_at = None
     if clock is not None and due is not None and due > now:
-        start = ticket.assigned_at or ticket.created_at or now
-        remind = policy.sla.reminder(clock, start, due, ticket.urgency, ticket.category)
+        start = now if clock == "dispatch" else ticket.assigned_at or ticket.created_at or now
+        remind = policy.sla.reminder(
+            clock, start, due, ticket.urgency, ticket.category, policy.calendar
+        )
         ticket.remind_at = max(remind, now) if remind < due else None
     ticket.next_due_at = next_due(ticket)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, union_all
+from sqlalchemy import func, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,6 +98,8 @@ async def export_tickets(
 
 # The branches of tickets.stats.overdue_condition, one state each: (state, the clock that runs).
 _OVERDUE_BRANCHES = (
+    (State.SUBMITTED, Ticket.due_dispatch_at),
+    (State.RETURNED, Ticket.due_dispatch_at),
     (State.ASSIGNED, Ticket.due_accept_at),
     (State.ACCEPTED, Ticket.due_resolve_at),
     (State.SUBMITTED, Ticket.due_resolve_at),
@@ -122,7 +124,9 @@ async def overdue_list(
         .subquery()
         for state, due in _OVERDUE_BRANCHES
     ]
-    merged = union_all(*(select(b.c.id, b.c.created_at) for b in branches)).subquery()
+    # UNION, not UNION ALL: a triage ticket past both its dispatch and resolve deadlines is
+    # found by two branches and listed once.
+    merged = union(*(select(b.c.id, b.c.created_at) for b in branches)).subquery()
     ids = (
         await session.exec(
             select(merged.c.id).order_by(merged.c.created_at, merged.c.id).limit(limit)

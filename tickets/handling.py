@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback, TicketEvent
 from tickets.areas import contains, escalation_target, get_area
 from tickets.categories import SUBCATEGORIES
-from tickets.clocks import arm, start_auto_close, start_clocks
+from tickets.clocks import arm, start_auto_close, start_clocks, start_dispatch_clock
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
 from tickets.people import get_person
@@ -203,7 +203,11 @@ async def assign_ticket(
     note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     previous = ticket.assignee_id
+    # Sent on after the dispatch clock ran out: the response is late whatever the worker does.
+    late = action is Action.ASSIGN and ticket.accepted_in_time is False
     assign_to(ticket, worker.id, worker_area, policy, now)
+    if late:
+        ticket.accepted_in_time = False
     data = {"assignee_id": worker.id, "previous_assignee_id": previous}
     return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
 
@@ -216,12 +220,23 @@ async def accept_ticket(
     actor: Person,
     expected_version: int | None = None,
 ) -> Move:
-    """接单/签收: the assigned worker takes the ticket; the accept clock is settled."""
-    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
+    """接单/签收: the assigned worker takes the ticket; the accept clock is settled.
+
+    The 接单 button stays good while the ticket still waits for this worker's acceptance: the
+    clocks' reminders and escalations move the version on, but not what the worker was asked."""
+    ticket = await load_ticket(session, ticket_id, viewer=actor)
+    waiting = actor is not None and (ticket.state, ticket.assignee_id) == (State.ASSIGNED, actor.id)
+    if expected_version is not None and ticket.version != expected_version and not waiting:
+        raise StaleTicket(
+            f"ticket {ticket.number} has changed since this button was shown",
+            number=ticket.number,
+            state=ticket.state,
+        )
     transition = await authorize(session, actor, ticket, Action.ACCEPT)
     now = policy.clock.now()
     ticket.accepted_at = now
-    ticket.accepted_in_time = ticket.due_accept_at is None or now <= ticket.due_accept_at
+    in_time = ticket.due_accept_at is None or now <= ticket.due_accept_at
+    ticket.accepted_in_time = in_time and ticket.accepted_in_time is not False
     return _finish(session, policy, ticket, actor, transition, now)
 
 
@@ -245,6 +260,7 @@ async def return_ticket(
     ticket.assignee_id, ticket.returned_at = None, now
     ticket.handling_area_id, ticket.handling_level = triage.id, triage.level
     ticket.due_accept_at = None
+    start_dispatch_clock(ticket, policy, now)
     data = {"previous_assignee_id": previous}
     return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
@@ -384,6 +400,7 @@ async def escalate_ticket(
     previous = ticket.assignee_id
     ticket.assignee_id, ticket.escalated_at, ticket.due_accept_at = None, now, None
     ticket.handling_area_id, ticket.handling_level = handler.id, handler.level
+    start_dispatch_clock(ticket, policy, now)
     data = {"to_area_id": handler.id, "previous_assignee_id": previous}
     return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 

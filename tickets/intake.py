@@ -16,14 +16,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Area, Person, Ticket
 from storage.tickets import insert_ticket
 from tickets.areas import Level
-from tickets.clocks import arm
+from tickets.clocks import arm, start_dispatch_clock
 from tickets.contact import check_phone
 from tickets.errors import InvalidInput, NotFound, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
 from tickets.numbering import next_ticket_number
 from tickets.policy import Policy
-from tickets.routing import least_loaded_worker_id, route
+from tickets.routing import dispatchable, least_loaded_worker_id, route
 from tickets.sla import Urgency
 from tickets.sources import Source, check_source
 from tickets.timeline import event_row
@@ -107,9 +107,12 @@ async def submit_complaint(
             reason="flood",
             limit=policy.max_new_tickets_per_hour,
         )
-    # An emergency goes to the grid at once even when the classifier could not place it.
-    dispatchable = category is not None or urgency is Urgency.EMERGENCY
-    destination = await route(session, area, classified=dispatchable, grid_worker_id=grid_worker_id)
+    destination = await route(
+        session,
+        area,
+        classified=dispatchable(category, urgency),
+        grid_worker_id=grid_worker_id,
+    )
     ticket = Ticket(
         # Taken last, past every refusal: see tickets.numbering.
         number=await next_ticket_number(session, policy.calendar.local_date(now)),
@@ -142,6 +145,9 @@ async def submit_complaint(
             _event(ticket, None, Action.ASSIGN, State.SUBMITTED, State.ASSIGNED, now)
             | {"data": {"assignee_id": destination.worker_id}}
         )
+    else:
+        start_dispatch_clock(ticket, policy, now)
+        events[0]["data"] = {**events[0]["data"], "triage": str(destination.reason)}
     arm(ticket, policy, now)
     # Written past the unit of work (see storage.tickets). The ticket returned is not in the
     # session: load it (`load_ticket`) to change it in the same transaction.

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Person, Ticket, TicketEvent
-from tickets.areas import get_area
+from tickets.areas import Level, ancestor_ids, get_area
 from tickets.lifecycle import Action, Role
 from tickets.people import staff_of_area
 from tickets.routing import triage_area
@@ -41,6 +41,24 @@ async def residents_of(session: AsyncSession, ticket: Ticket) -> list[Person]:
 async def triage_staff(session: AsyncSession, ticket: Ticket) -> list[Person]:
     """Staff seated at the area now handling the ticket: its triage queue is theirs."""
     return list(await staff_of_area(session, ticket.handling_area_id))
+
+
+async def emergency_staff(session: AsyncSession, ticket: Ticket) -> list[Person]:
+    """The staff on duty of the community and the street the ticket is about: an emergency
+    reaches them at submission, whoever handles it."""
+    area = await get_area(session, ticket.area_id)
+    query = (
+        select(Person)
+        .join(Area, col(Area.id) == Person.area_id)
+        .where(
+            col(Person.area_id).in_(ancestor_ids(area)),
+            col(Area.level).in_([Level.COMMUNITY, Level.STREET]),
+            col(Person.role).in_(STAFF_ROLES),
+            col(Person.on_duty),
+        )
+        .order_by(col(Area.path).desc(), col(Person.id))
+    )
+    return list((await session.exec(query)).all())
 
 
 async def supervising_staff(session: AsyncSession, ticket: Ticket) -> list[Person]:

@@ -5,6 +5,7 @@ be classified."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, func, literal_column
@@ -15,14 +16,40 @@ from sqlmodel.sql.expression import Select
 from storage.models import Area, Person, Ticket
 from tickets.areas import Level, ancestor_ids, get_area
 from tickets.lifecycle import Role, State
+from tickets.sla import Urgency
+
+
+class TriageReason(StrEnum):
+    """Why a new ticket waits in a triage queue instead of going to a grid worker."""
+
+    UNCLASSIFIED = "unclassified"  # the classifier could not place it
+    NOT_GRID = "not_grid"  # reported at community level (or above): no grid chosen
+    NO_WORKER = "no_worker"  # the grid has no worker on duty
 
 
 @dataclass(frozen=True)
 class Route:
-    """Where a ticket goes: the area that handles it, and the worker when one was found."""
+    """Where a ticket goes: the area that handles it, and the worker when one was found (else
+    why not)."""
 
     area: Area
     worker_id: int | None
+    reason: TriageReason | None = None
+
+
+def dispatchable(category: str | None, urgency: str) -> bool:
+    """Can the ticket go straight to a grid worker? An emergency goes even when the classifier
+    could not place it."""
+    return category is not None or urgency == Urgency.EMERGENCY
+
+
+def triage_reason(area: Area, *, classified: bool) -> TriageReason:
+    """Why a ticket about `area` did not go to a grid worker, given that it did not."""
+    if not classified:
+        return TriageReason.UNCLASSIFIED
+    if area.level != Level.GRID:
+        return TriageReason.NOT_GRID
+    return TriageReason.NO_WORKER
 
 
 async def route(
@@ -32,7 +59,8 @@ async def route(
     up by the caller together with the area, so a routed ticket costs no query here."""
     if classified and area.level == Level.GRID and grid_worker_id is not None:
         return Route(area, grid_worker_id)
-    return Route(await triage_area(session, area), None)
+    reason = triage_reason(area, classified=classified)
+    return Route(await triage_area(session, area), None, reason)
 
 
 async def least_loaded_worker(session: AsyncSession, grid: Area) -> Person | None:

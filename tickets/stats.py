@@ -1,7 +1,9 @@
 """Statistics as SQL aggregates: 三率, overdue, and the queries tickets/report.py builds on.
 
 三率 (DESIGN.md):
-  响应率 = tickets accepted within the accept clock ÷ tickets assigned
+  响应率 = tickets accepted within the accept clock ÷ tickets assigned; a ticket whose dispatch
+          clock ran out in triage counts as not in time, assigned or not (it must not vanish
+          from the rate by never being sent on)
   解决率 = callbacks answering 已解决 ÷ callbacks
   满意率 = (满意 + 基本满意) ÷ callbacks
 Ticket figures count tickets created in the period; callback figures count callbacks given in it.
@@ -112,7 +114,9 @@ def ticket_rates_query(key: Any, *where: Any) -> Any:
     query = select(
         *keys,
         func.count(),
-        count_if(col(Ticket.assigned_at).is_not(None)),
+        count_if(
+            or_(col(Ticket.assigned_at).is_not(None), col(Ticket.accepted_in_time).is_(False))
+        ),
         count_if(col(Ticket.accepted_in_time).is_(True)),
     ).where(*where)
     return query if key is None else query.group_by(key)
@@ -184,10 +188,14 @@ async def three_rates(
     return ThreeRates(int(assigned), int(in_time), count, int(solved), int(satisfied))
 
 
+_TRIAGE = [State.SUBMITTED, State.RETURNED]
+
+
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
-    """Open tickets whose accept or resolve clock has run out."""
+    """Open tickets whose dispatch, accept or resolve clock has run out."""
     return or_(
         and_(Ticket.state == State.ASSIGNED, col(Ticket.due_accept_at) < now),
+        and_(col(Ticket.state).in_(_TRIAGE), col(Ticket.due_dispatch_at) < now),
         and_(
             col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
             col(Ticket.due_resolve_at) < now,
@@ -196,11 +204,15 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
 
 
 def deadline_condition(period: Period) -> ColumnElement[bool]:
-    """Open tickets whose running clock (accept, else resolve) ends within `period`."""
+    """Open tickets whose running clock (dispatch in triage, accept, else resolve) ends within
+    `period`."""
     return or_(
         and_(Ticket.state == State.ASSIGNED, *in_period(Ticket.due_accept_at, period)),
+        and_(col(Ticket.state).in_(_TRIAGE), *in_period(Ticket.due_dispatch_at, period)),
+        and_(Ticket.state == State.ACCEPTED, *in_period(Ticket.due_resolve_at, period)),
         and_(
-            col(Ticket.state).in_([State.ACCEPTED, State.SUBMITTED, State.RETURNED]),
+            col(Ticket.state).in_(_TRIAGE),
+            col(Ticket.due_dispatch_at).is_(None),
             *in_period(Ticket.due_resolve_at, period),
         ),
     )

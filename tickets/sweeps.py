@@ -1,5 +1,6 @@
 """The clocks' sweep (件件有着落、事事有回音): reminders before deadlines, escalation up the area
-tree when one passes, and auto-close of resolved tickets nobody rated.
+tree when one passes, and auto-close of resolved tickets nobody rated. Escalation goes to the
+nearest level above with staff on duty: a level nobody sits at would hear nothing.
 
 A sweep claims the tickets whose `next_due_at` has come — `FOR UPDATE SKIP LOCKED` on PostgreSQL,
 so two processes sweeping at once never take the same ticket; on SQLite a first no-op UPDATE
@@ -19,16 +20,17 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.bulk import copy_driver, copy_records
-from storage.models import Area, Ticket, TicketEvent
+from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.clocks import deadline, next_due, running_clock
 from tickets.lifecycle import Action, Role, State, transition_for
 from tickets.policy import Policy
 
 _TICKETS = Ticket.__table__
+_STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 # Read from each claimed ticket: what the clocks and the notices need, nothing more. Table
 # columns, not the model's attributes: a statement over them skips the ORM's compilation and
 # result processing, which cost more than the claim itself.
@@ -47,6 +49,7 @@ _COLUMNS = tuple(
         "handling_level",
         "created_at",
         "assigned_at",
+        "due_dispatch_at",
         "due_accept_at",
         "due_resolve_at",
         "due_close_at",
@@ -62,8 +65,8 @@ _COLUMNS = tuple(
 
 @dataclass(frozen=True)
 class ClockEvent:
-    """What a sweep did to one ticket, for the notices: `kind` is remind_accept,
-    remind_resolve, escalate_accept, escalate_resolve or auto_close."""
+    """What a sweep did to one ticket, for the notices: `kind` is remind_ or escalate_ and the
+    clock (dispatch, accept, resolve), or auto_close."""
 
     kind: str
     ticket_id: int
@@ -82,7 +85,7 @@ async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> 
     rows = await _claim(session, now, limit)
     if not rows:
         return []
-    parents = await _parents(session)
+    parents = await _ladder(session)
     rungs = _Rungs(policy, now)
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -137,18 +140,32 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
-async def _parents(session: AsyncSession) -> dict[int, tuple[int | None, str | None]]:
-    """Every area's parent id and the parent's level: the escalation ladder."""
+async def _ladder(session: AsyncSession) -> dict[int, tuple[int | None, str | None]]:
+    """The escalation ladder: for every area, the one an overdue ticket climbs to and its
+    level — the nearest area above with staff on duty, else the top of the tree (None at the
+    top itself)."""
     areas = {
         area_id: (parent, level)
         for area_id, parent, level in (
             await session.exec(select(Area.id, Area.parent_id, Area.level))
         ).all()
     }
-    return {
-        area_id: (parent, areas[parent][1] if parent in areas else None)
-        for area_id, (parent, _level) in areas.items()
-    }
+    staffed = set(
+        (
+            await session.exec(
+                select(Person.area_id)
+                .where(col(Person.role).in_(_STAFF_ROLES), col(Person.on_duty))
+                .distinct()
+            )
+        ).all()
+    )
+    ladder: dict[int, tuple[int | None, str | None]] = {}
+    for area_id in areas:
+        target = areas[area_id][0]
+        while target is not None and target not in staffed and areas[target][0] is not None:
+            target = areas[target][0]
+        ladder[area_id] = (target, areas[target][1] if target in areas else None)
+    return ladder
 
 
 class _Rungs:
@@ -212,7 +229,8 @@ def _escalate(
     if not at_top:
         ticket.handling_area_id, ticket.handling_level = parent, parent_level
     ticket.escalated_at = now
-    if clock == "accept" and ticket.accepted_in_time is None:
+    # A dispatch or accept clock run out: the response to the resident is late (响应率).
+    if clock in ("dispatch", "accept") and ticket.accepted_in_time is None:
         ticket.accepted_in_time = False
     can_climb = not at_top and parents.get(parent, (None, None))[0] is not None
     climb_at = rungs.next(clock, ticket.urgency, ticket.category) if can_climb else None
