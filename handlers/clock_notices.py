@@ -1,6 +1,10 @@
-"""What people hear when a clock fires: the worker is reminded before a deadline; when one passes,
-the staff of the level that now supervises are alerted, the worker is told, and the resident
-learns who follows the ticket up; an auto-closed ticket is announced to both sides.
+"""What people hear when a clock fires: the worker is reminded before a deadline (the staff of the
+triage queue, before a dispatch deadline); when one passes, the staff of the level that now
+supervises are alerted, the worker is told, and the resident learns who follows the ticket up;
+an auto-closed ticket is announced to both sides.
+
+A notice carries the buttons for the move the clock is waiting for — 接单 for the worker whose
+acceptance is late, 派单 for the staff of an overdue triage ticket — besides 查看.
 
 Written for a whole sweep at once: the people and areas are read in three queries and the
 messages queued in one statement, in the sweep's own transaction.
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.buttons import ViewTicket
+from handlers.buttons import Accept, ChooseWorker, OnTicket, ViewTicket
 from handlers.events import Button, Reply
 from handlers.render import local_time
 from handlers.texts import label, locale_or_default, tr
@@ -26,7 +30,11 @@ async def announce(session: Session, policy: Policy, events: Sequence[ClockEvent
     """Queue the notices for `events`; returns how many messages were queued."""
     if not events:
         return 0
-    supervising = {event.handling_area_id for event in events if event.kind.startswith("escalate")}
+    supervising = {
+        event.handling_area_id
+        for event in events
+        if event.kind.startswith("escalate") or event.kind == "remind_dispatch"
+    }
     people = await recipients(session, _people_of(events))
     staff = await staff_by_area(session, supervising)
     areas = await area_names(session, supervising)
@@ -34,7 +42,13 @@ async def announce(session: Session, policy: Policy, events: Sequence[ClockEvent
     messages: list[dict[str, Any]] = []
     locales: dict[str, str] = {}
 
-    def send(person: Recipient | None, event: ClockEvent, key: str, **params: Any) -> None:
+    def send(
+        person: Recipient | None,
+        event: ClockEvent,
+        key: str,
+        move: tuple[str, type[OnTicket]] | None = None,
+        **params: Any,
+    ) -> None:
         if person is None:
             return
         locale = locales.get(person.locale) or locales.setdefault(
@@ -44,22 +58,30 @@ async def announce(session: Session, policy: Policy, events: Sequence[ClockEvent
             name: label(locale, "clock", value) if name == "clock" else value
             for name, value in params.items()
         }
-        view = Button(tr(locale, "btn_view"), ViewTicket(event.ticket_id).pack())
+        row = [Button(tr(locale, "btn_view"), ViewTicket(event.ticket_id).pack())]
+        if move is not None:
+            button, kind = move
+            row.insert(0, Button(tr(locale, button), kind(event.ticket_id, event.version).pack()))
         text = tr(locale, key, number=event.number, **params)
-        messages.append(_message(person, event, key, Reply(text, ((view,),)), policy))
+        messages.append(_message(person, event, key, Reply(text, (tuple(row),)), policy))
 
     for event in events:
         worker = people.get(event.assignee_id)
         residents = [people.get(event.resident_id), *following.get(event.ticket_id, [])]
         due = local_time(event.deadline, policy)
-        if event.kind.startswith("remind"):
-            send(worker, event, f"n_{event.kind}", deadline=due)
-        elif event.kind.startswith("escalate"):
-            clock = event.kind.removeprefix("escalate_")
-            area = areas.get(event.handling_area_id, "")
+        clock = event.kind.partition("_")[2]
+        move = _AWAITED.get(clock)
+        if event.kind == "remind_dispatch":
             for person in staff.get(event.handling_area_id, []):
-                send(person, event, "n_overdue_staff", clock=clock, deadline=due)
-            send(worker, event, "n_overdue_worker", clock=clock, area=area)
+                send(person, event, "n_remind_dispatch", move, deadline=due)
+        elif event.kind.startswith("remind"):
+            send(worker, event, f"n_{event.kind}", move, deadline=due)
+        elif event.kind.startswith("escalate"):
+            area = areas.get(event.handling_area_id, "")
+            staff_move = move if clock == "dispatch" else None
+            for person in staff.get(event.handling_area_id, []):
+                send(person, event, "n_overdue_staff", staff_move, clock=clock, deadline=due)
+            send(worker, event, "n_overdue_worker", move, clock=clock, area=area)
             if not event.at_top:  # at the top nobody new takes over: nothing new to tell
                 for resident in residents:
                     send(resident, event, "n_overdue_resident", area=area)
@@ -69,6 +91,13 @@ async def announce(session: Session, policy: Policy, events: Sequence[ClockEvent
                 send(resident, event, "n_auto_closed_resident")
     await enqueue_many(session, messages)
     return len(messages)
+
+
+# The button for the move a running clock waits for (resolving needs a reply: 查看 leads there).
+_AWAITED: dict[str, tuple[str, type[OnTicket]]] = {
+    "dispatch": ("btn_assign", ChooseWorker),
+    "accept": ("btn_accept", Accept),
+}
 
 
 def _message(

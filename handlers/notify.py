@@ -4,8 +4,11 @@ transaction as the move, each in the recipient's own language.
 `NOTICES` is the whole map: for each kind of move (the action of the timeline event it wrote),
 the notices it sends. The resident hears about every change of state (and so does the resident
 of any duplicate merged into the ticket); the worker hears about assignments and decisions on
-their work; staff hear about what waits in their triage queue and about extension requests. A
-催办 reaches whoever has the ticket now (the worker, else the triage staff); a 督办 the worker.
+their work; staff hear about what waits in their triage queue (and why, and by when it must
+be sent on) and about extension requests. A 催办 reaches whoever has the ticket now (the worker,
+else the triage staff); a 督办 the worker. An emergency reaches the staff on duty of its
+community and street at submission, with the resident's contact and where it is, whoever
+handles it.
 """
 
 from __future__ import annotations
@@ -20,18 +23,21 @@ from handlers.evidence import photo_refs, place, resident_photos
 from handlers.keyboards import staff_buttons, work_buttons
 from handlers.render import area_name, category_text, local_time, preview, reach_lines
 from handlers.texts import label, locale_or_default, tr
-from storage.models import Person, Ticket, TicketEvent
+from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.clocks import deadline
 from tickets.handling import Move
 from tickets.lifecycle import Action, State
 from tickets.permissions import sees_contact
 from tickets.recipients import (
+    emergency_staff,
     last_note,
     person,
     residents_of,
     supervising_staff,
     triage_staff,
 )
+from tickets.routing import TriageReason, dispatchable, triage_reason
+from tickets.sla import Urgency
 from tickets.sources import Source
 
 Notice = Callable[[Turn, Ticket, TicketEvent], Awaitable[None]]
@@ -221,23 +227,47 @@ async def _supervised(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
 # --- staff ---------------------------------------------------------------------------------------
 
 
+# Why a new ticket waits in triage (tickets.routing.TriageReason), as the staff read it.
+WHY_IN_TRIAGE = {
+    TriageReason.UNCLASSIFIED: "why_unclassified",
+    TriageReason.NOT_GRID: "why_not_grid",
+    TriageReason.NO_WORKER: "why_no_worker",
+}
+
+
+async def why_in_triage(turn: Turn, ticket: Ticket, locale: str) -> str:
+    """The true reason a new ticket waits for dispatch, in `locale`, from its routing."""
+    area = await turn.session.get(Area, ticket.area_id)
+    if area is None:
+        return ""
+    classified = dispatchable(ticket.category, ticket.urgency)
+    return tr(locale, WHY_IN_TRIAGE[triage_reason(area, classified=classified)], area=area.name)
+
+
 def _triage_alert(why: str | None) -> Notice:
-    """Tell the staff of the handling area that a ticket waits in their queue, and why: `why`
-    is a text key (None: unclassified or unroutable, as the ticket shows)."""
+    """Tell the staff of the handling area that a ticket waits in their queue, why, and by when
+    it must be dispatched: `why` is a text key (None: a new ticket, see `why_in_triage`)."""
 
     async def alert(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
-        reason = why or ("why_unclassified" if ticket.category is None else "why_unroutable")
+        told = {staff.id for staff in await _emergency_readers(turn, ticket, event)}
         for staff in await triage_staff(turn.session, ticket):
+            if staff.id in told:  # their emergency alert says all this already
+                continue
             locale = locale_or_default(staff.locale)
+            if why is None:
+                reason = await why_in_triage(turn, ticket, locale)
+            else:
+                reason = tr(locale, why, note=event.note or "")
             text = tr(
                 locale,
                 "n_triage",
                 number=ticket.number,
                 urgency=label(locale, "urgency", ticket.urgency),
-                why=tr(locale, reason, note=event.note or ""),
+                why=reason,
                 category=category_text(locale, ticket),
                 area=await area_name(turn.session, ticket.area_id),
                 text=preview(ticket.text),
+                dispatch_by=local_time(ticket.due_dispatch_at, turn.policy),
             )
             text = "\n".join([text, *reach_lines(ticket, locale, sees_contact=True)])
             buttons = staff_buttons(locale, ticket)
@@ -251,6 +281,65 @@ async def _assignment_or_triage(turn: Turn, ticket: Ticket, event: TicketEvent) 
         await _assignment(turn, ticket, event)
     else:
         await _triage_alert(None)(turn, ticket, event)
+
+
+async def _emergency_readers(turn: Turn, ticket: Ticket, event: TicketEvent) -> list[Person]:
+    """Who reads a new emergency's alert (none for anything else)."""
+    if event.action != Action.SUBMIT or ticket.urgency != Urgency.EMERGENCY:
+        return []
+    return await emergency_staff(turn.session, ticket)
+
+
+async def _emergency_alert(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """An emergency, at once, to the staff on duty of its community and street: what happened,
+    where, whom to call back, and where the ticket went (a worker, or their triage queue)."""
+    readers = await _emergency_readers(turn, ticket, event)
+    if not readers:
+        return
+    resident = await person(turn.session, ticket.resident_id)
+    worker = await person(turn.session, ticket.assignee_id)
+    area = await area_name(turn.session, ticket.area_id)
+    for staff in readers:
+        locale = locale_or_default(staff.locale)
+        if worker is not None:
+            status = tr(
+                locale,
+                "emergency_sent_to",
+                worker=worker.display_name or tr(locale, "unnamed_worker"),
+                accept_by=local_time(ticket.due_accept_at, turn.policy),
+            )
+        else:
+            status = tr(
+                locale,
+                "emergency_waits",
+                why=await why_in_triage(turn, ticket, locale),
+                dispatch_by=local_time(ticket.due_dispatch_at, turn.policy),
+            )
+        text = tr(
+            locale,
+            "n_emergency",
+            number=ticket.number,
+            status=status,
+            area=area,
+            location=_location(locale, ticket),
+            contact=_contact(locale, resident, ticket),
+            text=preview(ticket.text),
+        )
+        _tell(turn, staff, ticket, "emergency", Reply(text, staff_buttons(locale, ticket)))
+
+
+def _location(locale: str, ticket: Ticket) -> str:
+    if ticket.latitude is None or ticket.longitude is None:
+        return tr(locale, "none")
+    return f"{ticket.latitude:.5f}, {ticket.longitude:.5f}"
+
+
+def _contact(locale: str, resident: Person | None, ticket: Ticket) -> str:
+    """The resident's name and call-back phone, for the staff handling an emergency only."""
+    name = resident.display_name if resident is not None else None
+    phone = ticket.contact_phone or (resident.phone if resident is not None else None)
+    known = [value for value in (name, phone) if value]
+    return " ".join(known) if known else tr(locale, "none")
 
 
 async def _extension_requested(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
@@ -339,7 +428,7 @@ async def _residents_recategorised(turn: Turn, ticket: Ticket, _event: TicketEve
 
 # Who is told what after which move. A move not listed tells nobody (a working note).
 NOTICES: dict[Action, tuple[Notice, ...]] = {
-    Action.SUBMIT: (_assignment_or_triage,),
+    Action.SUBMIT: (_assignment_or_triage, _emergency_alert),
     Action.ASSIGN: (_assignment, _reassigned_away, _residents_assigned),
     Action.REASSIGN: (_assignment, _reassigned_away, _residents_assigned),
     Action.ACCEPT: (_residents_accepted,),

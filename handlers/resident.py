@@ -45,7 +45,8 @@ from tickets.intake import check_complaint_text, has_words, submit_complaint
 from tickets.lifecycle import Action, State
 from tickets.people import set_home_area, set_phone
 from tickets.queries import find_ticket, tickets_of_resident
-from tickets.sla import emergency_number
+from tickets.recipients import emergency_staff, person
+from tickets.sla import Urgency, emergency_number
 from tickets.timeline import ticket_timeline
 
 # The number to call first, told before anything else (tickets.sla.emergency_number).
@@ -448,18 +449,35 @@ async def submit_draft(turn: Turn, draft: Draft) -> None:
         anonymous=draft.anonymous,
     )
     turn.reset()
+    turn.say(await _what_happened(turn, ticket))
+    await notify.announce_submitted(turn, ticket)
+
+
+async def _what_happened(turn: Turn, ticket: Ticket) -> str:
+    """What the resident is told at submission, as it really is: sent to a named grid worker,
+    or waiting for the staff to dispatch it; the promised time either way; and for an
+    emergency, that the staff on duty have been alerted (when anyone is)."""
     area = await get_area(turn.session, ticket.handling_area_id)
-    if ticket.assignee_id is not None:
-        turn.say_key(
+    worker = await person(turn.session, ticket.assignee_id)
+    if worker is not None:
+        text = turn.t(
             "submitted_assigned",
             number=ticket.number,
             area=area.name,
+            worker=worker.display_name or turn.t("unnamed_worker"),
             accept_by=local_time(ticket.due_accept_at, turn.policy),
             resolve_by=local_time(ticket.due_resolve_at, turn.policy),
         )
     else:
-        turn.say_key("submitted_triage", number=ticket.number, area=area.name)
-    await notify.announce_submitted(turn, ticket)
+        text = turn.t(
+            "submitted_triage",
+            number=ticket.number,
+            area=area.name,
+            dispatch_by=local_time(ticket.due_dispatch_at, turn.policy),
+        )
+    if ticket.urgency == Urgency.EMERGENCY and await emergency_staff(turn.session, ticket):
+        text = f"{text}\n{turn.t('submitted_staff_alerted')}"
+    return text
 
 
 # --- following one's tickets -----------------------------------------------------------------

@@ -28,7 +28,7 @@ from storage.engine import SessionFactory, make_engine, make_session_factory
 from storage.schema import upgrade_async
 from tests.factories import DIRECTORY
 from tickets.areas import get_area_by_code
-from tickets.clock import SystemClock
+from tickets.clock import Clock, SystemClock
 from tickets.directory import load_directory, parse_directory
 from tickets.people import register_person, set_home_area
 
@@ -128,12 +128,17 @@ class RunningBot:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, *, webhook_port: int | None = None, deliver: bool = True
+    settings: Settings,
+    *,
+    webhook_port: int | None = None,
+    deliver: bool = True,
+    clock: Clock | None = None,
 ) -> AsyncIterator[RunningBot]:
     """The channel served in this process (polling, or webhook on `webhook_port`), with the
-    outbox drained, on a database prepared by the caller."""
+    outbox drained, on a database prepared by the caller. `clock` is the domain's (the
+    delivery keeps the real one: a manual clock set in the past sends at once)."""
     engine = make_engine(settings.database_url)
-    services = Services(settings, engine, make_session_factory(engine), settings.policy())
+    services = Services(settings, engine, make_session_factory(engine), settings.policy(clock))
     channel = telegram_channel(services)
     # Two stops, as in bot.delivery.service.serve_channel: the delivery finishes its sends in
     # flight before the channel closes the HTTP session under them.

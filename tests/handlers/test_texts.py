@@ -21,7 +21,7 @@ from handlers.dispatch import COMMANDS
 from handlers.texts import DEFAULT_LOCALE, LOCALES, catalogue_path, label, tr
 from tickets.handling import Satisfaction
 from tickets.lifecycle import Action, Role, State
-from tickets.sla import Urgency
+from tickets.sla import CLOCKS, Urgency
 from tickets.sources import Source
 
 ROOT = Path(__file__).parents[2]
@@ -39,7 +39,7 @@ LABELLED = {
     "command": set(COMMANDS),  # every role's menu
     "state": {state.value for state in State},
     "urgency": {urgency.value for urgency in Urgency},
-    "clock": {"accept", "resolve"},  # tickets/sweeps.py
+    "clock": set(CLOCKS),  # tickets/sweeps.py
     "satisfaction": set(Satisfaction.ALL),
     "solved": {"1", "0"},
     "role": {role.value for role in Role} - {Role.SYSTEM},  # the clocks never introduce themselves

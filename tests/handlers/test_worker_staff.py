@@ -96,7 +96,8 @@ async def test_staff_triage_recategorise_and_close(chat, sessions):
     ticket = await _ticket(sessions)
     assert ticket.state == "submitted"
     await chat.command("staff-c1", "triage")
-    await chat.press("staff-c1", f"{ticket.number}｜待派单｜—")
+    # Two working hours to dispatch it, Monday 10:00 to 12:00.
+    await chat.press("staff-c1", f"{ticket.number}｜待派单｜剩余 2小时0分")
     await chat.press("staff-c1", "改类别")
     await chat.press("staff-c1", "民政")
     assert chat.last("staff-c1") == "「民政」下的二级分类："
