@@ -44,11 +44,13 @@ DURATION_KEYS = {
     "h": ("duration_h_one", "duration_h"),
     "d": ("duration_d_one", "duration_d"),
     "wd": ("duration_wd_one", "duration_wd"),
+    "wh": ("duration_wh_one", "duration_wh"),
 }
 
 
 def duration_words(locale: str, limit: str | Duration) -> str:
-    """A clock's limit as written in the configuration (`15m`, `24h`, `7d`, `1wd`) in words."""
+    """A clock's limit as written in the configuration (`15m`, `24h`, `7d`, `1wd`, `2wh`) in
+    words."""
     limit = Duration.parse(limit) if isinstance(limit, str) else limit
     one, many = DURATION_KEYS[limit.unit]
     return tr(locale, one if limit.amount == 1 else many, n=limit.amount)

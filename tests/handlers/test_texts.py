@@ -281,6 +281,8 @@ def test_a_catalogue_that_does_not_parse_is_refused():
         ("1h", "1 小时", "1 hour"),
         ("24h", "24 小时", "24 hours"),
         ("7d", "7 天", "7 days"),
+        ("2wh", "2 个工作小时", "2 working hours"),
+        ("1wh", "1 个工作小时", "1 working hour"),
     ],
 )
 def test_configured_limits_read_as_words(limit, zh, en):
