@@ -1,7 +1,7 @@
 """tickets: due_dispatch_at, triage's own clock; ix_tickets_state_created carries it
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-30 14:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
