@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="messages this close to a draft's last answer join it quietly; one answer "
         "follows when they stop",
     )
+    nearest_grid_m: float = Field(
+        default=500,
+        ge=0,
+        le=50_000,
+        description="a location outside every grid boundary: the nearest centre within (metres)",
+    )
     rules_file: FilePath | None = Field(
         default=None, description="classifier rules YAML (e.g. after `minhu nlp mine --from-db`)"
     )
@@ -184,4 +190,5 @@ class Settings(BaseSettings):
             clock=clock or SystemClock(),
             max_complaint_chars=self.max_complaint_chars,
             max_new_tickets_per_hour=self.max_new_tickets_per_hour,
+            nearest_grid_m=self.nearest_grid_m,
         )

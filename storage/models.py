@@ -15,7 +15,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Sequence, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Sequence,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 # The columns 响应率 counts, carried in the statistics indexes.
@@ -39,6 +49,19 @@ class Area(SQLModel, table=True):
     # what it is: a boundary may sit beside it.
     centre_latitude: float | None = None
     centre_longitude: float | None = None
+    # A grid's boundary as GeoJSON text (a Polygon or MultiPolygon, WGS-84): a location inside
+    # it picks the grid before any centre is measured (tickets/places.py).
+    boundary: str | None = Field(default=None, sa_type=Text, repr=False)
+
+
+class DirectoryRevision(SQLModel, table=True):
+    """Bumped whenever a load changes the area tree, so each process rebuilds its index of grid
+    boundaries once per load rather than once per shared location (one row)."""
+
+    __tablename__ = "directory_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0
 
 
 class Person(SQLModel, table=True):
@@ -148,6 +171,9 @@ class Ticket(SQLModel, table=True):
     contact_phone: str | None = Field(default=None, max_length=32, repr=False)
     # 匿名: the assignee sees neither name nor contact; staff handling the ticket keep both.
     anonymous: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Where the resident said the problem is, in words (小区、楼号、路口), asked for when
+    # neither a grid nor a location places it.
+    address: str | None = Field(default=None, max_length=200, repr=False)
 
     category: str | None = Field(default=None, max_length=64)
     subcategory: str | None = Field(default=None, max_length=64)

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area
 from tickets.errors import InvalidInput, NotFound, RuleViolation
+from tickets.places import bump_directory_revision
 
 
 class Level(StrEnum):
@@ -86,34 +86,6 @@ async def search_areas(session: AsyncSession, words: str, *, limit: int = 10) ->
     return (await session.exec(query)).all()
 
 
-async def nearest_area(
-    session: AsyncSession, latitude: float, longitude: float, *, level: Level = Level.GRID
-) -> Area | None:
-    """The area of `level` whose centre is closest to a shared location, if any has one.
-
-    Area trees hold a few thousand grids at most, so measuring to each is cheaper than a spatial
-    index would be to maintain.
-    """
-    query = select(Area).where(
-        Area.level == level,
-        col(Area.centre_latitude).is_not(None),
-        col(Area.centre_longitude).is_not(None),
-    )
-    candidates = (await session.exec(query)).all()
-    if not candidates:
-        return None
-    return min(candidates, key=lambda area: _distance_km(latitude, longitude, area))
-
-
-def _distance_km(latitude: float, longitude: float, area: Area) -> float:
-    """Great-circle distance (haversine) from a point to the area's centre."""
-    lat1, lat2 = math.radians(latitude), math.radians(area.centre_latitude or 0.0)
-    dlat = lat2 - lat1
-    dlon = math.radians((area.centre_longitude or 0.0) - longitude)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
-
-
 async def add_area(
     session: AsyncSession,
     *,
@@ -141,6 +113,7 @@ async def add_area(
     area.name, area.level = name, level
     area.centre_latitude, area.centre_longitude = centre_latitude, centre_longitude
     area.path = f"{parent.path if parent else '/'}{area.id}/"
+    await bump_directory_revision(session)
     return area
 
 
@@ -156,8 +129,8 @@ def _level(level: Level | str, code: str) -> Level:
 class AreaRow:
     """One area as a directory gives it, its parent named by code (None at the top of the file).
 
-    The centre is a point (WGS-84) that a shared location is measured to; a boundary, when areas
-    get one, sits beside it.
+    The centre is a point (WGS-84) that a shared location is measured to; a grid's boundary is
+    GeoJSON text (tickets.places checks and reads it).
     """
 
     code: str
@@ -166,6 +139,7 @@ class AreaRow:
     parent_code: str | None
     centre_latitude: float | None = None
     centre_longitude: float | None = None
+    boundary: str | None = None
 
 
 @dataclass(slots=True)
@@ -177,7 +151,7 @@ class _Known:
     level: str
     parent_id: int | None
     path: str
-    values: tuple[Any, ...]  # name, level, parent_id, centre_latitude, centre_longitude
+    values: tuple[Any, ...]  # name, level, parent_id, centre_latitude, centre_longitude, boundary
 
 
 _AREAS = Area.__table__  # Core statements: the load moves whole trees, not single objects
@@ -186,9 +160,9 @@ _AREAS = Area.__table__  # Core statements: the load moves whole trees, not sing
 async def put_area_tree(session: AsyncSession, rows: Sequence[AreaRow]) -> dict[str, int]:
     """Create or update the areas of `rows` (every parent before its children) in bulk.
 
-    Areas are matched by code; names, levels, parents and centres are updated in place, and the
-    paths of moved areas and of everything below them follow. A row without a parent code is at
-    the top of the file: new, it is a root; already there, it keeps its parent.
+    Areas are matched by code; names, levels, parents, centres and boundaries are updated in
+    place, and the paths of moved areas and of everything below them follow. A row without a
+    parent code is at the top of the file: new, it is a root; already there, it keeps its parent.
 
     The work is a few statements per level of the tree rather than a round trip per area, so
     100,000 areas load in seconds; the caller's transaction holds it all. Returns the id of every
@@ -198,17 +172,18 @@ async def put_area_tree(session: AsyncSession, rows: Sequence[AreaRow]) -> dict[
     known = await _known_areas(connection)
     _check_kept_parents(rows, known)
     ids = {code: area.id for code, area in known.items()}
-    await _insert_new(connection, rows, known, ids)
+    inserted = await _insert_new(connection, rows, known, ids)
     parents = {area.id: area.parent_id for area in known.values()}
     parents.update({ids[row.code]: _parent_id(row, ids, known) for row in rows})
     paths = _paths(parents)
-    await _update_changed(connection, rows, known, ids, paths)
+    if await _update_changed(connection, rows, known, ids, paths) or inserted:
+        await bump_directory_revision(session)
     return ids
 
 
 async def _known_areas(connection: AsyncConnection) -> dict[str, _Known]:
     columns = (Area.id, Area.code, Area.name, Area.level, Area.parent_id, Area.path)
-    centre = (Area.centre_latitude, Area.centre_longitude)
+    centre = (Area.centre_latitude, Area.centre_longitude, Area.boundary)
     result = await connection.execute(select(*columns, *centre))
     return {
         code: _Known(area_id, code, level, parent_id, path, (name, level, parent_id, *point))
@@ -259,11 +234,13 @@ async def _insert_new(
     rows: Sequence[AreaRow],
     known: dict[str, _Known],
     ids: dict[str, int],
-) -> None:
+) -> bool:
     """Insert the areas not in the database yet, one level at a time: a level's parent ids and
     paths are there once the level above it is in. Each level's paths are then set by one
-    UPDATE in the database rather than one per row; `known` learns what was written."""
-    for wave in _waves(rows, ids):
+    UPDATE in the database rather than one per row; `known` learns what was written. Returns
+    whether there were any."""
+    waves = _waves(rows, ids)
+    for wave in waves:
         params = [_insert_params(row, ids, known) for row in wave]
         result = await connection.execute(_INSERT, params)
         ids.update(dict(result.tuples().all()))
@@ -271,10 +248,11 @@ async def _insert_new(
         for row in wave:
             area_id, parent_id = ids[row.code], _parent_id(row, ids, known)
             above = known[row.parent_code].path if row.parent_code else "/"
-            values = (row.name, row.level.value, parent_id, *_centre(row))
+            values = (row.name, row.level.value, parent_id, *_place(row))
             known[row.code] = _Known(
                 area_id, row.code, row.level.value, parent_id, f"{above}{area_id}/", values
             )
+    return bool(waves)
 
 
 def _waves(rows: Sequence[AreaRow], ids: dict[str, int]) -> list[list[AreaRow]]:
@@ -292,8 +270,8 @@ def _waves(rows: Sequence[AreaRow], ids: dict[str, int]) -> list[list[AreaRow]]:
     return waves
 
 
-def _centre(row: AreaRow) -> tuple[float | None, float | None]:
-    return row.centre_latitude, row.centre_longitude
+def _place(row: AreaRow) -> tuple[float | None, float | None, str | None]:
+    return row.centre_latitude, row.centre_longitude, row.boundary
 
 
 def _insert_params(row: AreaRow, ids: dict[str, int], known: dict[str, _Known]) -> dict[str, Any]:
@@ -305,6 +283,7 @@ def _insert_params(row: AreaRow, ids: dict[str, int], known: dict[str, _Known]) 
         "path": _NEW_PATH,
         "centre_latitude": row.centre_latitude,
         "centre_longitude": row.centre_longitude,
+        "boundary": row.boundary,
     }
 
 
@@ -328,12 +307,13 @@ async def _update_changed(
     known: dict[str, _Known],
     ids: dict[str, int],
     paths: dict[int, str],
-) -> None:
-    """Write only what differs: loading the same file again writes nothing."""
+) -> bool:
+    """Write only what differs: loading the same file again writes nothing. Returns whether
+    anything did."""
     named, moved = [], []
     for row in rows:
         area_id, area = ids[row.code], known[row.code]
-        values = (row.name, row.level.value, _parent_id(row, ids, known), *_centre(row))
+        values = (row.name, row.level.value, _parent_id(row, ids, known), *_place(row))
         if area.values != values or area.path != paths[area_id]:
             named.append(dict(zip(_ROW_KEYS, (area_id, *values, paths[area_id]), strict=True)))
     in_file = {row.code for row in rows}
@@ -344,6 +324,7 @@ async def _update_changed(
         await connection.execute(_UPDATE_ROW, named)
     if moved:
         await connection.execute(_UPDATE_PATH, moved)
+    return bool(named or moved)
 
 
 # A new row's path until its level's UPDATE sets it; no stored area has an empty path.
@@ -362,7 +343,7 @@ _SET_NEW_PATHS = (
         + "/"
     )
 )
-_ROW_KEYS = ("b_id", "b_name", "b_level", "b_parent_id", "b_lat", "b_lon", "b_path")
+_ROW_KEYS = ("b_id", "b_name", "b_level", "b_parent_id", "b_lat", "b_lon", "b_boundary", "b_path")
 _UPDATE_ROW = (
     update(_AREAS)
     .where(_AREAS.c.id == bindparam("b_id"))
@@ -372,6 +353,7 @@ _UPDATE_ROW = (
         parent_id=bindparam("b_parent_id"),
         centre_latitude=bindparam("b_lat"),
         centre_longitude=bindparam("b_lon"),
+        boundary=bindparam("b_boundary"),
         path=bindparam("b_path"),
     )
 )

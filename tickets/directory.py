@@ -32,6 +32,7 @@ from tickets.areas import LEVEL_DEPTH, AreaRow, Level, put_area_tree
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import Role
 from tickets.people import SUPPORTED_LOCALES, find_person, register_person
+from tickets.places import boundary_text, parse_boundary
 from tickets.policy import Policy
 
 # The bounds take about 175,000 areas (100,000 with centres are 9 MB of YAML, 1.1 million values,
@@ -54,9 +55,13 @@ class AreaSpec(BaseModel):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=100)
     level: Level
-    # The area's centre (WGS-84); a shared location finds the grid with the nearest centre.
-    latitude: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
-    longitude: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    # The area's centre (WGS-84); a shared location outside every boundary finds the grid with
+    # the nearest centre (within a set distance).
+    latitude: float | None = None
+    longitude: float | None = None
+    # A grid's boundary: a GeoJSON Polygon or MultiPolygon, points as [longitude, latitude];
+    # once checked, the GeoJSON text that is stored.
+    boundary: Any = None
     children: list[AreaSpec] = Field(default_factory=list)
 
     @field_validator("level", mode="before")
@@ -75,9 +80,24 @@ class AreaSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _both_or_neither(self) -> AreaSpec:
+    def _a_place(self) -> AreaSpec:
+        """Checked here rather than per field, so each refusal names the area."""
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError(f"area {self.code!r}: give both latitude and longitude, or neither")
+        if self.latitude is not None and not (
+            abs(self.latitude) <= 90 and abs(self.longitude or 0.0) <= 180
+        ):
+            raise ValueError(
+                f"area {self.code!r}: latitude {self.latitude:g}, longitude "
+                f"{self.longitude:g} is not on Earth (latitude within ±90, longitude within ±180)"
+            )
+        if self.boundary is not None:
+            if self.level is not Level.GRID:
+                raise ValueError(f"area {self.code!r} ({self.level}): only a grid takes a boundary")
+            try:
+                self.boundary = boundary_text(parse_boundary(self.boundary))
+            except ValueError as error:
+                raise ValueError(f"area {self.code!r}: {error}") from None
         return self
 
 
@@ -133,7 +153,15 @@ def area_rows(spec: DirectorySpec) -> list[AreaRow]:
     while stack:
         area, parent_code = stack.pop()
         rows.append(
-            AreaRow(area.code, area.name, area.level, parent_code, area.latitude, area.longitude)
+            AreaRow(
+                area.code,
+                area.name,
+                area.level,
+                parent_code,
+                area.latitude,
+                area.longitude,
+                area.boundary,
+            )
         )
         stack.extend((child, area.code) for child in reversed(area.children))
     return rows

@@ -28,15 +28,22 @@ from tickets.sla import Urgency
 from tickets.sources import Source, check_source
 from tickets.timeline import event_row
 
+# Where the problem is, in words: a 小区, building, crossing or landmark, not a second complaint.
+MAX_ADDRESS_CHARS = 200
+
+
+def _printable(text: str) -> str:
+    # Stricter than plain_text (every control and format character goes), so one pass does both.
+    return "".join(
+        char for char in text if char in "\n\t" or unicodedata.category(char)[0] != "C"
+    ).strip()
+
 
 def check_complaint_text(text: str, policy: Policy) -> str:
     """The complaint as it will be stored, or a clear refusal: empty, unreadable or too long."""
     if not isinstance(text, str):
         raise InvalidInput("a complaint must be text")
-    # Stricter than plain_text (every control and format character goes), so one pass does both.
-    cleaned = "".join(
-        char for char in text if char in "\n\t" or unicodedata.category(char)[0] != "C"
-    ).strip()
+    cleaned = _printable(text)
     if not cleaned:
         raise InvalidInput("the complaint is empty", reason="empty")
     if not has_words(cleaned):
@@ -56,6 +63,21 @@ def has_words(text: str) -> bool:
     """Whether a text says anything: a letter (any script) or a digit. Emoji and punctuation
     alone (👍, ？？？) describe no problem anyone could handle."""
     return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def check_address(text: str) -> str:
+    """Where the resident says the problem is, as it will be stored, or a clear refusal."""
+    cleaned = " ".join(_printable(text).split()) if isinstance(text, str) else ""
+    if not cleaned:
+        raise InvalidInput("the address is empty", reason="empty")
+    if len(cleaned) > MAX_ADDRESS_CHARS:
+        raise InvalidInput(
+            f"the address has {len(cleaned)} characters; at most {MAX_ADDRESS_CHARS}",
+            reason="too_long",
+            length=len(cleaned),
+            limit=MAX_ADDRESS_CHARS,
+        )
+    return cleaned
 
 
 async def submit_complaint(
@@ -78,6 +100,7 @@ async def submit_complaint(
     source: Source | str = Source.RESIDENT_CHAT,
     on_behalf_name: str | None = None,
     on_behalf_phone: str | None = None,
+    address: str | None = None,
 ) -> Ticket:
     """Open a ticket for `resident` and route it: to a worker of the grid, else to triage.
 
@@ -88,6 +111,7 @@ async def submit_complaint(
     """
     source = check_source(source, Role(resident.role))
     body = check_complaint_text(text, policy)
+    address = check_address(address) if address is not None else None
     try:
         urgency = Urgency(urgency)
     except ValueError:
@@ -123,6 +147,7 @@ async def submit_complaint(
         longitude=longitude,
         contact_phone=phone,
         anonymous=anonymous,
+        address=address,
         category=category,
         subcategory=subcategory,
         category_confidence=confidence,

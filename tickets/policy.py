@@ -20,3 +20,6 @@ class Policy:
     invite_valid_days: int = 7
     # Flood guard: at most this many new tickets per resident in any hour.
     max_new_tickets_per_hour: int = 5
+    # A location outside every grid boundary picks the grid whose centre is nearest, if it is at
+    # most this far (metres); farther, the resident chooses.
+    nearest_grid_m: float = 500.0

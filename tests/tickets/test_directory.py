@@ -21,9 +21,9 @@ from storage.engine import make_engine, make_session_factory
 from storage.models import Area, Person
 from storage.schema import drop_all
 from tests.factories import directory_yaml
-from tickets.areas import nearest_area
 from tickets.directory import load_directory, parse_directory
 from tickets.errors import InvalidInput
+from tickets.places import GridFinder
 
 
 def grid(code: str, **more: Any) -> dict[str, Any]:
@@ -70,7 +70,8 @@ async def test_centres_in_the_file_are_stored_and_find_the_grid(sessions, policy
     assert centres["g1"] == (30.0, 120.0) and centres["g2"] == (30.5, 120.5)
     assert centres["g3"] == (None, None)
     async with sessions() as session:
-        assert (await nearest_area(session, 30.45, 120.44)).code == "g2"
+        # About 300 m from g2's centre; g1's is 65 km away.
+        assert (await GridFinder().grid_at(session, 30.498, 120.498, within_m=500)).code == "g2"
 
 
 def _first_tree() -> dict[str, Any]:

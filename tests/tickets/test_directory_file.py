@@ -97,6 +97,8 @@ def _write(tmp_path: Path, content: str | bytes) -> Path:
 
 
 A_DISTRICT = "areas:\n  - {code: d, name: D, level: district"
+A_GRID = "areas:\n  - {code: g, name: G, level: grid, boundary: "
+SQUARE = "{type: Polygon, coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}"
 
 
 @pytest.mark.parametrize(
@@ -120,10 +122,41 @@ A_DISTRICT = "areas:\n  - {code: d, name: D, level: district"
         ("- just\n- a list\n", "Input should be a valid dictionary"),
         ("areas:\n  - {code: d, name: D, level: [1]}\n", "unknown level [1]"),
         (A_DISTRICT + ", latitude: 30.1}\n", "give both latitude and longitude, or neither"),
-        (A_DISTRICT + ", latitude: 91, longitude: 0}\n", "less than or equal to 90"),
-        (A_DISTRICT + ", latitude: .nan, longitude: 0}\n", "finite number"),
+        (
+            A_DISTRICT + ", latitude: 91, longitude: 0}\n",
+            "areas.0: area 'd': latitude 91, longitude 0 is not on Earth",
+        ),
+        (A_DISTRICT + ", latitude: .nan, longitude: 0}\n", "area 'd': latitude nan"),
+        (A_DISTRICT + ", latitude: 30, longitude: 181}\n", "area 'd': latitude 30, longitude 181"),
         (A_DISTRICT + ", latitude: yes, longitude: 0}\n", "areas.0.latitude: must be a number"),
-        (A_DISTRICT + ", boundary: x}\n", "areas.0.boundary: Extra inputs are not permitted"),
+        (A_DISTRICT + ", centre: x}\n", "areas.0.centre: Extra inputs are not permitted"),
+        (
+            A_DISTRICT + ", boundary: " + SQUARE + "}\n",
+            "area 'd' (district): only a grid takes a boundary",
+        ),
+        (
+            A_GRID + "x}\n",
+            "area 'g': boundary is neither a GeoJSON mapping nor GeoJSON text",
+        ),
+        (
+            A_GRID + "{type: Point, coordinates: [114.5, 38.0]}}\n",
+            "area 'g': boundary must be a GeoJSON Polygon or MultiPolygon",
+        ),
+        (A_GRID + "{type: Polygon, coordinates: 7}}\n", "area 'g': boundary has malformed"),
+        (
+            A_GRID + "{type: Polygon, coordinates: [[[114.5, 38.0], [114.6, 38.0]]]}}\n",
+            "area 'g': boundary has malformed coordinates",
+        ),
+        (
+            A_GRID + "{type: Polygon, coordinates: [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}\n",
+            "area 'g': boundary is not a valid polygon: Self-intersection[0.5 0.5]",
+        ),
+        (
+            # Latitude first, the usual slip: 114 is no latitude.
+            A_GRID
+            + "{type: Polygon, coordinates: [[[38, 114], [38, 115], [39, 115], [38, 114]]]}}\n",
+            "area 'g': boundary point [38, 114] is not on Earth: GeoJSON gives [longitude, ",
+        ),
         (A_DISTRICT + ",\n      name: E}\n", "gives the key 'name' twice in one mapping (line 3)"),
         (
             "areas:\n" + "".join(f"  - {{code: a{n}, level: grid}}\n" for n in range(9)),
