@@ -94,6 +94,18 @@ class ChooseArea(Payload, verb="area"):
 
 
 @dataclass(frozen=True)
+class SettleArea(Payload, verb="here"):
+    """A community chosen as it is, by a resident who does not know their grid."""
+
+    area_id: int
+
+
+@dataclass(frozen=True)
+class SkipAddress(Payload, verb="noaddr"):
+    """Submit without saying where (the address is optional)."""
+
+
+@dataclass(frozen=True)
 class SubmitDraft(Payload, verb="ok"):
     pass
 

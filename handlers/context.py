@@ -14,6 +14,7 @@ from storage import Session
 from storage.engine import SessionFactory
 from storage.models import Person
 from storage.outbox import outbox_row
+from tickets.places import GridFinder
 from tickets.policy import Policy
 
 
@@ -44,6 +45,8 @@ class Deps:
     # A draft's follow-ups this close to its last proposal join it without an answer each; one
     # proposal of the whole draft follows once they stop (a burst, or a long text Telegram split).
     quiet_seconds: float = 3.0
+    # The process's index of grid boundaries, rebuilt after each directory load.
+    places: GridFinder = field(default_factory=GridFinder)
 
 
 @dataclass

@@ -14,6 +14,7 @@ class ChatState(StrEnum):
     IDLE = "idle"  # nothing: a resident's text is a new complaint
     CHOOSING_AREA = "choosing_area"  # the resident's community or grid
     DRAFTING = "drafting"  # the resident's go for the proposed complaint (or more of it)
+    GIVING_ADDRESS = "address"  # where the problem is, when neither a grid nor a location says
     DESCRIBING_PHOTO = "photo_text"  # words for a photo that came alone
     ADDING_INFORMATION = "adding_information"  # more information on a ticket
     COMMENTING = "comment"  # the resident's optional words after the callback
@@ -45,6 +46,7 @@ class Draft:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     latitude: float | None = None
     longitude: float | None = None
+    address: str | None = None  # where it is, in the resident's words
     category: str | None = None
     subcategory: str | None = None
     confidence: float | None = None

@@ -47,6 +47,8 @@ from handlers.buttons import (
     Reopen,
     Resolve,
     Return,
+    SettleArea,
+    SkipAddress,
     SkipComment,
     SubmitDraft,
     Supervise,
@@ -144,6 +146,13 @@ async def _area_pressed(turn: Turn, press: ChooseArea) -> None:
         turn.say_key("bad_button")
 
 
+async def _area_settled(turn: Turn, press: SettleArea) -> None:
+    if _is_resident(turn):
+        await resident.area_settled(turn, press)
+    else:
+        turn.say_key("bad_button")
+
+
 async def _view(turn: Turn, press: ViewTicket) -> None:
     ticket = await turn.session.get(Ticket, press.ticket_id)
     if ticket is None:
@@ -199,6 +208,13 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
         Kind.TEXT: resident.phone_typed,
         Kind.CONTACT: resident.phone_shared,
     },
+    ChatState.GIVING_ADDRESS: {
+        Kind.TEXT: resident.address_given,
+        Kind.PHOTO: resident.address_photo,
+        Kind.LOCATION: resident.address_located,
+        SkipAddress: resident.address_skipped,
+        DropDraft: resident.drop_pressed,
+    },
     ChatState.DESCRIBING_PHOTO: {Kind.TEXT: resident.photo_described},
     ChatState.ADDING_INFORMATION: {
         Kind.TEXT: resident.information_given,
@@ -234,6 +250,8 @@ ANY_STATE: dict[Trigger, Handler] = {
     Kind.LOCATION: _location,
     ChooseLanguage: common.choose_language,
     ChooseArea: _area_pressed,
+    SettleArea: _area_settled,
+    SkipAddress: resident.no_draft,
     ViewTicket: _view,
     SubmitDraft: resident.no_draft,
     DropDraft: resident.no_draft,
@@ -268,7 +286,9 @@ ANY_STATE: dict[Trigger, Handler] = {
 }
 
 # States a refusal does not end: the resident's draft (or a worker's) waits for another try.
-KEPT_AFTER_REFUSAL = frozenset({ChatState.IDLE, ChatState.DRAFTING, ChatState.RECORDING})
+KEPT_AFTER_REFUSAL = frozenset(
+    {ChatState.IDLE, ChatState.DRAFTING, ChatState.RECORDING, ChatState.GIVING_ADDRESS}
+)
 
 
 async def handle(deps: Deps, event: Incoming) -> Outcome:

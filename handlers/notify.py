@@ -21,7 +21,14 @@ from handlers.context import Turn
 from handlers.events import Button, Reply
 from handlers.evidence import photo_refs, place, resident_photos
 from handlers.keyboards import staff_buttons, work_buttons
-from handlers.render import area_name, category_text, local_time, preview, reach_lines
+from handlers.render import (
+    address_line,
+    area_name,
+    category_text,
+    local_time,
+    preview,
+    reach_lines,
+)
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.clocks import deadline
@@ -102,7 +109,7 @@ async def _assignment(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
         )
     text = "\n".join(
         [text, *reach_lines(ticket, locale, sees_contact=sees_contact(worker, ticket))]
-    )
+    ) + address_line(locale, ticket)
     reply = _with_evidence(ticket, text, work_buttons(locale, ticket))
     _tell(turn, worker, ticket, "assignment", reply)
 
@@ -270,6 +277,7 @@ def _triage_alert(why: str | None) -> Notice:
                 dispatch_by=local_time(ticket.due_dispatch_at, turn.policy),
             )
             text = "\n".join([text, *reach_lines(ticket, locale, sees_contact=True)])
+            text += address_line(locale, ticket)
             buttons = staff_buttons(locale, ticket)
             _tell(turn, staff, ticket, "triage", _with_evidence(ticket, text, buttons))
 

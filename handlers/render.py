@@ -69,6 +69,11 @@ async def area_name(session: Session, area_id: int | None) -> str:
     return area.name if area else "—"
 
 
+def address_line(locale: str, ticket: Ticket) -> str:
+    """The resident's words for where the problem is, as a line to add to a notice ("" without)."""
+    return f"\n{tr(locale, 'ticket_address', address=ticket.address)}" if ticket.address else ""
+
+
 def category_text(locale: str, ticket: Ticket) -> str:
     if not ticket.category:
         return tr(locale, "none")
@@ -109,6 +114,8 @@ async def ticket_card(
                 resolve_by=local_time(ticket.due_resolve_at, policy),
             )
         )
+    if ticket.address:
+        lines.append(tr(locale, "ticket_address", address=ticket.address))
     if ticket.resolution_reply:
         lines.append(tr(locale, "ticket_reply", reply=ticket.resolution_reply))
     if handler:

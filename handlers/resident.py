@@ -21,6 +21,8 @@ from handlers.buttons import (
     ChooseDraftCategory,
     DropDraft,
     ListCategories,
+    SettleArea,
+    SkipAddress,
     SkipComment,
     SubmitDraft,
     ToggleAnonymous,
@@ -34,14 +36,14 @@ from handlers.conversation import ChatState, Draft
 from handlers.events import Button, ContactRequest, Incoming, Reply
 from handlers.render import local_time, preview, ticket_card, timeline_text
 from storage import outbox
-from storage.models import Ticket
+from storage.models import Area, Ticket
 from tickets import handling
-from tickets.areas import children, get_area, nearest_area, search_areas
+from tickets.areas import Level, children, get_area, search_areas
 from tickets.categories import CATEGORIES
 from tickets.contact import check_phone, shown_phone
 from tickets.errors import InvalidInput
 from tickets.handling import Satisfaction
-from tickets.intake import check_complaint_text, has_words, submit_complaint
+from tickets.intake import check_address, check_complaint_text, has_words, submit_complaint
 from tickets.lifecycle import Action, State
 from tickets.people import set_home_area, set_phone
 from tickets.queries import find_ticket, tickets_of_resident
@@ -72,24 +74,32 @@ async def start(turn: Turn) -> None:
 
 
 async def ask_area(turn: Turn, parent_id: int | None = None) -> None:
-    """Buttons walking the area tree from `parent_id` down; typing a name also works."""
+    """Buttons walking the area tree from `parent_id` down to the grid; typing a name or
+    sharing a location also works. Below a community, the community itself is one choice too:
+    a resident may not know their grid, and its staff will route."""
     options = await children(turn.session, parent_id)
     rows = [[Button(area.name, ChooseArea(area.id).pack())] for area in options[:30]]
     if parent_id is None:
         turn.say_key("choose_area", rows)
     else:
         parent = await get_area(turn.session, parent_id)
+        if parent.level == Level.COMMUNITY:
+            rows.append([turn.button("btn_area_whole", SettleArea(parent.id).pack())])
         turn.say_key("choose_area_below", rows, area=parent.name)
     turn.expect(ChatState.CHOOSING_AREA, **_kept_draft(turn))
 
 
 async def area_pressed(turn: Turn, press: ChooseArea) -> None:
     area = await get_area(turn.session, press.area_id)
-    # A resident may not know their grid: a community is enough, its staff will route.
-    if area.level in ("grid", "community") or not await children(turn.session, area.id):
+    if area.level == Level.GRID or not await children(turn.session, area.id):
         await set_area(turn, area.id)
     else:
         await ask_area(turn, area.id)
+
+
+async def area_settled(turn: Turn, press: SettleArea) -> None:
+    """不清楚网格: the community will do."""
+    await set_area(turn, (await get_area(turn.session, press.area_id)).id)
 
 
 # A typed text longer than this that names no area is taken for the complaint itself.
@@ -110,9 +120,22 @@ async def area_typed(turn: Turn, said: Incoming) -> None:
     turn.say_key("area_search_some", rows)
 
 
+async def grid_at(turn: Turn, latitude: float, longitude: float) -> Area | None:
+    """The grid a shared location picks: inside its boundary, else its centre near enough."""
+    return await turn.deps.places.grid_at(
+        turn.session, latitude, longitude, within_m=turn.policy.nearest_grid_m
+    )
+
+
 async def area_located(turn: Turn, said: Incoming) -> None:
+    """A location with no draft waiting for it names the resident's grid; a complaint written
+    before the area was known keeps it too, as where its problem is."""
     assert said.latitude is not None and said.longitude is not None  # the dispatcher checks
-    grid = await nearest_area(turn.session, said.latitude, said.longitude)
+    draft = turn.draft
+    if draft is not None:
+        draft.latitude, draft.longitude = said.latitude, said.longitude
+        turn.data["draft"] = draft.to_data()
+    grid = await grid_at(turn, said.latitude, said.longitude)
     if grid is None:
         turn.say_key("area_location_none")
         await ask_area(turn, None)
@@ -391,10 +414,16 @@ async def draft_photo(turn: Turn, said: Incoming) -> None:
 
 
 async def draft_location(turn: Turn, said: Incoming) -> None:
+    """Where the problem is; the grid it falls in is told now and takes the ticket."""
+    assert said.latitude is not None and said.longitude is not None  # the dispatcher checks
     draft = _draft(turn)
     draft.latitude, draft.longitude = said.latitude, said.longitude
     turn.expect(ChatState.DRAFTING, draft=draft)
-    turn.say_key("draft_location_added")
+    grid = await grid_at(turn, said.latitude, said.longitude)
+    if grid is not None:
+        turn.say_key("draft_location_grid", area=grid.name)
+    else:
+        turn.say_key("draft_location_added")
 
 
 async def no_draft(turn: Turn, _press: object) -> None:
@@ -403,6 +432,44 @@ async def no_draft(turn: Turn, _press: object) -> None:
 
 
 async def submit_pressed(turn: Turn, _press: SubmitDraft) -> None:
+    draft = _draft(turn)
+    if draft.latitude is None and draft.address is None and not await _in_a_grid(turn):
+        turn.expect(ChatState.GIVING_ADDRESS, draft=draft)
+        turn.say_key("ask_address", [[turn.button("btn_skip", SkipAddress().pack())]])
+        return
+    await submit_draft(turn, draft)
+
+
+async def _in_a_grid(turn: Turn) -> bool:
+    area_id = turn.person.area_id
+    return area_id is not None and (await get_area(turn.session, area_id)).level == Level.GRID
+
+
+# --- where, when nothing else says (the resident chose only a community) --------------------
+
+
+async def address_given(turn: Turn, said: Incoming) -> None:
+    draft = _draft(turn)
+    draft.address = check_address(said.text)
+    await submit_draft(turn, draft)
+
+
+async def address_located(turn: Turn, said: Incoming) -> None:
+    draft = _draft(turn)
+    draft.latitude, draft.longitude = said.latitude, said.longitude
+    await submit_draft(turn, draft)
+
+
+async def address_photo(turn: Turn, said: Incoming) -> None:
+    """A photo while the address is asked joins the draft; the question stays."""
+    draft = _draft(turn)
+    if len(draft.attachments) < MAX_PHOTOS:
+        draft.attachments.append({"kind": "photo", "ref": said.photo or ""})
+    turn.expect(ChatState.GIVING_ADDRESS, draft=draft)
+    turn.say_key("draft_photo_added", count=len(draft.attachments))
+
+
+async def address_skipped(turn: Turn, _press: SkipAddress) -> None:
     await submit_draft(turn, _draft(turn))
 
 
@@ -432,10 +499,16 @@ def _pairs(items: list) -> list[list]:
 
 
 async def submit_draft(turn: Turn, draft: Draft) -> None:
+    """Open the ticket. A shared location names the grid where the problem is, whichever area
+    the resident lives in; without one the resident's own area takes it."""
+    grid = None
+    if draft.latitude is not None and draft.longitude is not None:
+        grid = await grid_at(turn, draft.latitude, draft.longitude)
     ticket = await submit_complaint(
         turn.session,
         turn.policy,
         resident=turn.person,
+        area_id=grid.id if grid is not None else None,
         text=draft.text,
         category=draft.category,
         subcategory=draft.subcategory,
@@ -447,6 +520,7 @@ async def submit_draft(turn: Turn, draft: Draft) -> None:
         longitude=draft.longitude,
         contact_phone=draft.phone,
         anonymous=draft.anonymous,
+        address=draft.address,
     )
     turn.reset()
     turn.say(await _what_happened(turn, ticket))

@@ -14,6 +14,18 @@ from tickets.intake import submit_complaint
 from tickets.people import find_person, register_person, set_home_area
 from tickets.policy import Policy
 
+
+def square(west: float, south: float, size: float = 0.01) -> dict:
+    """A GeoJSON square boundary (points are [longitude, latitude]), about 1 km across."""
+    east, north = west + size, south + size
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+# Where the grids lie, and a point inside each (latitude, longitude).
+BOUNDARIES = {"g1": square(114.50, 38.04), "g2": square(114.51, 38.04), "g3": square(114.60, 38.04)}
+INSIDE = {"g1": (38.045, 114.505), "g2": (38.045, 114.515), "g3": (38.045, 114.605)}
+
 DIRECTORY = {
     "areas": [
         {
@@ -31,8 +43,18 @@ DIRECTORY = {
                             "name": "幸福社区",
                             "level": "community",
                             "children": [
-                                {"code": "g1", "name": "幸福社区第一网格", "level": "grid"},
-                                {"code": "g2", "name": "幸福社区第二网格", "level": "grid"},
+                                {
+                                    "code": "g1",
+                                    "name": "幸福社区第一网格",
+                                    "level": "grid",
+                                    "boundary": BOUNDARIES["g1"],
+                                },
+                                {
+                                    "code": "g2",
+                                    "name": "幸福社区第二网格",
+                                    "level": "grid",
+                                    "boundary": BOUNDARIES["g2"],
+                                },
                             ],
                         }
                     ],
@@ -47,7 +69,12 @@ DIRECTORY = {
                             "name": "阳光社区",
                             "level": "community",
                             "children": [
-                                {"code": "g3", "name": "阳光社区第一网格", "level": "grid"}
+                                {
+                                    "code": "g3",
+                                    "name": "阳光社区第一网格",
+                                    "level": "grid",
+                                    "boundary": BOUNDARIES["g3"],
+                                }
                             ],
                         }
                     ],

@@ -24,13 +24,14 @@ async def test_a_newcomer_chooses_a_grid_and_the_complaint_written_first_is_kept
     await chat.press("newcomer", "示范区")
     await chat.press("newcomer", "东城街道")
     await chat.press("newcomer", "幸福社区")
+    await chat.press("newcomer", "幸福社区第二网格")
     replies = chat.inbox["newcomer"][-2:]
-    assert replies[0].text == "已记录您的所在区域：幸福社区。现在可以直接描述您遇到的问题。"
+    assert replies[0].text == "已记录您的所在区域：幸福社区第二网格。现在可以直接描述您遇到的问题。"
     assert "楼下的路灯坏了好几天" in replies[1].text and "提交" in str(replies[1].buttons)
     await chat.press("newcomer", "提交")
     (ticket,) = await _tickets(sessions)
-    assert ticket.text == "楼下的路灯坏了好几天" and ticket.state == "submitted"
-    assert chat.last("staff-c1").startswith(f"【待派单】工单 {ticket.number}")
+    assert ticket.text == "楼下的路灯坏了好几天" and ticket.state == "assigned"
+    assert chat.last("worker-g2").startswith(f"【新派单】工单 {ticket.number}")
 
 
 async def test_a_typed_community_name_finds_the_area(chat):
@@ -52,8 +53,12 @@ async def test_a_shared_location_finds_the_nearest_grid(chat, sessions, cast):
             session.add(area)
         await session.commit()
     await chat.command("newcomer", "start")
-    await chat.location("newcomer", 30.45, 120.44)
+    await chat.location("newcomer", 30.498, 120.498)  # about 300 m from g3's centre
     assert chat.last("newcomer").startswith("已记录您的所在区域：阳光社区第一网格")
+    # 7 km from the nearest centre is no grid of ours: the resident chooses.
+    await chat.command("newcomer", "area")
+    await chat.location("newcomer", 30.45, 120.44)
+    assert chat.inbox["newcomer"][-2].text.startswith("暂时无法根据位置确定网格")
 
 
 async def test_an_emergency_goes_out_at_once_with_the_number_to_call(chat, sessions):
