@@ -78,8 +78,27 @@ REPLIES = [
 ]
 
 
+# The demo district lies where examples/areas.yaml does (石家庄, WGS-84): its eight grids are
+# squares of GRID_SIZE degrees (about 1.1 km × 0.9 km), a community's two one above the other and
+# the communities side by side, west to east.
+DEMO_SOUTH, DEMO_WEST, GRID_SIZE = 38.03, 114.48, 0.01
+
+
+def grid_place(column: int, row: int) -> dict:
+    """A demo grid's boundary (GeoJSON, [longitude, latitude]) and centre."""
+    west, south = DEMO_WEST + column * GRID_SIZE, DEMO_SOUTH + row * GRID_SIZE
+    east, north = west + GRID_SIZE, south + GRID_SIZE
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {
+        "boundary": {"type": "Polygon", "coordinates": [ring]},
+        "latitude": round(south + GRID_SIZE / 2, 6),
+        "longitude": round(west + GRID_SIZE / 2, 6),
+    }
+
+
 def _directory() -> dict:
-    """Two streets, two communities each, two grids per community, staff at every level."""
+    """Two streets, two communities each, two grids per community, staff at every level; every
+    grid has a boundary and a centre, so a shared location finds it."""
     streets = []
     people = [
         {
@@ -118,7 +137,10 @@ def _directory() -> dict:
             grids = []
             for g in (1, 2):
                 grid_code = f"{community_code}-g{g}"
-                grids.append({"code": grid_code, "name": f"{community}第{g}网格", "level": "grid"})
+                place = grid_place(column=(s - 1) * 2 + (c - 1), row=g - 1)
+                grids.append(
+                    {"code": grid_code, "name": f"{community}第{g}网格", "level": "grid", **place}
+                )
                 people.append(
                     {
                         "name": f"网格员{s}{c}{g}",
