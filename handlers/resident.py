@@ -41,7 +41,7 @@ from tickets import handling
 from tickets.areas import Level, children, get_area, search_areas
 from tickets.categories import CATEGORIES
 from tickets.contact import check_phone, shown_phone
-from tickets.errors import InvalidInput
+from tickets.errors import InvalidInput, PlaceNeeded
 from tickets.handling import Satisfaction
 from tickets.intake import check_address, check_complaint_text, has_words, submit_complaint
 from tickets.lifecycle import Action, State
@@ -432,17 +432,13 @@ async def no_draft(turn: Turn, _press: object) -> None:
 
 
 async def submit_pressed(turn: Turn, _press: SubmitDraft) -> None:
+    """提交; when nothing says where the problem is, ask first (once: skipping submits)."""
     draft = _draft(turn)
-    if draft.latitude is None and draft.address is None and not await _in_a_grid(turn):
+    try:
+        await submit_draft(turn, draft, ask_where=True)
+    except PlaceNeeded:
         turn.expect(ChatState.GIVING_ADDRESS, draft=draft)
         turn.say_key("ask_address", [[turn.button("btn_skip", SkipAddress().pack())]])
-        return
-    await submit_draft(turn, draft)
-
-
-async def _in_a_grid(turn: Turn) -> bool:
-    area_id = turn.person.area_id
-    return area_id is not None and (await get_area(turn.session, area_id)).level == Level.GRID
 
 
 # --- where, when nothing else says (the resident chose only a community) --------------------
@@ -498,7 +494,7 @@ def _pairs(items: list) -> list[list]:
     return [items[index : index + 3] for index in range(0, len(items), 3)]
 
 
-async def submit_draft(turn: Turn, draft: Draft) -> None:
+async def submit_draft(turn: Turn, draft: Draft, *, ask_where: bool = False) -> None:
     """Open the ticket. A shared location names the grid where the problem is, whichever area
     the resident lives in; without one the resident's own area takes it."""
     grid = None
@@ -521,6 +517,7 @@ async def submit_draft(turn: Turn, draft: Draft) -> None:
         contact_phone=draft.phone,
         anonymous=draft.anonymous,
         address=draft.address,
+        ask_where=ask_where,
     )
     turn.reset()
     turn.say(await _what_happened(turn, ticket))

@@ -38,6 +38,13 @@ class StaleTicket(DomainError):
     code = "stale_ticket"
 
 
+class PlaceNeeded(DomainError):
+    """Nothing says where the problem is: the area is above the grid, with no location and no
+    address. Raised before anything is written, so the caller can ask and try again."""
+
+    code = "place_needed"
+
+
 class RuleViolation(DomainError):
     """A legal move refused by a rule of the clock: return window passed, extension too long …"""
 

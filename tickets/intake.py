@@ -18,7 +18,7 @@ from storage.tickets import insert_ticket
 from tickets.areas import Level
 from tickets.clocks import arm, start_dispatch_clock
 from tickets.contact import check_phone
-from tickets.errors import InvalidInput, NotFound, RuleViolation
+from tickets.errors import InvalidInput, NotFound, PlaceNeeded, RuleViolation
 from tickets.handling import assign_to
 from tickets.lifecycle import Action, Role, State
 from tickets.numbering import next_ticket_number
@@ -101,6 +101,7 @@ async def submit_complaint(
     on_behalf_name: str | None = None,
     on_behalf_phone: str | None = None,
     address: str | None = None,
+    ask_where: bool = False,
 ) -> Ticket:
     """Open a ticket for `resident` and route it: to a worker of the grid, else to triage.
 
@@ -108,6 +109,8 @@ async def submit_complaint(
     or staff member who records it (they follow it; a 代办 resident's own name and phone are
     `on_behalf_name`/`on_behalf_phone`). Everything is checked before anything is written, so
     a refusal leaves no half-made ticket.
+    With `ask_where`, a ticket that no grid, location or address places is refused with
+    PlaceNeeded, for the caller to ask where (checked here, where the area is read anyway).
     """
     source = check_source(source, Role(resident.role))
     body = check_complaint_text(text, policy)
@@ -131,6 +134,8 @@ async def submit_complaint(
             reason="flood",
             limit=policy.max_new_tickets_per_hour,
         )
+    if ask_where and area.level != Level.GRID and latitude is None and address is None:
+        raise PlaceNeeded("neither a grid, a location nor an address says where", area=area.name)
     destination = await route(
         session,
         area,

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from storage.models import Ticket, TicketCounter, TicketEvent
 from tests.factories import cast_in
-from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from tickets.errors import InvalidInput, NotFound, PermissionDenied, PlaceNeeded, RuleViolation
 from tickets.intake import submit_complaint
 from tickets.sources import parse_contact
 
@@ -165,3 +165,46 @@ def test_a_number_that_is_no_phone_is_refused(typed):
     with pytest.raises(InvalidInput) as refusal:
         parse_contact(typed)
     assert refusal.value.params["reason"] == "bad_contact"
+
+
+async def test_a_ticket_nothing_places_is_refused_when_asked_to_say_where(sessions, policy, cast):
+    community = cast.areas["c1"].id
+    async with sessions() as session:
+        with pytest.raises(PlaceNeeded):
+            await submit_complaint(
+                session,
+                policy,
+                resident=cast["resident"],
+                text="楼道的灯坏了",
+                area_id=community,
+                ask_where=True,
+            )
+    assert await _rows(sessions) == (0, 0, 0)
+    async with sessions() as session:
+        for where in ({"address": "幸福小区3号楼"}, {"latitude": 38.0, "longitude": 114.5}):
+            await submit_complaint(
+                session,
+                policy,
+                resident=cast["resident"],
+                text="楼道的灯坏了",
+                area_id=community,
+                ask_where=True,
+                **where,
+            )
+        # A grid is where enough.
+        await submit_complaint(
+            session, policy, resident=cast["resident"], text="楼道的灯坏了", ask_where=True
+        )
+        await session.commit()
+    assert (await _rows(sessions))[0] == 3
+
+
+@pytest.mark.parametrize(("address", "reason"), [("  \u200b ", "empty"), ("幸" * 201, "too_long")])
+async def test_an_unusable_address_is_refused(sessions, policy, cast, address, reason):
+    async with sessions() as session:
+        with pytest.raises(InvalidInput) as refused:
+            await submit_complaint(
+                session, policy, resident=cast["resident"], text="路灯坏了", address=address
+            )
+    assert refused.value.params["reason"] == reason
+    assert await _rows(sessions) == (0, 0, 0)
