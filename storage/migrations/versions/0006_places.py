@@ -5,7 +5,7 @@ bumped by every load that changes the tree, so a process rebuilds its boundary i
 load; `tickets.address` keeps where the resident said the problem is when nothing else places it.
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30 13:30:00
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
