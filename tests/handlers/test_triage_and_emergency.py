@@ -56,6 +56,7 @@ async def test_a_community_level_ticket_says_no_grid_was_chosen(chat, cast, sess
     await _change(sessions, cast["resident2"], area_id=cast.areas["c1"].id)
     await chat.text("resident2", "小区路灯坏了")
     await chat.press("resident2", "提交")
+    await chat.press("resident2", "跳过")  # asked where (an address is optional)
     assert "：群众只选到幸福社区，未选网格" in chat.last("staff-c1")
     assert "网格无人在岗" not in chat.all_text("staff-c1")
 
