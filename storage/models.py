@@ -150,6 +150,9 @@ class Ticket(SQLModel, table=True):
             "due_dispatch_at",
         ),
         Index("ix_tickets_created_dims", "created_at", "area_id", "category", "source"),
+        # Duplicate suggestions (tickets/duplicates.py): a community's open tickets of one
+        # category from the last 30 days, one index range per area and state.
+        Index("ix_tickets_similar", "area_id", "category", "state", "created_at"),
         # The residents following an original through their merged duplicates.
         Index(
             "ix_tickets_merged_into",

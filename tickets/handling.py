@@ -567,7 +567,8 @@ async def merge_ticket(
     original_id: int,
     expected_version: int | None = None,
 ) -> Move:
-    """合并: a duplicate is closed into its original; its resident follows the original."""
+    """合并: a duplicate is closed into its original; its resident follows the original and is
+    counted there (tickets/duplicates.py)."""
     if ticket_id == original_id:
         raise InvalidInput("a ticket cannot be merged into itself", reason="merge_self")
     # Lock both in id order, so two opposite merges wait for each other instead of deadlocking.
@@ -587,6 +588,9 @@ async def merge_ticket(
         )
     now = policy.clock.now()
     ticket.merged_into_id, ticket.closed_at = original.id, now
+    # One problem counts once in the 三率, through its original: the duplicate leaves 响应率's
+    # rows (the timeline keeps its assignment), as a followed complaint never enters them.
+    ticket.assigned_at, ticket.accepted_in_time = None, None
     data = {"original_id": original.id, "original_number": original.number}
     return _finish(session, policy, ticket, actor, transition, now, data=data)
 
