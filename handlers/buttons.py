@@ -136,6 +136,12 @@ class DropDraft(Payload, verb="drop"):
 
 
 @dataclass(frozen=True)
+class FollowSimilar(Payload, verb="fol"):
+    """关注它: follow the open ticket the draft duplicates (the draft names it, not the button,
+    so a forged press can follow nothing the bot did not offer)."""
+
+
+@dataclass(frozen=True)
 class AddInformation(Payload, verb="info"):
     ticket_id: int
 
@@ -273,3 +279,10 @@ class Reopen(OnTicket, verb="ro"):
 @dataclass(frozen=True)
 class Merge(OnTicket, verb="mg"):
     pass
+
+
+@dataclass(frozen=True)
+class MergeInto(OnTicket, verb="mgi"):
+    """合并 with one press, into the original the duplicate rule suggested."""
+
+    original_id: int

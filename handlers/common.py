@@ -139,6 +139,7 @@ RULE_KEYS = {
     "no_worker": "rule_no_worker",
     "merge_closed": "rule_merge_closed",
     "merge_self": "rule_merge_self",
+    "follow_closed": "rule_follow_closed",
     "same_category": "rule_same_category",
     "unknown_subcategory": "rule_unknown_subcategory",
     "urged_today": "rule_urged_today",

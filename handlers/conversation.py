@@ -59,6 +59,8 @@ class Draft:
     later: dict[str, str] | None = None
     phone: str | None = None  # 回电: the number to call back on (E.164), when asked for
     anonymous: bool = False  # 匿名: name and contact hidden from the assignee
+    # The open ticket it may duplicate, offered to follow: id, number, state, created, shared.
+    similar: dict[str, Any] | None = None
 
     def to_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -36,8 +36,10 @@ from handlers.buttons import (
     DropDraft,
     Escalate,
     ExtensionDays,
+    FollowSimilar,
     ListCategories,
     Merge,
+    MergeInto,
     OnTicket,
     Payload,
     Recategorise,
@@ -203,6 +205,7 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
         ChooseDraftCategory: resident.category_pressed,
         AskCallBack: resident.ask_call_back,
         ToggleAnonymous: resident.toggle_anonymous,
+        FollowSimilar: resident.follow_pressed,
     },
     ChatState.GIVING_PHONE: {
         Kind.TEXT: resident.phone_typed,
@@ -259,6 +262,7 @@ ANY_STATE: dict[Trigger, Handler] = {
     ChooseDraftCategory: resident.no_draft,
     AskCallBack: resident.no_draft,
     ToggleAnonymous: resident.no_draft,
+    FollowSimilar: resident.no_draft,
     AddInformation: resident.ask_information,
     Withdraw: resident.withdraw,
     Urge: resident.urge_pressed,
@@ -283,6 +287,7 @@ ANY_STATE: dict[Trigger, Handler] = {
     Close: asking(Action.CLOSE, ChatState.CLOSING_NOTE, "ask_close_reason"),
     Reopen: asking(Action.REOPEN, ChatState.REOPEN_REASON, "ask_reopen_reason"),
     Merge: asking(Action.MERGE, ChatState.MERGE_ORIGINAL, "ask_merge_original"),
+    MergeInto: staff.merge_into,
 }
 
 # States a refusal does not end: the resident's draft (or a worker's) waits for another try.

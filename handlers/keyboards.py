@@ -13,6 +13,7 @@ from handlers.buttons import (
     Close,
     Escalate,
     Merge,
+    MergeInto,
     OnTicket,
     RefuseExtension,
     Reopen,
@@ -23,6 +24,7 @@ from handlers.buttons import (
 from handlers.events import Button
 from handlers.texts import tr
 from storage.models import Ticket
+from tickets.duplicates import Similar
 from tickets.lifecycle import State
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -73,3 +75,11 @@ def staff_buttons(locale: str, ticket: Ticket) -> Rows:
     if ticket.state in (State.RESOLVED, State.CLOSED) and ticket.assignee_id:
         rows.append((b("btn_reopen", Reopen),))
     return tuple(rows)
+
+
+def merge_rows(locale: str, ticket: Ticket, similar: Similar | None) -> Rows:
+    """合并 into the original the duplicate rule suggests, with one press."""
+    if similar is None:
+        return ()
+    data = MergeInto(ticket.id, ticket.version, similar.id).pack()
+    return ((Button(tr(locale, "btn_merge_into", number=similar.number), data),),)

@@ -20,7 +20,7 @@ from handlers.buttons import AnswerSolved, ApproveExtension, RefuseExtension
 from handlers.context import Turn
 from handlers.events import Button, Reply
 from handlers.evidence import photo_refs, place, resident_photos
-from handlers.keyboards import staff_buttons, work_buttons
+from handlers.keyboards import merge_rows, staff_buttons, work_buttons
 from handlers.render import (
     address_line,
     area_name,
@@ -28,10 +28,12 @@ from handlers.render import (
     local_time,
     preview,
     reach_lines,
+    similar_text,
 )
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.clocks import deadline
+from tickets.duplicates import similar_to_ticket
 from tickets.handling import Move
 from tickets.lifecycle import Action, State
 from tickets.permissions import sees_contact
@@ -257,6 +259,7 @@ def _triage_alert(why: str | None) -> Notice:
 
     async def alert(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
         told = {staff.id for staff in await _emergency_readers(turn, ticket, event)}
+        similar = await similar_to_ticket(turn.session, ticket)
         for staff in await triage_staff(turn.session, ticket):
             if staff.id in told:  # their emergency alert says all this already
                 continue
@@ -278,7 +281,9 @@ def _triage_alert(why: str | None) -> Notice:
             )
             text = "\n".join([text, *reach_lines(ticket, locale, sees_contact=True)])
             text += address_line(locale, ticket)
-            buttons = staff_buttons(locale, ticket)
+            if similar is not None:  # a merge suggestion: one press merges it
+                text += "\n" + similar_text(locale, similar)
+            buttons = staff_buttons(locale, ticket) + merge_rows(locale, ticket, similar)
             _tell(turn, staff, ticket, "triage", _with_evidence(ticket, text, buttons))
 
     return alert
@@ -395,11 +400,19 @@ async def _residents_extended(turn: Turn, ticket: Ticket, _event: TicketEvent) -
 async def _residents_asked_solved(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
     """The resident reads the worker's reply, sees the photos sent with it, and is asked:
     solved? Whoever recorded a ticket for someone else reads the reply (and photos) and calls
-    the resident back (回访) themselves."""
+    the resident back (回访) themselves. Those following the ticket through a merged duplicate
+    read the reply too, but the callback is its own resident's: one answer per ticket, so the
+    三率 count it once."""
     photos = photo_refs((event.data or {}).get("attachments") or (), by_worker=True)
     for resident in await residents_of(turn.session, ticket):
         locale = locale_or_default(resident.locale)
-        if ticket.source != Source.RESIDENT_CHAT and resident.id == ticket.resident_id:
+        if resident.id != ticket.resident_id:
+            text = tr(
+                locale, "n_resolved_followed", number=ticket.number, reply=ticket.resolution_reply
+            )
+            _tell(turn, resident, ticket, "resolved", Reply(text, photos=photos))
+            continue
+        if ticket.source != Source.RESIDENT_CHAT:
             text = tr(
                 locale, "n_resolved_recorded", number=ticket.number, reply=ticket.resolution_reply
             )

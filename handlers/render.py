@@ -9,6 +9,7 @@ from handlers.texts import label, tr
 from storage import Session
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.contact import shown_phone
+from tickets.duplicates import Similar
 from tickets.policy import Policy
 from tickets.sla import Duration
 
@@ -78,6 +79,16 @@ def category_text(locale: str, ticket: Ticket) -> str:
     if not ticket.category:
         return tr(locale, "none")
     return f"{ticket.category}/{ticket.subcategory}" if ticket.subcategory else ticket.category
+
+
+def similar_text(locale: str, similar: Similar) -> str:
+    """For staff: the open ticket this one may duplicate (重复诉求), and the words they share."""
+    return tr(
+        locale,
+        "similar_hint",
+        number=similar.number,
+        keywords=tr(locale, "list_separator").join(similar.shared),
+    )
 
 
 async def ticket_card(

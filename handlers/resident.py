@@ -20,6 +20,7 @@ from handlers.buttons import (
     ChooseArea,
     ChooseDraftCategory,
     DropDraft,
+    FollowSimilar,
     ListCategories,
     SettleArea,
     SkipAddress,
@@ -41,6 +42,7 @@ from tickets import handling
 from tickets.areas import Level, children, get_area, search_areas
 from tickets.categories import CATEGORIES
 from tickets.contact import check_phone, shown_phone
+from tickets.duplicates import Similar, find_similar, follow_ticket
 from tickets.errors import InvalidInput, PlaceNeeded
 from tickets.handling import Satisfaction
 from tickets.intake import check_address, check_complaint_text, has_words, submit_complaint
@@ -212,8 +214,40 @@ async def show_now(turn: Turn, draft: Draft) -> None:
     """The proposal, answered now; one held back for a burst is taken back (this is newer)."""
     await _take_back(turn, draft.later)
     draft.later, draft.shown_at = None, turn.policy.clock.now().isoformat()
+    _keep_similar(turn, draft, await _similar(turn, draft))
     turn.expect(ChatState.DRAFTING, draft=draft)
     show_proposal(turn, draft)
+
+
+async def _similar(turn: Turn, draft: Draft) -> Similar | None:
+    """An open ticket about the same problem nearby (重复诉求), to follow instead of opening
+    another, if there is one."""
+    if turn.person.area_id is None:
+        return None
+    return await find_similar(
+        turn.session,
+        area_id=turn.person.area_id,
+        category=draft.category,
+        keywords=draft.keywords or [],
+        at=turn.policy.clock.now(),
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        exclude_resident_id=turn.person.id,
+    )
+
+
+def _keep_similar(turn: Turn, draft: Draft, similar: Similar | None) -> None:
+    """Only what anyone may know of another resident's ticket goes into the draft (and so
+    into the proposal): its number, state, date and the words both share; no text, no name."""
+    draft.similar = None
+    if similar is not None:
+        draft.similar = {
+            "id": similar.id,
+            "number": similar.number,
+            "state": similar.state,
+            "created": local_time(similar.created_at, turn.policy),
+            "shared": list(similar.shared),
+        }
 
 
 # --- a burst of follow-ups -----------------------------------------------------------------
@@ -312,8 +346,14 @@ def _extended(turn: Turn, draft: Draft, more: str) -> str | None:
 
 def _proposal_buttons(turn: Turn, draft: Draft | None = None) -> list[list[Button]]:
     anonymous = draft is not None and draft.anonymous
+    first = [turn.button("btn_submit", SubmitDraft().pack())]
+    if draft is not None and draft.similar:
+        first = [
+            turn.button("btn_follow", FollowSimilar().pack()),
+            turn.button("btn_submit_anyway", SubmitDraft().pack()),
+        ]
     return [
-        [turn.button("btn_submit", SubmitDraft().pack())],
+        first,
         [
             turn.button("btn_change_category", ListCategories().pack()),
             turn.button("btn_cancel", DropDraft().pack()),
@@ -350,6 +390,15 @@ def proposal(turn: Turn, draft: Draft) -> Reply:
         text += "\n" + turn.t("draft_call_back", phone=shown_phone(draft.phone))
     if draft.anonymous:
         text += "\n" + turn.t("draft_anonymous")
+    if draft.similar:
+        similar = draft.similar
+        text += "\n\n" + turn.t(
+            "similar_found",
+            number=similar["number"],
+            state=turn.label("state", similar["state"]),
+            created=similar["created"],
+            keywords=turn.t("list_separator").join(similar["shared"]),
+        )
     return Reply(text, rows)
 
 
@@ -549,6 +598,30 @@ async def _what_happened(turn: Turn, ticket: Ticket) -> str:
     if ticket.urgency == Urgency.EMERGENCY and await emergency_staff(turn.session, ticket):
         text = f"{text}\n{turn.t('submitted_staff_alerted')}"
     return text
+
+
+async def follow_pressed(turn: Turn, _press: FollowSimilar) -> None:
+    """关注它: the draft becomes a follower of the open ticket it duplicates."""
+    draft = _draft(turn)
+    if not draft.similar:  # an old proposal's button: this draft offered none
+        turn.say_key("bad_button")
+        return
+    ticket = await follow_ticket(
+        turn.session,
+        turn.policy,
+        resident=turn.person,
+        original_id=draft.similar["id"],
+        text=draft.text,
+        category=draft.category,
+        subcategory=draft.subcategory,
+        keywords=draft.keywords or [],
+        urgency=draft.urgency or "normal",
+        attachments=draft.attachments or [],
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+    )
+    turn.reset()
+    turn.say_key("followed", number=ticket.number, original=draft.similar["number"])
 
 
 # --- following one's tickets -----------------------------------------------------------------

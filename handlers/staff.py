@@ -13,6 +13,7 @@ from handlers.buttons import (
     AssignTo,
     ChooseCategory,
     ChooseWorker,
+    MergeInto,
     Recategorise,
     RecategoriseSub,
     RefuseExtension,
@@ -20,13 +21,21 @@ from handlers.buttons import (
 from handlers.common import check_press, complete_pending, say_ticket_list
 from handlers.context import Turn
 from handlers.events import Button, Incoming
-from handlers.keyboards import staff_buttons
-from handlers.render import category_text, local_time, preview, ticket_card, timeline_text
+from handlers.keyboards import merge_rows, staff_buttons
+from handlers.render import (
+    category_text,
+    local_time,
+    preview,
+    similar_text,
+    ticket_card,
+    timeline_text,
+)
 from storage.models import Person, Ticket
 from storage.outbox import parked_messages
 from tickets import handling
 from tickets.areas import get_area, get_area_by_code
 from tickets.categories import CATEGORIES, SUBCATEGORIES
+from tickets.duplicates import similar_to_ticket
 from tickets.lifecycle import TRIAGE_STATES, Action
 from tickets.people import assignable_workers, create_invite
 from tickets.permissions import sees_contact
@@ -50,8 +59,10 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     history = timeline_text(
         await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
     )
-    buttons = staff_buttons(turn.locale, ticket)
-    turn.say(f"{card}\n\n{history}", buttons, **evidence.for_handlers(ticket))
+    similar = await similar_to_ticket(turn.session, ticket)
+    text = f"{card}\n{similar_text(turn.locale, similar)}" if similar else card
+    buttons = staff_buttons(turn.locale, ticket) + merge_rows(turn.locale, ticket, similar)
+    turn.say(f"{text}\n\n{history}", buttons, **evidence.for_handlers(ticket))
 
 
 async def lookup(turn: Turn) -> None:
@@ -194,6 +205,21 @@ async def merged(turn: Turn, said: Incoming) -> None:
     original = await find_ticket(turn.session, turn.person, said.text)
     moved = await complete_pending(turn, handling.merge_ticket, original_id=original.id)
     turn.say_key("merged", number=moved.ticket.number, original=original.number)
+    await notify.announce(turn, moved)
+
+
+async def merge_into(turn: Turn, press: MergeInto) -> None:
+    """合并 with one press, into the original the duplicate rule suggested."""
+    moved = await handling.merge_ticket(
+        turn.session,
+        turn.policy,
+        ticket_id=press.ticket_id,
+        actor=turn.person,
+        original_id=press.original_id,
+        expected_version=press.version,
+    )
+    original = (moved.event.data or {}).get("original_number", "")
+    turn.say_key("merged", number=moved.ticket.number, original=original)
     await notify.announce(turn, moved)
 
 

@@ -80,7 +80,7 @@ async def test_the_resident_of_a_merged_duplicate_follows_the_escalation(chat, c
     await chat.text("resident", "小区路灯坏了")
     await chat.press("resident", "提交")
     await chat.text("resident2", "小区门口路灯不亮")
-    await chat.press("resident2", "提交")
+    await chat.press("resident2", "仍然提交")  # offered to follow the first; staff merge it
     async with sessions() as session:
         original, duplicate = (await session.exec(select(Ticket).order_by(Ticket.id))).all()
     await chat.command("staff-c1", "ticket", duplicate.number)

@@ -120,7 +120,8 @@ async def test_staff_triage_recategorise_and_close(chat, sessions):
 
 async def test_a_duplicate_is_merged_and_its_resident_follows_the_original(chat, sessions):
     await _submit(chat, "resident", "小区路灯坏了")
-    await _submit(chat, "resident2", "小区门口路灯不亮")
+    await chat.text("resident2", "小区门口路灯不亮")
+    await chat.press("resident2", "仍然提交")  # offered to follow the first (test_duplicates)
     original, duplicate = await _ticket(sessions, 0), await _ticket(sessions, 1)
     await chat.command("staff-c1", "ticket", duplicate.number)
     await chat.press("staff-c1", "合并")
