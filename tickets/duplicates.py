@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import Select, and_, bindparam, case, func, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,9 +43,9 @@ MIN_SHARED = 2
 # The states of a ticket still being worked on: a resolved one waits for its callback, and a
 # complaint about it is a reason to say 未解决, not a duplicate.
 WORKED_ON = (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED)
-# Candidates read per complaint, newest first: a community rarely has more open tickets of one
-# category in a month; the cap bounds the worst case.
-MAX_CANDIDATES = 200
+# Rows the database returns per complaint, those sharing most keywords first: the few among
+# which the nearest is chosen.
+BEST_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -84,35 +84,84 @@ def _distinct(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(word for word in words if word))
 
 
-# The candidates: open tickets of one category about the community's areas, newest first. The
-# community and its grids come from `areas` by id or parent (both indexed), and each area's
-# tickets from ix_tickets_similar (area, category, state, created_at): a handful of index ranges.
-_SCOPE = select(Area.id).where(
-    or_(Area.id == bindparam("scope_id"), col(Area.parent_id) == bindparam("community_id"))
-)
-_CANDIDATES = (
+# The community whose grids count as "the same place" as the complaint's area: a grid's parent,
+# a community itself; above that (a street, the district) only the area itself counts (-1 is
+# nobody's parent).
+_COMMUNITY = (
     select(
-        Ticket.id,
-        Ticket.number,
-        Ticket.state,
-        Ticket.category,
-        Ticket.created_at,
-        Ticket.area_id,
-        Ticket.resident_id,
-        Ticket.category_keywords,
-        Ticket.latitude,
-        Ticket.longitude,
+        case(
+            (Area.level == Level.GRID, col(Area.parent_id)),
+            (Area.level == Level.COMMUNITY, col(Area.id)),
+            else_=-1,
+        )
     )
-    .where(
-        col(Ticket.area_id).in_(_SCOPE.scalar_subquery()),
-        Ticket.category == bindparam("category"),
-        col(Ticket.state).in_(WORKED_ON),
-        col(Ticket.created_at) >= bindparam("since", type_=Ticket.__table__.c.created_at.type),
-        col(Ticket.created_at) <= bindparam("until", type_=Ticket.__table__.c.created_at.type),
-    )
-    .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
-    .limit(MAX_CANDIDATES)
+    .where(Area.id == bindparam("area_id"))
+    .scalar_subquery()
 )
+_SCOPE = select(Area.id).where(or_(Area.id == bindparam("area_id"), Area.parent_id == _COMMUNITY))
+_TIME = Ticket.__table__.c.created_at.type
+
+
+def _candidates(elements: str) -> Select:
+    """Open tickets of one category about the community's areas (ix_tickets_similar: a few
+    index ranges), with the number of keywords each shares with the complaint, counted by the
+    database (`elements`: its function that unnests a JSON array), so only the few best rows
+    come back: reading every candidate into Python cost more than the rest of a chat turn."""
+    words = getattr(func, elements)(Ticket.category_keywords).table_valued("value")
+    shared = (
+        select(func.count())
+        .select_from(words)
+        .where(words.c.value.in_(bindparam("keywords", expanding=True)))
+        .scalar_subquery()
+    )
+    theirs = func.json_array_length(Ticket.category_keywords)
+    # Two shared, or all of the fewer; never none (an empty list has nothing to share).
+    needed = case(
+        (theirs == 0, 1), (theirs < bindparam("needed"), theirs), else_=bindparam("needed")
+    )
+    return (
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.state,
+            Ticket.category,
+            Ticket.created_at,
+            Ticket.area_id,
+            Ticket.category_keywords,
+            Ticket.latitude,
+            Ticket.longitude,
+            shared.label("shared"),
+        )
+        .where(
+            col(Ticket.area_id).in_(_SCOPE.scalar_subquery()),
+            Ticket.category == bindparam("category"),
+            col(Ticket.state).in_(WORKED_ON),
+            col(Ticket.created_at) >= bindparam("since", type_=_TIME),
+            col(Ticket.created_at) <= bindparam("until", type_=_TIME),
+            Ticket.id != bindparam("exclude_id"),
+            Ticket.resident_id != bindparam("exclude_resident_id"),
+            # Near enough when both have a location: a box here, the circle in Python.
+            or_(
+                col(Ticket.latitude).is_(None),
+                col(Ticket.longitude).is_(None),
+                and_(
+                    col(Ticket.latitude).between(bindparam("south"), bindparam("north")),
+                    col(Ticket.longitude).between(bindparam("west"), bindparam("east")),
+                ),
+            ),
+            shared >= needed,
+        )
+        .order_by(text("shared DESC"), col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .limit(BEST_ROWS)
+    )
+
+
+# JSON arrays are unnested by json_each on SQLite, json_array_elements_text on PostgreSQL; both
+# name the element "value".
+_CANDIDATES = {
+    "sqlite": _candidates("json_each"),
+    "postgresql": _candidates("json_array_elements_text"),
+}
 
 
 async def find_similar(
@@ -131,37 +180,52 @@ async def find_similar(
 
     Best is the one sharing the most keywords, then the nearest, then the newest. An
     unclassified complaint has no category to compare, so it matches nothing."""
-    if category is None or not _distinct(keywords):
+    mine = _distinct(keywords)
+    if category is None or not mine:
         return None
-    area = await session.get(Area, area_id)
-    if area is None:
-        return None
+    located = latitude is not None and longitude is not None
     params = {
-        "scope_id": area.id,
-        "community_id": _community_id(area),
+        "area_id": area_id,
         "category": category,
         "since": at - WINDOW,
         "until": at,
+        "keywords": mine,
+        "needed": min(MIN_SHARED, len(mine)),
+        "exclude_id": exclude_id if exclude_id is not None else -1,
+        "exclude_resident_id": exclude_resident_id if exclude_resident_id is not None else -1,
+        **(_box(latitude, longitude) if located else _WORLD),
     }
+    dialect = (await session.connection()).dialect.name
     best: tuple[Any, ...] | None = None
     found: Similar | None = None
-    for row in (await session.exec(_CANDIDATES, params=params)).all():
-        (ticket_id, number, state, cat, created, row_area, resident_id, words, lat, lon) = row
-        if ticket_id == exclude_id or resident_id == exclude_resident_id:
-            continue
-        shared = shared_keywords(keywords, words or [])
-        if not shared:
-            continue
+    for row in (await session.exec(_CANDIDATES[dialect], params=params)).all():
+        (ticket_id, number, state, cat, created, row_area, words, lat, lon, _count) = row
+        shared = shared_keywords(mine, words or [])
         metres = None
-        if None not in (latitude, longitude, lat, lon):
+        if located and lat is not None and lon is not None:
             metres = metres_apart(latitude, longitude, lat, lon)
             if metres > NEAR_METRES:
                 continue
         rank = (len(shared), -(metres or 0.0), created, ticket_id)
-        if best is None or rank > best:
+        if shared and (best is None or rank > best):
             best = rank
             found = Similar(ticket_id, number, state, cat, created, row_area, shared, metres)
     return found
+
+
+_WORLD = {"south": -90.0, "north": 90.0, "west": -180.0, "east": 180.0}
+
+
+def _box(latitude: float, longitude: float) -> dict[str, float]:
+    """A latitude/longitude box holding the circle of NEAR_METRES around the point."""
+    dlat = math.degrees(NEAR_METRES / 6_371_000.0)
+    dlon = dlat / max(math.cos(math.radians(latitude)), 0.01)
+    return {
+        "south": latitude - dlat,
+        "north": latitude + dlat,
+        "west": longitude - dlon,
+        "east": longitude + dlon,
+    }
 
 
 def _community_id(area: Area) -> int:
