@@ -22,6 +22,9 @@ from bot.media import map_link, media_url
 from bot.web.pages import console, locale_of, message_page, render, viewer
 from bot.web.texts import web_text
 from handlers import charts
+from handlers.buttons import MergeInto
+from handlers.dispatch import handle
+from handlers.events import Incoming, Kind
 from handlers.render import local_time
 from handlers.texts import label
 from storage.models import Area, Person
@@ -36,6 +39,7 @@ from tickets.dashboard import (
     find_tickets,
     overdue_list,
 )
+from tickets.duplicates import similar_to_ticket
 from tickets.errors import DomainError
 from tickets.lifecycle import State
 from tickets.permissions import in_scope
@@ -62,6 +66,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/tickets", tickets_page)
     router.add_get("/tickets.csv", tickets_csv)
     router.add_get("/tickets/{number}", ticket_page)
+    router.add_post("/tickets/{number}/merge", merge_ticket)
 
 
 def _staff(request: web.Request) -> Person:
@@ -394,10 +399,12 @@ async def ticket_page(request: web.Request) -> web.Response:
         resident = await session.get(Person, ticket.resident_id)
         assignee = await session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
         names = await _area_names(session)
+        similar = await similar_to_ticket(session, ticket)
     return render(
         request,
         "ticket.html",
         ticket=ticket,
+        similar=similar,
         area=names.get(ticket.area_id, "—"),
         resident=resident,
         assignee=assignee,
@@ -412,3 +419,29 @@ async def ticket_page(request: web.Request) -> web.Response:
         place=map_link(ticket),
         call_back=shown_phone(ticket.contact_phone) if ticket.contact_phone else None,
     )
+
+
+async def merge_ticket(request: web.Request) -> web.Response:
+    """合并 from the ticket page: the same move as the chat's button, made through the
+    conversations as this staff member (scope, stale version and notices included), its answer
+    shown as the page."""
+    person = _staff(request)
+    form = await request.post()
+    try:
+        original, version = int(str(form["original"])), int(str(form["version"]))
+    except (KeyError, ValueError):
+        return message_page(request, "not_found", 404)
+    async with console(request).services.sessions() as session:
+        try:
+            ticket = await find_ticket(session, person, request.match_info["number"][:32])
+        except DomainError:
+            return message_page(request, "not_found", 404)
+    try:
+        press = MergeInto(ticket.id, version, original).pack()
+    except ValueError:
+        return message_page(request, "not_found", 404)
+    event = Incoming(
+        person.channel, person.channel_user_id, person.chat_id, Kind.BUTTON, button=press
+    )
+    outcome = await handle(console(request).deps, event)
+    return render(request, "message.html", message=" ".join(r.text for r in outcome.replies))

@@ -231,3 +231,54 @@ async def test_guessing_a_password_is_stopped(console):
             statuses.append(response.status)
             assert "尝试次数过多，请 1 秒后再试" in await response.text()
     assert statuses == [401] * 5 + [429, 429]
+
+
+async def test_staff_merge_a_suggested_duplicate_from_the_ticket_page(console):
+    from datetime import timedelta
+
+    from tickets.intake import submit_complaint
+
+    numbers = []
+    async with console.services.sessions() as session:
+        for user_id in ("resident-001", "resident-009"):  # the same grid
+            resident = (
+                await session.exec(select(Person).where(Person.channel_user_id == user_id))
+            ).one()
+            ticket = await submit_complaint(
+                session,
+                console.services.policy,
+                resident=resident,
+                text="小区路灯坏了，晚上很黑",
+                category="城乡建设",
+                keywords=["路灯", "很黑"],
+            )
+            numbers.append(ticket.number)
+            console.clock.advance(timedelta(minutes=5))
+        await session.commit()
+    original, duplicate = numbers
+    async with await _signed_in(console, "赵主任") as staff:
+        async with staff.get(f"/tickets/{original}") as response:
+            assert 'id="similar"' not in await response.text()  # the older one
+        async with staff.get(f"/tickets/{duplicate}") as response:
+            page = await response.text()
+        assert 'id="similar"' in page and f'href="/tickets/{original}"' in page
+        assert "相同的词：路灯、很黑" in page and f"合并到 {original}" in page
+        token = staff.cookie_jar.filter_cookies(staff._base_url)["minhu_csrf"].value
+        form = {"csrf": token, "original": "1", "version": "1"}
+        async with console.services.sessions() as session:
+            ids = {
+                t.number: t
+                for t in (
+                    await session.exec(select(Ticket).where(Ticket.number.in_(numbers)))
+                ).all()
+            }
+        form["original"] = str(ids[original].id)
+        form["version"] = str(ids[duplicate].version + 1)  # a page older than the ticket
+        async with staff.post(f"/tickets/{duplicate}/merge", data=form) as response:
+            assert f"工单 {duplicate} 已有新进展，这个按钮已过期" in await response.text()
+        form["version"] = str(ids[duplicate].version)
+        async with staff.post(f"/tickets/{duplicate}/merge", data=form) as response:
+            assert f"工单 {duplicate} 已合并到 {original}。" in await response.text()
+    async with console.services.sessions() as session:
+        merged = await session.get(Ticket, ids[duplicate].id)
+    assert (merged.state, merged.merged_into_id) == ("closed", ids[original].id)
