@@ -79,6 +79,11 @@ async def test_other_words_another_category_or_none_match_nothing(sessions, poli
     assert await similar(sessions, policy, g1, keywords=[]) is None
 
 
+async def test_a_ticket_without_keywords_shares_none(sessions, policy, cast):
+    await open_ticket(sessions, policy, cast["resident"], keywords=[])
+    assert await similar(sessions, policy, cast.areas["g1"]) is None
+
+
 async def test_another_community_is_not_matched(sessions, policy, cast):
     await open_ticket(sessions, policy, cast["resident3"])  # g3, 阳光社区
     assert await similar(sessions, policy, cast.areas["g1"]) is None
