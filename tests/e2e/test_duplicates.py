@@ -57,6 +57,8 @@ async def test_a_second_resident_follows_the_first_ticket(bot, emulator: Emulato
         "仍然提交",
         "更改类别",
         "取消",
+        "需要回电",
+        "匿名反映",
     ]
     await second.press("关注它")
     await second.expect(f"已关注工单 {number}")

@@ -32,7 +32,7 @@ async def test_a_second_resident_follows_and_hears_the_resolution(chat, sessions
     )
     assert FIRST not in proposal.text  # another resident's words stay theirs
     labels = [[button.text for button in row] for row in proposal.buttons]
-    assert labels == [["关注它", "仍然提交"], ["更改类别", "取消"]]
+    assert labels == [["关注它", "仍然提交"], ["更改类别", "取消"], ["需要回电", "匿名反映"]]
     await chat.press("resident2", "关注它")
     tickets = await _tickets(sessions)
     followed = tickets[1]
