@@ -172,7 +172,8 @@ async def test_typed_urges_choose_and_refuse(chat, sessions):
     await chat.press("resident", f"{second.number}｜{state}｜{second.category}")
     assert chat.last("worker-g1").startswith(f"【催办】群众第 1 次催办工单 {second.number}")
     # Someone else's number is no ticket of theirs; a sentence starting with 催办 is a complaint.
-    await _submit(chat, "resident2", "小区门口的路灯不亮")
+    await chat.text("resident2", "小区门口的路灯不亮")
+    await chat.press("resident2", "仍然提交")  # offered to follow the first (test_duplicates)
     other = (await _tickets(sessions))[2]
     await chat.text("resident", f"催办 {other.number}")
     assert chat.last("resident") == "没有找到相关工单或信息。"
