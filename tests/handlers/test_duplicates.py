@@ -85,10 +85,14 @@ async def test_the_triage_alert_carries_the_merge_suggestion(chat, sessions, cas
             person = await session.get(Person, cast[name].id)
             await set_home_area(session, person, cast.areas["c1"].id)
         await session.commit()
-    original = await _first(chat, sessions)
+    await chat.text("resident", FIRST)
+    await chat.press("resident", "提交")
+    await chat.press("resident", "跳过")  # asked where (an address is optional)
+    original = (await _tickets(sessions))[0]
     assert original.state == "submitted"
     await chat.text("resident2", SECOND)
     await chat.press("resident2", "仍然提交")
+    await chat.press("resident2", "跳过")
     duplicate = (await _tickets(sessions))[1]
     alert = chat.inbox["staff-c1"][-1]
     assert alert.text.startswith(f"【待派单】工单 {duplicate.number}")
