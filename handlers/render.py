@@ -165,7 +165,7 @@ async def _recorded_lines(session: Session, ticket: Ticket, locale: str) -> list
                 locale,
                 "ticket_on_behalf",
                 name=ticket.on_behalf_name or none,
-                phone=ticket.on_behalf_phone or none,
+                phone=shown_phone(ticket.on_behalf_phone) if ticket.on_behalf_phone else none,
             )
         )
     return lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from tickets.contact import check_phone
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.lifecycle import Role
 
@@ -33,10 +34,6 @@ RECORDED_BY: dict[Source, frozenset[Role]] = {
     Source.API: frozenset({Role.STAFF, Role.ADMIN}),
 }
 
-# A mainland mobile (11 digits from 13…19), a landline with its area code, or a local number,
-# optionally after +86; spaces and hyphens as people type them.
-_PHONE = re.compile(r"(?:\+?86)?(1[3-9]\d{9}|0\d{9,11}|\d{7,8})")
-_SEPARATORS = re.compile(r"[\s\-－—()（）]")
 MAX_NAME_CHARS = 50
 
 
@@ -61,11 +58,12 @@ def parse_contact(text: str) -> tuple[str | None, str | None]:
     phone = None
     # Five digits or more is meant as a number ("3号楼" is part of a name or an address).
     if digits is not None and len(re.sub(r"\D", "", digits.group())) >= 5:
-        compact = _SEPARATORS.sub("", digits.group())
-        match = _PHONE.fullmatch(compact)
-        if match is None:
-            raise InvalidInput("not a phone number", reason="bad_contact")
-        phone = match.group(1)
+        # One rule for every number MinHu keeps: the resident's own call-back number and the
+        # one a worker types are checked and stored alike (E.164).
+        try:
+            phone = check_phone(digits.group())
+        except InvalidInput:
+            raise InvalidInput("not a phone number", reason="bad_contact") from None
         words = (words[: digits.start()] + " " + words[digits.end() :]).strip()
     name = " ".join(words.replace("，", " ").replace(",", " ").split()) or None
     if name is not None and len(name) > MAX_NAME_CHARS:

@@ -58,14 +58,14 @@ async def test_a_workers_on_behalf_ticket_and_a_residents_urge(bot, emulator: Em
     assert (ticket.source, ticket.on_behalf_name, ticket.on_behalf_phone) == (
         "on_behalf",
         "李大爷",
-        "13912345678",
+        "+8613912345678",
     )
     assert recorded.text.startswith(f"已登记工单 {ticket.number}（网格员代办，")
     await worker.press("接单")
     await worker.expect(f"已接单：工单 {ticket.number}")
     await staff.say(f"/ticket {ticket.number}")
     card = await staff.expect(f"工单 {ticket.number}")
-    assert "来源：网格员代办" in card.text and "群众：李大爷　电话：13912345678" in card.text
+    assert "来源：网格员代办" in card.text and "群众：李大爷　电话：139 1234 5678" in card.text
 
     # 催办: the resident's own complaint, urged by words; the worker hears it with buttons.
     await resident.say("小区3号楼门口的路灯坏了一个星期，晚上很黑，老人出门不方便")

@@ -46,7 +46,7 @@ async def test_a_worker_records_a_phoned_complaint_for_a_resident(chat, sessions
     assert (ticket.source, ticket.on_behalf_name, ticket.on_behalf_phone) == (
         "on_behalf",
         "张阿姨",
-        "13800001234",
+        "+8613800001234",
     )
     assert ticket.state == "assigned" and ticket.assignee_id == ticket.resident_id
     assert chat.last("worker-g1").startswith(f"已登记工单 {ticket.number}（网格员代办，")
@@ -57,9 +57,9 @@ async def test_a_worker_records_a_phoned_complaint_for_a_resident(chat, sessions
     await chat.command("staff-c1", "ticket", ticket.number)
     view = chat.last("staff-c1")
     assert "来源：网格员代办" in view and "登记人：网格员甲" in view
-    assert "群众：张阿姨　电话：13800001234" in view
+    assert "群众：张阿姨　电话：138 0000 1234" in view
     await chat.data("staff-s2", f"v:{ticket.id}")
-    assert "13800001234" not in chat.all_text("staff-s2")
+    assert "0000 1234" not in chat.all_text("staff-s2")
 
     # Resolved: the worker who recorded it is told to call the resident back, with no 回访
     # buttons they could not press.

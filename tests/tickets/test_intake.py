@@ -116,7 +116,7 @@ async def test_a_worker_records_for_a_resident_and_on_patrol(sessions, policy, c
     the flood guard is for residents, not for a worker recording a round of hazards."""
     policy = replace(policy, max_new_tickets_per_hour=1)
     kinds = [
-        ("on_behalf", {"on_behalf_name": "张阿姨", "on_behalf_phone": "13800000000"}),
+        ("on_behalf", {"on_behalf_name": "张阿姨", "on_behalf_phone": "+8613800000000"}),
         ("patrol", {"on_behalf_name": "ignored", "on_behalf_phone": "1"}),
         ("patrol", {}),
     ]
@@ -138,7 +138,7 @@ async def test_a_worker_records_for_a_resident_and_on_patrol(sessions, policy, c
     assert (behalf.source, behalf.on_behalf_name, behalf.on_behalf_phone) == (
         "on_behalf",
         "张阿姨",
-        "13800000000",
+        "+8613800000000",
     )
     assert (patrol.source, patrol.on_behalf_name, patrol.on_behalf_phone) == ("patrol", None, None)
     assert behalf.resident_id == cast["worker-g1"].id
@@ -149,10 +149,10 @@ async def test_a_worker_records_for_a_resident_and_on_patrol(sessions, policy, c
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("张三 13800000000", ("张三", "13800000000")),
-        ("李阿姨，138-0000-0000", ("李阿姨", "13800000000")),
-        ("+86 139 1234 5678 王先生", ("王先生", "13912345678")),
-        ("0571-87654321", (None, "057187654321")),
+        ("张三 13800000000", ("张三", "+8613800000000")),
+        ("李阿姨，138-0000-0000", ("李阿姨", "+8613800000000")),
+        ("+86 139 1234 5678 王先生", ("王先生", "+8613912345678")),
+        ("0571-87654321", (None, "+8657187654321")),
         ("赵大爷", ("赵大爷", None)),
     ],
 )
