@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.emulator import Emulator, EmulatorProcess
+from tests.e2e.harness import fresh_database, load_cast, running_bot, settings_for
 
 _tokens = itertools.count(1)
 
@@ -36,3 +37,19 @@ async def emulator(emulator_process: EmulatorProcess) -> AsyncIterator[Emulator]
 @pytest.fixture
 def token() -> str:
     return f"{next(_tokens)}00:e2e-token"
+
+
+@pytest.fixture(params=["aiogram", "ptb"])
+async def bot(request: pytest.FixtureRequest, emulator: Emulator, token: str, tmp_path):
+    """A bot through each framework on a fresh SQLite database with the cast loaded. Test files
+    that need another clock or settings define their own `bot`."""
+    settings = settings_for(
+        emulator.url,
+        token,
+        f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
+        telegram_framework=request.param,
+    )
+    await fresh_database(settings.database_url)
+    async with running_bot(settings) as running:
+        await load_cast(running.services.sessions, settings)
+        yield running

@@ -4,7 +4,6 @@ worker's 办结 photo arrives at the resident with the reply."""
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from storage.models import Ticket
@@ -13,25 +12,7 @@ from tests.e2e.harness import (
     IDS,
     RESIDENT,
     accept,
-    fresh_database,
-    load_cast,
-    running_bot,
-    settings_for,
 )
-
-
-@pytest.fixture(params=["aiogram", "ptb"])
-async def bot(request, emulator: Emulator, token: str, tmp_path):
-    settings = settings_for(
-        emulator.url,
-        token,
-        f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-        telegram_framework=request.param,
-    )
-    await fresh_database(settings.database_url)
-    async with running_bot(settings) as running:
-        await load_cast(running.services.sessions, settings)
-        yield running
 
 
 async def test_photos_and_place_travel_both_ways(bot, emulator: Emulator, token: str):

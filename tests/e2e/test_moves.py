@@ -5,7 +5,6 @@ ticket, and a second one the same day is refused."""
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from storage.models import Ticket
@@ -13,27 +12,7 @@ from tests.e2e.emulator import Emulator
 from tests.e2e.harness import (
     IDS,
     RESIDENT,
-    fresh_database,
-    load_cast,
-    running_bot,
-    settings_for,
 )
-
-FRAMEWORKS = ("aiogram", "ptb")
-
-
-@pytest.fixture(params=FRAMEWORKS)
-async def bot(request, emulator: Emulator, token: str, tmp_path):
-    settings = settings_for(
-        emulator.url,
-        token,
-        f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-        telegram_framework=request.param,
-    )
-    await fresh_database(settings.database_url)
-    async with running_bot(settings) as running:
-        await load_cast(running.services.sessions, settings)
-        yield running
 
 
 async def test_a_workers_on_behalf_ticket_and_a_residents_urge(bot, emulator: Emulator, token):

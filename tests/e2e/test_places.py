@@ -3,29 +3,14 @@ whose boundary holds it, and that grid's worker gets the ticket through the outb
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from storage.models import Area, Ticket
 from tests.e2e.emulator import Emulator
-from tests.e2e.harness import IDS, RESIDENT, fresh_database, load_cast, running_bot, settings_for
+from tests.e2e.harness import IDS, RESIDENT
 from tests.factories import INSIDE
 
 NEWCOMER = 5201
-
-
-@pytest.fixture(params=["aiogram", "ptb"])
-async def bot(request, emulator: Emulator, token: str, tmp_path):
-    settings = settings_for(
-        emulator.url,
-        token,
-        f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-        telegram_framework=request.param,
-    )
-    await fresh_database(settings.database_url)
-    async with running_bot(settings) as running:
-        await load_cast(running.services.sessions, settings)
-        yield running
 
 
 async def _grid_id(bot, code: str) -> int:
