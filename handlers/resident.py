@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from handlers import evidence, notify
@@ -22,6 +23,7 @@ from handlers.buttons import (
     DropDraft,
     FollowSimilar,
     ListCategories,
+    Payload,
     SettleArea,
     SkipAddress,
     SkipComment,
@@ -632,7 +634,14 @@ async def my_tickets(turn: Turn) -> None:
     if not tickets:
         turn.say_key("my_none")
         return
-    rows = [
+    turn.say_key("my_list", _ticket_rows(turn, tickets, ViewTicket), count=len(tickets))
+
+
+def _ticket_rows(
+    turn: Turn, tickets: list[Ticket], press: Callable[[int], Payload]
+) -> list[list[Button]]:
+    """One button a ticket (number, state, category) that presses `press(ticket.id)`."""
+    return [
         [
             Button(
                 turn.t(
@@ -641,12 +650,11 @@ async def my_tickets(turn: Turn) -> None:
                     state=turn.label("state", ticket.state),
                     category=ticket.category or turn.t("none"),
                 ),
-                ViewTicket(ticket.id).pack(),
+                press(ticket.id).pack(),
             )
         ]
         for ticket in tickets
     ]
-    turn.say_key("my_list", rows, count=len(tickets))
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
@@ -741,21 +749,7 @@ async def urge_typed(turn: Turn, number: str) -> None:
     elif len(open_ones) == 1:
         await _urge(turn, open_ones[0].id)
     else:
-        rows = [
-            [
-                Button(
-                    turn.t(
-                        "ticket_line",
-                        number=ticket.number,
-                        state=turn.label("state", ticket.state),
-                        category=ticket.category or turn.t("none"),
-                    ),
-                    Urge(ticket.id).pack(),
-                )
-            ]
-            for ticket in open_ones
-        ]
-        turn.say_key("urge_which", rows)
+        turn.say_key("urge_which", _ticket_rows(turn, open_ones, Urge))
 
 
 async def urge_pressed(turn: Turn, press: Urge) -> None:
