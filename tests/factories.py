@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import SessionFactory
-from storage.models import Area, Person
+from storage.models import Area, Person, Ticket
 from tickets.areas import get_area_by_code
 from tickets.directory import load_directory, parse_directory
 from tickets.intake import submit_complaint
 from tickets.people import find_person, register_person, set_home_area
 from tickets.policy import Policy
+from tickets.sweeps import sweep
 
 
 def square(west: float, south: float, size: float = 0.01) -> dict:
@@ -185,3 +186,17 @@ def directory_yaml(areas: int) -> str:
     out.append("people:")
     out.append("  - {name: 王芳, role: staff, area: d0-s0, user_id: 100001}")
     return "\n".join(out) + "\n"
+
+
+async def run_sweep(sessions: SessionFactory, policy: Policy) -> list[tuple[str, int]]:
+    """One sweep, committed: what it fired, as (kind, ticket id)."""
+    async with sessions() as session:
+        fired = await sweep(session, policy)
+        await session.commit()
+    return [(event.kind, event.ticket_id) for event in fired]
+
+
+async def reloaded(sessions: SessionFactory, ticket_id: int) -> Ticket:
+    """The ticket as the database holds it now."""
+    async with sessions() as session:
+        return await session.get(Ticket, ticket_id)

@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from storage.models import Ticket, TicketEvent
-from tests.factories import cast_in, new_ticket
+from storage.models import TicketEvent
+from tests.factories import cast_in, new_ticket, run_sweep
+from tests.factories import reloaded as _ticket
 from tickets import handling
 from tickets.calendar import WorkingCalendar
 from tickets.stats import overdue_count
@@ -21,18 +22,6 @@ from tickets.sweeps import sweep
 @pytest.fixture
 async def cast(sessions, policy):
     return await cast_in(sessions, policy)
-
-
-async def run_sweep(sessions, policy) -> list[tuple[str, int]]:
-    async with sessions() as session:
-        fired = await sweep(session, policy)
-        await session.commit()
-    return [(event.kind, event.ticket_id) for event in fired]
-
-
-async def _ticket(sessions, ticket_id: int) -> Ticket:
-    async with sessions() as session:
-        return await session.get(Ticket, ticket_id)
 
 
 async def test_a_normal_ticket_is_reminded_then_escalated_level_by_level(

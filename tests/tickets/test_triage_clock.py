@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from storage.models import Person, Ticket, TicketEvent
-from tests.factories import cast_in, new_ticket
+from storage.models import Person, TicketEvent
+from tests.factories import cast_in, new_ticket, run_sweep
+from tests.factories import reloaded as _ticket
 from tickets import handling
 from tickets.dashboard import overdue_list
 from tickets.errors import StaleTicket
 from tickets.routing import TriageReason, route
 from tickets.stats import overdue_count, three_rates
-from tickets.sweeps import sweep
 
 UNCLASSIFIABLE = {"text": "有没有人管管这个事情呀", "category": None}
 
@@ -24,18 +24,6 @@ UNCLASSIFIABLE = {"text": "有没有人管管这个事情呀", "category": None}
 @pytest.fixture
 async def cast(sessions, policy):
     return await cast_in(sessions, policy)
-
-
-async def run_sweep(sessions, policy) -> list[tuple[str, int]]:
-    async with sessions() as session:
-        fired = await sweep(session, policy)
-        await session.commit()
-    return [(event.kind, event.ticket_id) for event in fired]
-
-
-async def _ticket(sessions, ticket_id: int) -> Ticket:
-    async with sessions() as session:
-        return await session.get(Ticket, ticket_id)
 
 
 async def test_an_unclassified_ticket_is_reminded_then_escalated_from_triage(
