@@ -183,7 +183,11 @@ async def _areas_load(settings: Settings, args: argparse.Namespace) -> int:
     async with open_services(settings) as services, services.sessions() as session:
         counts = await load_directory(session, services.policy, spec)
         await session.commit()
-    print(f"loaded {counts['areas']} areas and {counts['people']} people from {args.file}")
+    departments = f", {counts['departments']} departments" if "departments" in counts else ""
+    print(
+        f"loaded {counts['areas']} areas{departments} and {counts['people']} people "
+        f"from {args.file}"
+    )
     return EXIT_OK
 
 

@@ -64,6 +64,28 @@ class DirectoryRevision(SQLModel, table=True):
     value: int = 0
 
 
+class Department(SQLModel, table=True):
+    """职能部门: a functional department (城管执法, 住建, 水务…) or a utility company that takes
+    tickets the grid cannot solve; it serves its area and everything below it."""
+
+    __tablename__ = "departments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=100)
+    area_id: int = Field(foreign_key="areas.id", index=True)
+
+
+class DepartmentCategory(SQLModel, table=True):
+    """The category → department table: which department takes tickets of a category (a
+    level-1 or level-2 name of the taxonomy). Replaced in place by each directory load."""
+
+    __tablename__ = "department_categories"
+
+    category: str = Field(primary_key=True, max_length=64)
+    department_id: int = Field(primary_key=True, foreign_key="departments.id", index=True)
+
+
 class Person(SQLModel, table=True):
     """Anyone who talks to MinHu: a resident (群众), grid worker (网格员), staff member or admin."""
 
@@ -83,6 +105,8 @@ class Person(SQLModel, table=True):
     created_at: datetime
     # Staff and workers signing in to the web console: "scrypt$n$r$p$salt$hash" (bot/web/auth.py).
     password_hash: str | None = Field(default=None, max_length=255, repr=False)
+    # A department handler's department (role `department`).
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
 
 
 class InviteCode(SQLModel, table=True):
@@ -198,6 +222,8 @@ class Ticket(SQLModel, table=True):
     handling_area_id: int = Field(foreign_key="areas.id")
     handling_level: str = Field(max_length=16)
     assignee_id: int | None = Field(default=None, foreign_key="people.id")
+    # 党委派单: the lead department (主办) holding the ticket; its parts are in ticket_parts.
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="tickets.id")
 
     created_at: datetime
@@ -236,6 +262,52 @@ class Ticket(SQLModel, table=True):
     callback_at: datetime | None = None
 
     # Bumped on every change; a stale button or a concurrent writer is detected by comparing it.
+    version: int = 1
+
+
+class TicketPart(SQLModel, table=True):
+    """One department's part of a ticket: the lead (主办), an assist (协办, 联动办) or a department
+    summoned by 吹哨报到. Each part runs its own clocks, like a ticket's."""
+
+    __tablename__ = "ticket_parts"
+    __table_args__ = (
+        # The sweep's "which parts are due now": only parts with a running clock carry one.
+        Index(
+            "ix_ticket_parts_next_due_at",
+            "next_due_at",
+            postgresql_where=text("next_due_at IS NOT NULL"),
+            sqlite_where=text("next_due_at IS NOT NULL"),
+        ),
+        # A department's work list: its parts in a state.
+        Index("ix_ticket_parts_department_state", "department_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    department_id: int = Field(foreign_key="departments.id")
+    # 'lead' | 'assist' | 'summoned' (tickets/departments.py owns the meaning).
+    role: str = Field(max_length=16)
+    # lead/assist: 'assigned' → 'accepted' → 'finished', or 'returned';
+    # summoned: 'summoned' → 'reported'.
+    state: str = Field(max_length=16)
+    created_at: datetime
+    created_by_id: int | None = Field(default=None, foreign_key="people.id")
+    accepted_at: datetime | None = None
+    accepted_by_id: int | None = Field(default=None, foreign_key="people.id")
+    finished_at: datetime | None = None
+    returned_at: datetime | None = None
+    reported_at: datetime | None = None
+    # The department's reply, or its reason for returning the part.
+    note: str | None = None
+    due_accept_at: datetime | None = None
+    due_finish_at: datetime | None = None
+    due_report_at: datetime | None = None
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+    next_due_at: datetime | None = None
+    # Set when the accept (or report) clock is settled: the department's 响应率 counts these.
+    accepted_in_time: bool | None = None
+    reported_in_time: bool | None = None
     version: int = 1
 
 

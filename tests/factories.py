@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import SessionFactory
-from storage.models import Area, Person, Ticket
+from storage.models import Area, Department, Person, Ticket
 from tickets.areas import get_area_by_code
 from tickets.directory import load_directory, parse_directory
 from tickets.intake import submit_complaint
@@ -91,6 +92,15 @@ DIRECTORY = {
         {"name": "网格员甲", "role": "worker", "area": "g1", "user_id": "worker-g1"},
         {"name": "网格员乙", "role": "worker", "area": "g2", "user_id": "worker-g2"},
         {"name": "网格员丙", "role": "worker", "area": "g3", "user_id": "worker-g3"},
+        {"name": "城管队员", "role": "department", "department": "cg", "user_id": "dept-cg"},
+        {"name": "住建科员", "role": "department", "department": "zj", "user_id": "dept-zj"},
+        {"name": "水务员", "role": "department", "department": "sw", "user_id": "dept-sw"},
+    ],
+    # 职能部门: two serving the whole district, a utility serving one street.
+    "departments": [
+        {"code": "cg", "name": "城管执法局", "serves": "d", "categories": ["城市建设和市政管理"]},
+        {"code": "zj", "name": "住建局", "serves": "d", "categories": ["城乡建设", "工程质量"]},
+        {"code": "sw", "name": "水务公司", "serves": "s1", "categories": ["水利水电"]},
     ],
 }
 
@@ -101,6 +111,7 @@ class Cast:
 
     areas: dict[str, Area]
     people: dict[str, Person]
+    departments: dict[str, Department]
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -118,7 +129,10 @@ async def load_cast(session: AsyncSession, policy: Policy) -> Cast:
         )
         people[name] = await set_home_area(session, person, areas[grid].id)
     await session.flush()
-    return Cast(areas, people)
+    departments = {
+        department.code: department for department in (await session.exec(select(Department))).all()
+    }
+    return Cast(areas, people, departments)
 
 
 def _codes(areas: list[dict]) -> list[str]:

@@ -1,7 +1,9 @@
-"""The directory an admin bootstraps from a file: the area tree, staff and workers.
+"""The directory an admin bootstraps from a file: the area tree, staff and workers, and the
+functional departments (职能部门) with the categories each takes.
 
 The same shape is accepted from YAML (`minhu areas load FILE.yaml`) and from code (the demo).
-Loading is idempotent: areas are matched by code, people by channel identity.
+Loading is idempotent: areas and departments are matched by code, people by channel identity;
+a file that lists departments replaces the category → department table with its own.
 
 The file comes from outside, so reading it is bounded before anything is built from it: its size,
 its nesting, and what its aliases expand to (a few kilobytes of nested aliases otherwise become
@@ -29,6 +31,7 @@ from pydantic import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets.areas import LEVEL_DEPTH, AreaRow, Level, put_area_tree
+from tickets.departments_directory import DepartmentSpec, check_departments, put_departments
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import Role
 from tickets.people import SUPPORTED_LOCALES, find_person, register_person
@@ -106,7 +109,9 @@ class PersonSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     role: Role
-    area: str
+    # A department handler's area is their department's; everyone else names theirs.
+    area: str | None = None
+    department: str | None = None
     channel: str = Field(default="telegram", pattern=r"^[a-z]+$", max_length=16)
     user_id: str = Field(min_length=1, max_length=64)
     chat_id: str | None = Field(default=None, max_length=64)
@@ -121,8 +126,27 @@ class PersonSpec(BaseModel):
     @classmethod
     def _not_resident(cls, value: Role) -> Role:
         if value in (Role.RESIDENT, Role.SYSTEM):
-            raise ValueError("residents register themselves; list staff, workers and admins")
+            raise ValueError(
+                "residents register themselves; list staff, workers, department handlers and admins"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _area_or_department(self) -> PersonSpec:
+        if self.role is Role.DEPARTMENT:
+            if self.department is None:
+                raise ValueError(f"{self.name}: a department handler needs `department: CODE`")
+            if self.area is not None:
+                raise ValueError(
+                    f"{self.name}: a department handler's area is their department's; "
+                    "leave out `area`"
+                )
+        else:
+            if self.department is not None:
+                raise ValueError(f"{self.name}: only role `department` takes a department")
+            if self.area is None:
+                raise ValueError(f"{self.name}: give the code of their area (`area: CODE`)")
+        return self
 
     @field_validator("locale")
     @classmethod
@@ -137,12 +161,16 @@ class DirectorySpec(BaseModel):
 
     areas: list[AreaSpec] = Field(min_length=1)
     people: list[PersonSpec] = Field(default_factory=list)
+    # None (no `departments:` key) leaves the departments and their categories as they are.
+    departments: list[DepartmentSpec] | None = None
 
     @model_validator(mode="after")
     def _a_tree(self) -> DirectorySpec:
         rows = area_rows(self)
         _check_unique(rows)
         _check_levels(rows)
+        if self.departments is not None:
+            check_departments(self.departments)
         return self
 
 
@@ -348,17 +376,32 @@ async def load_directory(
     """Create or update the areas and people of `spec`; returns how many of each were loaded."""
     rows = area_rows(spec)
     area_ids = await put_area_tree(session, rows)
+    departments = await put_departments(session, spec.departments, area_ids)
     for person_spec in spec.people:
-        await _load_person(session, policy, person_spec, area_ids)
-    return {"areas": len(rows), "people": len(spec.people)}
+        await _load_person(session, policy, person_spec, area_ids, departments)
+    counts = {"areas": len(rows), "people": len(spec.people)}
+    if spec.departments is not None:
+        counts["departments"] = len(spec.departments)
+    return counts
 
 
 async def _load_person(
-    session: AsyncSession, policy: Policy, spec: PersonSpec, area_ids: dict[str, int]
+    session: AsyncSession,
+    policy: Policy,
+    spec: PersonSpec,
+    area_ids: dict[str, int],
+    departments: dict[str, tuple[int, int]],
 ) -> None:
-    area_id = area_ids.get(spec.area)
-    if area_id is None:
-        raise NotFound(f"no area with code {spec.area!r}", code=spec.area)
+    department_id: int | None = None
+    if spec.department is not None:
+        if spec.department not in departments:
+            raise NotFound(f"no department with code {spec.department!r}", code=spec.department)
+        department_id, area_id = departments[spec.department]
+    else:
+        found = area_ids.get(spec.area or "")
+        if found is None:
+            raise NotFound(f"no area with code {spec.area!r}", code=spec.area)
+        area_id = found
     person = await find_person(session, spec.channel, spec.user_id)
     if person is None:
         person = await register_person(
@@ -369,5 +412,6 @@ async def _load_person(
             chat_id=spec.chat_id or spec.user_id,
         )
     person.role, person.area_id, person.display_name = spec.role, area_id, spec.name
+    person.department_id = department_id
     person.chat_id, person.locale, person.on_duty = spec.chat_id or spec.user_id, spec.locale, True
     session.add(person)

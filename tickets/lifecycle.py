@@ -31,6 +31,7 @@ class Role(StrEnum):
     WORKER = "worker"  # 网格员
     STAFF = "staff"  # 街道/社区 dispatcher or supervisor
     ADMIN = "admin"
+    DEPARTMENT = "department"  # 职能部门 handler: takes the tickets dispatched to their department
     SYSTEM = "system"  # the clocks
 
 

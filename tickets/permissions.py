@@ -1,14 +1,16 @@
 """Who may see and move which ticket. Buttons are never trusted: every move is checked here.
 
 A resident sees only their own tickets, a worker the tickets assigned to them or lying in their
-grid, staff everything in their subtree of the area tree, an admin everything.
+grid, a department handler the tickets their department has a part in, staff everything in their
+subtree of the area tree, an admin everything.
 """
 
 from __future__ import annotations
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Person, Ticket
+from storage.models import Person, Ticket, TicketPart
 from tickets.areas import contains, get_area
 from tickets.errors import PermissionDenied
 from tickets.lifecycle import Action, Role, State, Transition, transition_for
@@ -25,6 +27,9 @@ async def in_scope(session: AsyncSession, person: Person, ticket: Ticket) -> boo
         return True
     if role is Role.RESIDENT:
         return ticket.resident_id == person.id
+    if role is Role.DEPARTMENT:
+        # Not by area: a department serving the whole district sees only what it was sent.
+        return await has_part(session, person.department_id, ticket)
     if role is Role.WORKER and ticket.assignee_id == person.id:
         return True
     if person.area_id is None:
@@ -34,6 +39,16 @@ async def in_scope(session: AsyncSession, person: Person, ticket: Ticket) -> boo
         if contains(own_area, (await get_area(session, area_id)).path):
             return True
     return False
+
+
+async def has_part(session: AsyncSession, department_id: int | None, ticket: Ticket) -> bool:
+    """Has the department a part (lead, assist or summoned) in `ticket`?"""
+    if department_id is None:
+        return False
+    query = select(TicketPart.id).where(
+        TicketPart.ticket_id == ticket.id, TicketPart.department_id == department_id
+    )
+    return (await session.exec(query.limit(1))).first() is not None
 
 
 def sees_contact(person: Person, ticket: Ticket) -> bool:

@@ -36,7 +36,7 @@ def test_db_upgrade_creates_the_database(scratch_database, capsys):
 def test_the_example_directory_loads_and_reloads(capsys):
     assert main(["areas", "load", str(EXAMPLE)]) == 0
     assert main(["areas", "load", str(EXAMPLE)]) == 0
-    assert "loaded 7 areas and 5 people" in capsys.readouterr().out
+    assert "loaded 7 areas, 4 departments and 8 people" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
