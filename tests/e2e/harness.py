@@ -41,6 +41,9 @@ IDS = {
     "worker-g1": 3001,
     "worker-g2": 3002,
     "worker-g3": 3003,
+    "dept-cg": 4001,
+    "dept-zj": 4002,
+    "dept-sw": 4003,
 }
 RESIDENT, RESIDENT2 = 5001, 5002
 SECRET = "e2e-secret_token"
