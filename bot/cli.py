@@ -4,6 +4,7 @@ minhu db upgrade            bring the database schema up to date (Alembic)
 minhu areas load FILE.yaml  load the area tree, staff and workers (format: README)
 minhu demo                  seed a demo district with two months of history
 minhu staff password NAME   set a web console password (read from the terminal or stdin)
+minhu apikey create NAME    an Open311 API key, printed once (list, revoke NAME)
 minhu run                   serve the configured channels
 minhu nlp …                 the complaint classifier: classify, eval, mine
 """
@@ -38,6 +39,7 @@ from bot.wiring import Services, open_services
 from nlp.rules import RulesError
 from storage.engine import database_failure
 from storage.models import Area, Person
+from tickets.apikeys import api_keys, create_api_key, revoke_api_key
 from tickets.corrections import category_corrections
 from tickets.directory import load_directory, read_directory_file
 from tickets.errors import DomainError
@@ -86,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     password = staff_commands.add_parser("password", help="set a web console password")
     password.add_argument("name", help="the person's display name")
     password.set_defaults(handler=_staff_password)
+
+    apikey = commands.add_parser("apikey", help="Open311 API keys")
+    apikey_commands = apikey.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")
+    create = apikey_commands.add_parser("create", help="a new key, printed once")
+    create.add_argument("name", help="who the key is for (an app, a partner's system)")
+    create.set_defaults(handler=_apikey_create)
+    apikey_commands.add_parser("list", help="the keys and whether they work").set_defaults(
+        handler=_apikey_list
+    )
+    revoke = apikey_commands.add_parser("revoke", help="a key stops working at once")
+    revoke.add_argument("name")
+    revoke.set_defaults(handler=_apikey_revoke)
 
     commands.add_parser("run", help="serve the configured channels").set_defaults(handler=_run)
     worker = commands.add_parser("worker", help="run the SLA clocks as their own process")
@@ -239,6 +253,35 @@ async def _staff_password(settings: Settings, args: argparse.Namespace) -> int:
         await set_password(session, people[0], secret)
         await session.commit()
     print("password set; the person's web sessions were signed out")
+    return EXIT_OK
+
+
+async def _apikey_create(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services, services.sessions() as session:
+        row, key = await create_api_key(session, args.name, services.policy.clock.now())
+        await session.commit()
+    # The key goes to stdout alone on its line, for a script to take; it is never shown again.
+    print(f"API key {row.name!r} created; it is shown only now:", file=sys.stderr)
+    print(key)
+    return EXIT_OK
+
+
+async def _apikey_list(settings: Settings, _args: argparse.Namespace) -> int:
+    async with open_services(settings) as services, services.sessions() as session:
+        rows = await api_keys(session)
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        print(f"{row.name}\t{row.prefix}…\tcreated {row.created_at:%Y-%m-%d %H:%M}\t{state}")
+    if not rows:
+        print("no API keys; make one with: minhu apikey create NAME")
+    return EXIT_OK
+
+
+async def _apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services, services.sessions() as session:
+        row = await revoke_api_key(session, args.name, services.policy.clock.now())
+        await session.commit()
+    print(f"API key {row.name!r} revoked")
     return EXIT_OK
 
 

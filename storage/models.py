@@ -424,6 +424,21 @@ class ConversationState(SQLModel, table=True):
     updated_at: datetime
 
 
+class ApiKey(SQLModel, table=True):
+    """An Open311 client's key (`minhu apikey create`): only the SHA-256 of the key is stored,
+    so the table cannot be read back into keys; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True, repr=False)
+    # The key's first characters, for telling keys apart in `minhu apikey list`.
+    prefix: str = Field(max_length=16)
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
 class WebSession(SQLModel, table=True):
     """A signed-in browser: only the SHA-256 of its cookie is stored, so a leaked table cannot
     be replayed as a cookie."""

@@ -192,3 +192,31 @@ def test_staff_password_sets_a_password_the_console_accepts(monkeypatch, capsys)
             return (await session.exec(query)).one().password_hash
 
     assert verify_password("a-long-secret", asyncio.run(stored()))
+
+
+def test_apikey_create_prints_the_key_once_list_and_revoke(capsys):
+    import asyncio
+
+    from bot.settings import Settings
+    from bot.wiring import open_services
+    from tickets.apikeys import valid_api_key
+
+    assert main(["apikey", "create", "partner app"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key.startswith("mh_") and len(key) > 40
+    assert main(["apikey", "create", "partner app"]) == 2
+    assert "already an API key called 'partner app'" in capsys.readouterr().err
+    assert main(["apikey", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "partner app" in listed and "active" in listed and key not in listed
+
+    async def works() -> bool:
+        async with open_services(Settings()) as services, services.sessions() as session:
+            return await valid_api_key(session, key) is not None
+
+    assert asyncio.run(works())
+    assert main(["apikey", "revoke", "partner app"]) == 0
+    assert main(["apikey", "revoke", "nobody"]) == 2
+    assert main(["apikey", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert not asyncio.run(works())
