@@ -13,6 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.bulk import copy_driver, copy_records
 from storage.models import Area, OutboxMessage, Person
 
+# People who have no chat to write to: Open311 clients follow their requests by asking the API
+# (GET requests), so their messages are never queued, where no deliverer would ever take them.
+CHATLESS_CHANNELS = frozenset({"open311"})
+
+
+def _with_chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [message for message in messages if message["channel"] not in CHATLESS_CHANNELS]
+
 
 def enqueue(
     session: AsyncSession,
@@ -71,6 +79,7 @@ async def queued(session: AsyncSession, dedupe_key: str) -> bool:
 async def enqueue_many(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
     """Queue many messages at once (the clock sweeps); a message whose dedupe key is already
     queued is skipped, never sent twice."""
+    messages = _with_chat(messages)
     if not messages:
         return
     driver = await copy_driver(session)
@@ -93,6 +102,7 @@ async def enqueue_rows(session: AsyncSession, messages: list[dict[str, Any]]) ->
     """Queue a chat turn's few messages (rows from `outbox_row`) in one statement. As with
     `enqueue`, a dedupe key already queued fails the caller's transaction: the same event was
     handled twice. (For the thousands of a sweep, where that is expected, `enqueue_many`.)"""
+    messages = _with_chat(messages)
     if messages:
         connection = await session.connection()
         await connection.execute(_INSERT, messages)

@@ -112,7 +112,7 @@ async def submit_complaint(
     With `ask_where`, a ticket that no grid, location or address places is refused with
     PlaceNeeded, for the caller to ask where (checked here, where the area is read anyway).
     """
-    source = check_source(source, Role(resident.role))
+    source = check_source(source, Role(resident.role), resident.channel)
     body = check_complaint_text(text, policy)
     address = check_address(address) if address is not None else None
     try:

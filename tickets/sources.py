@@ -2,9 +2,11 @@
 
 A resident writes in chat; a grid worker records a complaint for a resident who phoned or was
 visited (代办) or a hazard found on patrol (隐患上报, 网格敲门); the 12345 hotline's cases are
-imported and Open311 clients post them (issue #18). A ticket recorded by someone else keeps the
-person who recorded it as its follower (`Ticket.resident_id`) and the resident's name and phone
-as given (`Ticket.on_behalf_name`, `on_behalf_phone`), which are personal data.
+imported and Open311 clients post them (issue #18). An Open311 client's resident is a person of
+their own on the `open311` channel (`API_CHANNEL`): API tickets are theirs, and nobody else's.
+A ticket recorded by someone else keeps the person who recorded it as its follower
+(`Ticket.resident_id`) and the resident's name and phone as given (`Ticket.on_behalf_name`,
+`on_behalf_phone`), which are personal data.
 """
 
 from __future__ import annotations
@@ -31,19 +33,23 @@ RECORDED_BY: dict[Source, frozenset[Role]] = {
     Source.ON_BEHALF: frozenset({Role.WORKER, Role.STAFF, Role.ADMIN}),
     Source.PATROL: frozenset({Role.WORKER, Role.STAFF, Role.ADMIN}),
     Source.HOTLINE: frozenset({Role.STAFF, Role.ADMIN}),
-    Source.API: frozenset({Role.STAFF, Role.ADMIN}),
+    Source.API: frozenset({Role.RESIDENT}),
 }
+
+# The channel of the people Open311 clients post for; they have no chat (storage.outbox).
+API_CHANNEL = "open311"
 
 MAX_NAME_CHARS = 50
 
 
-def check_source(source: Source | str, role: Role) -> Source:
-    """The source, if a person of `role` may open tickets of it."""
+def check_source(source: Source | str, role: Role, channel: str) -> Source:
+    """The source, if a person of `role` on `channel` may open tickets of it: API tickets come
+    only from the API's own people, and they open no other kind."""
     try:
         source = Source(source)
     except ValueError:
         raise InvalidInput(f"unknown ticket source {source!r}") from None
-    if role not in RECORDED_BY[source]:
+    if role not in RECORDED_BY[source] or (source is Source.API) != (channel == API_CHANNEL):
         raise PermissionDenied(f"a {role} may not open {source} tickets", role=str(role))
     return source
 
