@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     web_photos_per_hour: int = Field(
         default=20, ge=1, le=100_000, description="photos per web resident and per address"
     )
+    open311_posts_per_minute: int = Field(
+        default=60, ge=1, le=100_000, description="Open311 service requests posted per API key"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,5 +1,6 @@
-"""The web application: one aiohttp app for the chat console, the staff dashboard and (added by
-the Telegram adapter in webhook mode) the webhook route.
+"""The web application: one aiohttp app for the chat console, the staff dashboard, Open311
+GeoReport v2 (bot/web/open311.py) and (added by the Telegram adapter in webhook mode) the
+webhook route.
 
     app = build_web_app(services)
     await serve_web(services, stop, app)   # until `stop` is set
@@ -20,7 +21,7 @@ import jinja2
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.web import auth, chat, dashboard
+from bot.web import auth, chat, dashboard, open311
 from bot.web.limits import WebLimits, build_limiter
 from bot.web.pages import (
     CONSOLE,
@@ -106,6 +107,9 @@ def build_web_app(
     app.router.add_post("/logout", _logout)
     chat.add_routes(app.router)
     dashboard.add_routes(app.router)
+    open311.add_routes(app.router)
+    for path in open311.POST_PATHS:
+        serve_channel_route(app, path)
     app.router.add_static("/static", HERE / "static", append_version=True)
     return app
 

@@ -1,4 +1,5 @@
-"""Rate limits of the web console: sign-in attempts, new web residents, photos.
+"""Rate limits of the web console: sign-in attempts, new web residents, photos, and the
+service requests each Open311 API key posts.
 
 A bucket counts hits in a window that starts at its first hit. Past `limit` hits a rule either
 refuses until the window is over (a plain limit), or lets hits through one at a time with a
@@ -265,6 +266,7 @@ class WebLimits:
     sign_in_everyone: Rule = Rule(100, timedelta(minutes=15), max_delay=timedelta(seconds=10))
     new_residents_per_address: Rule = Rule(20, timedelta(hours=1))
     photos: Rule = Rule(20, timedelta(hours=1))
+    open311_posts: Rule = Rule(60, timedelta(minutes=1))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebLimits:
@@ -272,6 +274,7 @@ class WebLimits:
         return cls(
             new_residents_per_address=Rule(settings.web_new_residents_per_hour, hour),
             photos=Rule(settings.web_photos_per_hour, hour),
+            open311_posts=Rule(settings.open311_posts_per_minute, timedelta(minutes=1)),
         )
 
     def sign_in(self, name_key: str, address: str) -> list[Check]:
@@ -289,6 +292,9 @@ class WebLimits:
             (bucket_key("photo-resident", user_id), self.photos),
             (bucket_key("photo-address", address), self.photos),
         ]
+
+    def open311_post(self, key_id: int) -> list[Check]:
+        return [(bucket_key("open311-key", str(key_id)), self.open311_posts)]
 
 
 _TABLE = RateLimit.__table__
