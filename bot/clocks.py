@@ -20,11 +20,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.wiring import Services
-from handlers.clock_notices import announce
+from handlers.clock_notices import announce, announce_parts
 from handlers.digests import monthly_ranking, morning_digest
 from storage.engine import SessionFactory, is_sqlite
 from storage.retention import purge_expired
 from tickets.calendar import unknown_years
+from tickets.part_sweeps import sweep_parts
 from tickets.policy import Policy
 from tickets.sweeps import sweep
 
@@ -49,9 +50,11 @@ async def sweep_until_done(
             async with sessions() as session:
                 events = await sweep(session, policy, limit=batch)
                 await announce(session, policy, events)
+                parts = await sweep_parts(session, policy, limit=batch)
+                await announce_parts(session, policy, parts)
                 await session.commit()
-            fired += len(events)
-            if len(events) < batch:
+            fired += len(events) + len(parts)
+            if len(events) < batch and len(parts) < batch:
                 return fired
 
     return sum(await asyncio.gather(*(sweeper() for _ in range(sweepers))))

@@ -23,6 +23,7 @@ from tickets.categories import SUBCATEGORIES
 from tickets.clocks import arm, start_auto_close, start_clocks, start_dispatch_clock
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
+from tickets.parts import parts_of, reopen_lead_part, withdraw_parts
 from tickets.people import get_person
 from tickets.permissions import authorize, check_can_view
 from tickets.plain_text import plain_text
@@ -203,6 +204,7 @@ async def assign_ticket(
     note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     previous = ticket.assignee_id
+    await _take_from_departments(session, ticket, now)
     # Sent on after the dispatch clock ran out: the response is late whatever the worker does.
     late = action is Action.ASSIGN and ticket.accepted_in_time is False
     assign_to(ticket, worker.id, worker_area, policy, now)
@@ -263,6 +265,14 @@ async def return_ticket(
     start_dispatch_clock(ticket, policy, now)
     data = {"previous_assignee_id": previous}
     return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
+
+
+async def _take_from_departments(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """Staff send elsewhere a ticket departments hold: their open parts end with it."""
+    if ticket.department_id is None or ticket.id is None:
+        return
+    session.add_all(withdraw_parts(await parts_of(session, ticket.id), now))
+    ticket.department_id = None
 
 
 def check_return_window(ticket: Ticket, policy: Policy) -> None:
@@ -398,6 +408,7 @@ async def escalate_ticket(
     handler = await triage_area(session, target)
     now = policy.clock.now()
     previous = ticket.assignee_id
+    await _take_from_departments(session, ticket, now)
     ticket.assignee_id, ticket.escalated_at, ticket.due_accept_at = None, now, None
     ticket.handling_area_id, ticket.handling_level = handler.id, handler.level
     start_dispatch_clock(ticket, policy, now)
@@ -478,11 +489,15 @@ async def answer_callback(
     else:
         _reopen(ticket, policy, now)
     data = {"solved": solved, "satisfaction": satisfaction}
-    return _finish(session, policy, ticket, actor, transition, now, note=comment, data=data)
+    move = _finish(session, policy, ticket, actor, transition, now, note=comment, data=data)
+    if not content:
+        await reopen_lead_part(session, policy, ticket, now)
+    return move
 
 
 def _check_reopenable(ticket: Ticket) -> None:
-    if ticket.assignee_id is None:
+    # A department's ticket goes back to its lead department.
+    if ticket.assignee_id is None and ticket.department_id is None:
         raise RuleViolation(
             "the ticket has no worker to reopen it for; assign it instead", reason="no_worker"
         )
@@ -537,7 +552,9 @@ async def reopen_ticket(
     _check_reopenable(ticket)
     now = policy.clock.now()
     _reopen(ticket, policy, now)
-    return _finish(session, policy, ticket, actor, transition, now, note=reason)
+    move = _finish(session, policy, ticket, actor, transition, now, note=reason)
+    await reopen_lead_part(session, policy, ticket, now)
+    return move
 
 
 async def cancel_ticket(

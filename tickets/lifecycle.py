@@ -58,6 +58,16 @@ class Action(StrEnum):
     RECATEGORISE = "recategorise"
     URGE = "urge"  # 催办: the resident presses for their open ticket
     SUPERVISE = "supervise"  # 督办: staff press the worker, with a note
+    # 党委派单 / 部门接单 / 联动办 (tickets/departments.py). A department's moves on its own part
+    # leave the ticket's state alone, except the lead's (主办), which carry the ticket with them.
+    NEEDS_DEPARTMENT = "needs_department"  # the grid cannot solve it: to the street's triage
+    DISPATCH_DEPARTMENT = "dispatch_department"  # staff send it to a lead and any assists
+    DEPARTMENT_ACCEPT = "department_accept"  # the lead department takes it
+    DEPARTMENT_RETURN = "department_return"  # the lead department sends it back, with a reason
+    DEPARTMENT_RESOLVE = "department_resolve"  # the lead department 办结 the ticket
+    PART_ACCEPT = "part_accept"  # an assisting department (协办) takes its part
+    PART_RETURN = "part_return"  # an assisting department returns its part, with a reason
+    PART_FINISH = "part_finish"  # an assisting department finishes its part, with a note
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ S = State
 R = Role
 _ACTIVE = {S.SUBMITTED, S.ASSIGNED, S.ACCEPTED, S.RETURNED}
 _OFFICE = {R.STAFF, R.ADMIN}
+_WITH_DEPARTMENTS = {S.ASSIGNED, S.ACCEPTED}
 
 TRANSITIONS: dict[Action, Transition] = {
     t.action: t
@@ -121,6 +132,20 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.RECATEGORISE, _ACTIVE, None, _OFFICE),
         _t(Action.URGE, _ACTIVE, None, {R.RESIDENT}),
         _t(Action.SUPERVISE, {S.ASSIGNED, S.ACCEPTED}, None, _OFFICE),
+        _t(
+            Action.NEEDS_DEPARTMENT,
+            {S.ASSIGNED, S.ACCEPTED},
+            S.SUBMITTED,
+            {R.WORKER, R.STAFF},
+            assignee_only=True,
+        ),
+        _t(Action.DISPATCH_DEPARTMENT, {S.SUBMITTED, S.RETURNED}, S.ASSIGNED, _OFFICE),
+        _t(Action.DEPARTMENT_ACCEPT, {S.ASSIGNED}, S.ACCEPTED, {R.DEPARTMENT}),
+        _t(Action.DEPARTMENT_RETURN, {S.ASSIGNED}, S.RETURNED, {R.DEPARTMENT}),
+        _t(Action.DEPARTMENT_RESOLVE, {S.ACCEPTED}, S.RESOLVED, {R.DEPARTMENT}),
+        _t(Action.PART_ACCEPT, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
+        _t(Action.PART_RETURN, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
+        _t(Action.PART_FINISH, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
     )
 }
 

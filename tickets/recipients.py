@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, Person, Ticket, TicketEvent
+from storage.models import Area, Department, Person, Ticket, TicketEvent
 from tickets.areas import Level, ancestor_ids, get_area
 from tickets.lifecycle import Action, Role
 from tickets.people import staff_of_area
@@ -134,3 +134,29 @@ async def followers(session: AsyncSession, ticket_ids: Iterable[int]) -> dict[in
     for original, *found in (await session.exec(query)).all():
         by_ticket[original].append(Recipient(*found))
     return by_ticket
+
+
+async def department_handlers(
+    session: AsyncSession, department_ids: Iterable[int]
+) -> dict[int, list[Recipient]]:
+    """The handlers of each department (role `department`), on duty."""
+    department_ids = set(department_ids)
+    if not department_ids:
+        return {}
+    query = select(Person.department_id, *_RECIPIENT).where(
+        col(Person.department_id).in_(department_ids),
+        Person.role == Role.DEPARTMENT,
+        col(Person.on_duty),
+    )
+    by_department: dict[int, list[Recipient]] = defaultdict(list)
+    for department_id, *found in (await session.exec(query)).all():
+        by_department[department_id].append(Recipient(*found))
+    return by_department
+
+
+async def department_names(session: AsyncSession, department_ids: Iterable[int]) -> dict[int, str]:
+    department_ids = set(department_ids)
+    if not department_ids:
+        return {}
+    query = select(Department.id, Department.name).where(col(Department.id).in_(department_ids))
+    return {department_id: name for department_id, name in (await session.exec(query)).all()}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
-from handlers.clock_notices import announce
+from handlers.clock_notices import announce, announce_parts
 from storage.models import OutboxMessage, Ticket
 from tickets.sweeps import sweep
 
@@ -92,3 +92,48 @@ async def test_the_resident_of_a_merged_duplicate_follows_the_escalation(chat, c
         chat.last("resident2")
         == f"您的工单 {original.number} 已由幸福社区督办，我们会尽快为您处理。"
     )
+
+
+async def test_a_departments_late_part_reaches_its_handlers_then_the_street(
+    chat, clock, sessions, cast
+):
+    from storage.models import TicketPart
+    from tickets.departments import dispatch_to_departments, needs_department
+    from tickets.handling import accept_ticket
+    from tickets.part_sweeps import sweep_parts
+
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    ticket = await _ticket(sessions)
+    policy = chat.deps.policy
+    async with sessions() as session:
+        worker = {"ticket_id": ticket.id, "actor": cast["worker-g1"]}
+        await accept_ticket(session, policy, **worker)
+        await needs_department(session, policy, **worker, reason="网格修不了")
+        await dispatch_to_departments(
+            session,
+            policy,
+            ticket_id=ticket.id,
+            actor=cast["staff-s1"],
+            lead_id=cast.departments["cg"].id,
+        )
+        await session.commit()
+        part = (await session.exec(select(TicketPart))).one()
+
+    async def sweep_parts_now() -> int:
+        async with sessions() as session:
+            queued = await announce_parts(session, policy, await sweep_parts(session, policy))
+            await session.commit()
+        await chat.deliver()
+        return queued
+
+    clock.set(part.remind_at)
+    assert await sweep_parts_now() == 1
+    assert chat.last("dept-cg").startswith(f"【签收提醒】城管执法局：工单 {ticket.number} 请于")
+    clock.set(part.due_accept_at)
+    assert await sweep_parts_now() == 2
+    assert chat.last("staff-s1").startswith(
+        f"【部门超时】城管执法局已超过工单 {ticket.number} 的签收时限"
+    )
+    assert chat.last("dept-cg").startswith(f"【已超时】工单 {ticket.number} 已超过签收时限")
+    assert await sweep_parts_now() == 0

@@ -3,10 +3,16 @@ its parts, and their clocks."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from storage.models import Ticket, TicketPart
-from tests.factories import cast_in, new_ticket
+import pytest
+from sqlmodel import select
+
+from storage.models import Department, Ticket, TicketPart
+from tests.factories import cast_in, new_ticket, run_sweep
+from tickets import departments, handling
+from tickets.errors import IllegalTransition, InvalidInput, PermissionDenied, RuleViolation
+from tickets.part_sweeps import sweep_parts
 from tickets.permissions import in_scope
 
 
@@ -35,3 +41,303 @@ async def test_a_department_handler_sees_only_tickets_their_department_has_a_par
         await session.flush()
         assert await in_scope(session, cast["dept-cg"], ticket)
         assert not await in_scope(session, cast["dept-zj"], ticket)
+
+
+async def _move(sessions, policy, function, **arguments):
+    async with sessions() as session:
+        try:
+            moved = await function(session, policy, **arguments)
+            await session.commit()
+            return moved
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def _parts(sessions, ticket_id: int) -> dict[str, TicketPart]:
+    """The ticket's parts by department code (the latest of each)."""
+    async with sessions() as session:
+        query = select(TicketPart, Department.code).join(
+            Department, Department.id == TicketPart.department_id
+        )
+        rows = (await session.exec(query.where(TicketPart.ticket_id == ticket_id))).all()
+    return {code: part for part, code in sorted(rows, key=lambda row: row[0].id)}
+
+
+async def _at_street(sessions, policy, cast, **ticket) -> int:
+    """A ticket the grid worker accepted and found beyond the grid: now in 东城街道's triage."""
+    ticket_id = await new_ticket(sessions, policy, cast["resident"], **ticket)
+    worker = {"ticket_id": ticket_id, "actor": cast["worker-g1"]}
+    await _move(sessions, policy, handling.accept_ticket, **worker)
+    moved = await _move(
+        sessions, policy, departments.needs_department, **worker, reason="路面塌陷，网格修不了"
+    )
+    assert (moved.ticket.state, moved.ticket.assignee_id) == ("submitted", None)
+    assert moved.ticket.handling_area_id == cast.areas["s1"].id
+    assert moved.event.action == "needs_department"
+    assert moved.event.note == "路面塌陷，网格修不了"  # what street staff read in triage
+    return ticket_id
+
+
+async def _dispatch(sessions, policy, cast, ticket_id: int, lead: str, *assists: str):
+    return await _move(
+        sessions,
+        policy,
+        departments.dispatch_to_departments,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        lead_id=cast.departments[lead].id,
+        assist_ids=[cast.departments[code].id for code in assists],
+    )
+
+
+def _by(cast, code: str, ticket_id: int) -> dict:
+    return {"ticket_id": ticket_id, "actor": cast[f"dept-{code}"]}
+
+
+async def test_a_whole_joint_life_lead_and_assist_to_closed(sessions, policy, clock, cast):
+    ticket_id = await _at_street(
+        sessions, policy, cast, category="城乡建设", text="路面塌陷一个大坑"
+    )
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        ticket.subcategory = "城市建设和市政管理"
+        # The second level's department first, then the first level's.
+        suggested = await departments.suggest_departments(session, ticket)
+        assert [d.code for d in suggested] == ["cg", "zj"]
+        assert {d.code for d in await departments.departments_serving(session, ticket)} == {
+            "cg",
+            "zj",
+            "sw",
+        }
+    moved = await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
+    assert (moved.ticket.state, moved.ticket.assignee_id) == ("assigned", None)
+    assert moved.ticket.department_id == cast.departments["cg"].id
+    # The parts' clocks speak for the ticket: its own stay quiet, its deadlines stay.
+    assert moved.ticket.next_due_at is None and moved.ticket.due_accept_at is not None
+    parts = await _parts(sessions, ticket_id)
+    assert {code: (p.role, p.state) for code, p in parts.items()} == {
+        "cg": ("lead", "assigned"),
+        "zj": ("assist", "assigned"),
+    }
+    assert all(part.next_due_at is not None for part in parts.values())
+
+    # Only the lead resolves; a department without a part sees nothing.
+    with pytest.raises(PermissionDenied):
+        await _move(sessions, policy, departments.accept_part, **_by(cast, "sw", ticket_id))
+    clock.advance(timedelta(hours=1))
+    moved = await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    assert moved.ticket.state == "accepted" and moved.event.action == "department_accept"
+    assert moved.ticket.accepted_in_time is True
+    moved = await _move(sessions, policy, departments.accept_part, **_by(cast, "zj", ticket_id))
+    assert moved.ticket.state == "accepted" and moved.event.action == "part_accept"
+    parts = await _parts(sessions, ticket_id)
+    assert [(p.state, p.accepted_in_time) for p in parts.values()] == [("accepted", True)] * 2
+
+    resolve = {**_by(cast, "cg", ticket_id), "reply": "已回填路面并设置警示"}
+    with pytest.raises(RuleViolation) as refused:
+        await _move(sessions, policy, departments.resolve_by_lead, **resolve)
+    assert refused.value.params["reason"] == "parts_open"
+    with pytest.raises(RuleViolation):
+        await _move(
+            sessions, policy, departments.resolve_by_lead, **_by(cast, "zj", ticket_id), reply="x"
+        )
+    moved = await _move(
+        sessions,
+        policy,
+        departments.finish_part,
+        **_by(cast, "zj", ticket_id),
+        note="已核查周边管线",
+    )
+    assert moved.part.state == "finished" and moved.ticket.state == "accepted"
+    moved = await _move(sessions, policy, departments.resolve_by_lead, **resolve)
+    assert (moved.ticket.state, moved.ticket.resolution_reply) == ("resolved", resolve["reply"])
+    assert moved.ticket.next_due_at == moved.ticket.due_close_at  # the auto-close clock runs
+
+    # Not content: back to the lead department, whose part waits for 接单 again.
+    moved = await _move(
+        sessions,
+        policy,
+        handling.answer_callback,
+        ticket_id=ticket_id,
+        actor=cast["resident"],
+        solved=False,
+        satisfaction="unsatisfied",
+    )
+    assert (moved.ticket.state, moved.ticket.department_id) == (
+        "assigned",
+        cast.departments["cg"].id,
+    )
+    assert (await _parts(sessions, ticket_id))["cg"].state == "assigned"
+    await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    await _move(sessions, policy, departments.resolve_by_lead, **resolve)
+    moved = await _move(
+        sessions,
+        policy,
+        handling.answer_callback,
+        ticket_id=ticket_id,
+        actor=cast["resident"],
+        solved=True,
+        satisfaction="satisfied",
+    )
+    assert moved.ticket.state == "closed"
+
+
+async def test_the_lead_returns_within_the_window_and_the_dispatch_ends(
+    sessions, policy, clock, cast
+):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
+    back = {**_by(cast, "cg", ticket_id), "reason": "不属于城管职责"}
+    with pytest.raises(InvalidInput):
+        await _move(sessions, policy, departments.return_part, **{**back, "reason": " "})
+    moved = await _move(sessions, policy, departments.return_part, **back)
+    assert (moved.ticket.state, moved.ticket.department_id) == ("returned", None)
+    assert moved.ticket.handling_area_id == cast.areas["s1"].id
+    assert moved.ticket.next_due_at is not None  # the dispatch clock runs again
+    parts = await _parts(sessions, ticket_id)
+    assert {code: p.state for code, p in parts.items()} == {"cg": "returned", "zj": "returned"}
+    assert parts["cg"].note == "不属于城管职责" and parts["zj"].next_due_at is None
+    # Sent again, to 住建 alone; a return after the window is refused.
+    await _dispatch(sessions, policy, cast, ticket_id, "zj")
+    clock.advance(timedelta(days=3))
+    with pytest.raises(RuleViolation) as refused:
+        await _move(
+            sessions, policy, departments.return_part, **_by(cast, "zj", ticket_id), reason="晚了"
+        )
+    assert refused.value.params["reason"] == "return_window"
+
+
+async def test_an_assist_returns_its_part_and_the_lead_resolves_with_a_reason(
+    sessions, policy, cast
+):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj", "sw")
+    moved = await _move(
+        sessions, policy, departments.return_part, **_by(cast, "sw", ticket_id), reason="无供水问题"
+    )
+    assert (moved.ticket.state, moved.part.state) == ("assigned", "returned")
+    await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    resolve = {**_by(cast, "cg", ticket_id), "reply": "已处理完毕"}
+    with pytest.raises(RuleViolation):
+        await _move(sessions, policy, departments.resolve_by_lead, **resolve)
+    moved = await _move(
+        sessions,
+        policy,
+        departments.resolve_by_lead,
+        **resolve,
+        without_reason="住建意见已电话告知，无需现场",
+    )
+    assert moved.ticket.state == "resolved"
+    assert moved.event.data["without_reason"] == "住建意见已电话告知，无需现场"
+    assert (await _parts(sessions, ticket_id))["zj"].next_due_at is None
+
+
+async def test_dispatch_is_for_street_staff_to_departments_serving_the_place(
+    sessions, policy, cast
+):
+    ticket_id = await _at_street(sessions, policy, cast)
+    lead = {"ticket_id": ticket_id, "lead_id": cast.departments["cg"].id}
+    for outsider in ("worker-g1", "staff-s2", "dept-cg"):
+        with pytest.raises((PermissionDenied, IllegalTransition)):
+            await _move(
+                sessions,
+                policy,
+                departments.dispatch_to_departments,
+                **lead,
+                actor=cast[outsider],
+            )
+    with pytest.raises(InvalidInput) as refused:
+        await _dispatch(sessions, policy, cast, ticket_id, "cg", "cg")
+    assert refused.value.params["reason"] == "lead_assists"
+    # 水务公司 serves 东城街道 only: a ticket in 西湖街道 is not for it.
+    far = await new_ticket(sessions, policy, cast["resident3"])
+    await _move(
+        sessions,
+        policy,
+        departments.needs_department,
+        ticket_id=far,
+        actor=cast["worker-g3"],
+        reason="需要水务",
+    )
+    async with sessions() as session:
+        assert "sw" not in {
+            d.code
+            for d in await departments.departments_serving(session, await session.get(Ticket, far))
+        }
+    with pytest.raises(InvalidInput) as refused:
+        await _move(
+            sessions,
+            policy,
+            departments.dispatch_to_departments,
+            ticket_id=far,
+            actor=cast["admin"],
+            lead_id=cast.departments["sw"].id,
+        )
+    assert refused.value.params["reason"] == "not_serving"
+
+
+async def test_part_clocks_remind_then_escalate_and_count_a_late_accept(
+    sessions, policy, clock, cast
+):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg")
+    lead = (await _parts(sessions, ticket_id))["cg"]
+    clock.set(lead.remind_at)
+    assert await run_sweep(sessions, policy) == []  # the ticket's own clocks stay quiet
+    fired = await _sweep_parts(sessions, policy)
+    assert [(e.kind, e.department_id) for e in fired] == [
+        ("remind_accept", cast.departments["cg"].id)
+    ]
+    assert await _sweep_parts(sessions, policy) == []  # once
+    clock.set(lead.due_accept_at + timedelta(minutes=1))
+    fired = await _sweep_parts(sessions, policy)
+    assert [(e.kind, e.handling_area_id) for e in fired] == [
+        ("escalate_accept", cast.areas["s1"].id)
+    ]
+    assert await _sweep_parts(sessions, policy) == []
+    moved = await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    assert moved.part.accepted_in_time is False and moved.ticket.accepted_in_time is False
+    assert moved.part.next_due_at is not None  # the finish clock runs now
+
+
+async def test_a_part_clock_stops_when_staff_take_the_ticket_elsewhere(
+    sessions, policy, clock, cast
+):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg")
+    await _move(
+        sessions,
+        policy,
+        handling.assign_ticket,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        worker_id=cast["worker-g2"].id,
+    )
+    assert (await _parts(sessions, ticket_id))["cg"].state == "returned"
+    clock.advance(timedelta(days=5))
+    assert await _sweep_parts(sessions, policy) == []
+
+
+async def test_a_department_lists_only_its_open_parts(sessions, policy, cast):
+    first = await _at_street(sessions, policy, cast)
+    second = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, first, "cg", "zj")
+    await _dispatch(sessions, policy, cast, second, "zj")
+    async with sessions() as session:
+        cg = await departments.department_work(session, cast.departments["cg"].id)
+        zj = await departments.department_work(session, cast.departments["zj"].id)
+        sw = await departments.department_work(session, cast.departments["sw"].id)
+    assert [(part.role, ticket.id) for part, ticket in cg] == [("lead", first)]
+    assert sorted((part.role, ticket.id) for part, ticket in zj) == [
+        ("assist", first),
+        ("lead", second),
+    ]
+    assert sw == []
+
+
+async def _sweep_parts(sessions, policy):
+    async with sessions() as session:
+        fired = await sweep_parts(session, policy)
+        await session.commit()
+    return fired
