@@ -184,10 +184,21 @@ class Ticket(SQLModel, table=True):
             postgresql_where=text("merged_into_id IS NOT NULL"),
             sqlite_where=text("merged_into_id IS NOT NULL"),
         ),
+        # The 12345 hotline's case number: an import meets each case once (idempotent).
+        Index(
+            "uq_tickets_external_number",
+            "external_number",
+            unique=True,
+            postgresql_where=text("external_number IS NOT NULL"),
+            sqlite_where=text("external_number IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True)
+    # The case number of the system the ticket came from (the 12345 hotline's 工单编号), the key
+    # its answer goes back under.
+    external_number: str | None = Field(default=None, max_length=64)
     resident_id: int = Field(foreign_key="people.id")
     text: str = Field(repr=False)
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
@@ -241,6 +252,8 @@ class Ticket(SQLModel, table=True):
     due_accept_at: datetime | None = None
     due_resolve_at: datetime | None = None
     due_close_at: datetime | None = None
+    # The hotline's own deadline (办理时限): no clock of the ticket may end after it.
+    external_due_at: datetime | None = None
     # The running clock's pending reminder and its next escalation (escalation climbs one level
     # per window until the top); both NULL once spent.
     remind_at: datetime | None = None

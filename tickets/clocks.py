@@ -5,7 +5,9 @@ Triage has its own clock: a ticket waiting for a person to dispatch it (待派�
 `due_dispatch_at`, or the level above hears of it like any other clock.
 
 The deadlines (`due_dispatch_at`, `due_accept_at`, `due_resolve_at`) are promises and never
-move except by an approved extension; overdue figures are measured against them. `remind_at`
+move except by an approved extension; overdue figures are measured against them. A ticket from
+the 12345 hotline carries the hotline's own deadline (办理时限, `external_due_at`): each clock
+that starts ends by it at the latest, however often it starts over. `remind_at`
 and `escalate_at` say what the running clock does next: remind once, then escalate up the area
 tree (to the nearest level with staff on duty) each time another window passes, until the top.
 """
@@ -25,16 +27,23 @@ RESOLVE_CLOCK_STATES = frozenset({State.ACCEPTED, State.SUBMITTED, State.RETURNE
 def start_clocks(ticket: Ticket, policy: Policy, now: datetime) -> None:
     """On (re)assignment: the accept and resolve clocks start over from `now`."""
     calendar = policy.calendar
-    ticket.due_accept_at = policy.sla.due_accept(now, ticket.urgency, ticket.category, calendar)
-    ticket.due_resolve_at = policy.sla.due_resolve(now, ticket.urgency, ticket.category, calendar)
+    due_accept = policy.sla.due_accept(now, ticket.urgency, ticket.category, calendar)
+    due_resolve = policy.sla.due_resolve(now, ticket.urgency, ticket.category, calendar)
+    ticket.due_accept_at = _within_external(ticket, due_accept)
+    ticket.due_resolve_at = _within_external(ticket, due_resolve)
     ticket.accepted_in_time = None
 
 
 def start_dispatch_clock(ticket: Ticket, policy: Policy, now: datetime) -> None:
     """On entering a triage queue (unrouted, returned, escalated): dispatch by the deadline."""
-    ticket.due_dispatch_at = policy.sla.due_dispatch(
-        now, ticket.urgency, ticket.category, policy.calendar
-    )
+    due = policy.sla.due_dispatch(now, ticket.urgency, ticket.category, policy.calendar)
+    ticket.due_dispatch_at = _within_external(ticket, due)
+
+
+def _within_external(ticket: Ticket, due: datetime) -> datetime:
+    """`due`, or the hotline's deadline when that comes first: the hotline's promise wins."""
+    external = ticket.external_due_at
+    return due if external is None or due <= external else external
 
 
 def start_auto_close(ticket: Ticket, policy: Policy, now: datetime) -> None:
