@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Insert, bindparam, insert, select, union_all
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.bulk import copy_driver, copy_records
 from storage.models import Ticket, TicketEvent
 
 _TICKETS = Ticket.__table__
@@ -67,3 +68,59 @@ def _ticket_with_events(count: int) -> Insert:
         .from_select(["ticket_id", *_EVENT_COLUMNS], source)
         .returning(_EVENTS.c.ticket_id)
     )
+
+
+async def insert_tickets(
+    session: AsyncSession, tickets: list[Ticket], events: list[list[dict[str, Any]]]
+) -> list[int]:
+    """INSERT many complete tickets (without ids) and each one's `events` (rows without
+    ticket_id) in the session's transaction, for an import: returns the ids in order. On
+    PostgreSQL the ids are drawn from the table's sequence up front and the rows COPYed."""
+    if not tickets:
+        return []
+    rows = [{key: getattr(ticket, key) for key in _TICKET_COLUMNS} for ticket in tickets]
+    driver = await copy_driver(session)
+    if driver is not None:
+        ids = [
+            record[0]
+            for record in await driver.fetch(
+                "SELECT nextval(pg_get_serial_sequence('tickets', 'id')) "
+                "FROM generate_series(1, $1)",
+                len(rows),
+            )
+        ]
+        columns = ("id", *_TICKET_COLUMNS)
+        rows = [row | {"id": ticket_id} for row, ticket_id in zip(rows, ids, strict=True)]
+        records = copy_records(_TICKETS, columns, rows)
+        await driver.copy_records_to_table("tickets", records=records, columns=columns)
+    else:
+        connection = await session.connection()
+        await connection.execute(insert(_TICKETS), rows)
+        ids = await _ids_by_number(session, [row["number"] for row in rows])
+    event_rows = [
+        event | {"ticket_id": ticket_id}
+        for ticket_id, ticket_events in zip(ids, events, strict=True)
+        for event in ticket_events
+    ]
+    if event_rows and driver is not None:
+        columns = ("ticket_id", *_EVENT_COLUMNS)
+        records = copy_records(_EVENTS, columns, event_rows)
+        await driver.copy_records_to_table("ticket_events", records=records, columns=columns)
+    elif event_rows:
+        connection = await session.connection()
+        await connection.execute(insert(_EVENTS), event_rows)
+    return ids
+
+
+# SQLite binds at most 32,766 parameters a statement; a chunk stays well below.
+_CHUNK = 5000
+
+
+async def _ids_by_number(session: AsyncSession, numbers: list[str]) -> list[int]:
+    connection = await session.connection()
+    found: dict[str, int] = {}
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = numbers[start : start + _CHUNK]
+        query = select(_TICKETS.c.number, _TICKETS.c.id).where(_TICKETS.c.number.in_(chunk))
+        found.update((await connection.execute(query)).tuples().all())
+    return [found[number] for number in numbers]

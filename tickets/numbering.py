@@ -29,6 +29,17 @@ async def next_ticket_number(session: AsyncSession, day: date) -> str:
     return ticket_number(day, await _next_value(session))
 
 
+async def next_ticket_numbers(session: AsyncSession, day: date, count: int) -> list[str]:
+    """Take `count` consecutive numbers at once (an import), in the caller's transaction."""
+    if count <= 0:
+        return []
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    bump = _BLOCK_BUMP_POSTGRES if postgres else _BLOCK_BUMP
+    last = (await connection.execute(bump, {"count": count})).scalar_one()
+    return [ticket_number(day, value) for value in range(last - count + 1, last + 1)]
+
+
 def ticket_number(day: date, value: int) -> str:
     return f"{day:%Y%m%d}-{value:06d}"
 
@@ -43,6 +54,17 @@ _COUNTER_BUMP_POSTGRES = text(
     "INSERT INTO ticket_counters (name, value) "
     "SELECT 'ticket', 1 + CASE WHEN is_called THEN last_value ELSE 0 END FROM ticket_number_seq "
     "ON CONFLICT (name) DO UPDATE SET value = ticket_counters.value + 1 RETURNING value"
+)
+
+_BLOCK_BUMP = text(
+    "INSERT INTO ticket_counters (name, value) VALUES ('ticket', :count) "
+    "ON CONFLICT (name) DO UPDATE SET value = ticket_counters.value + :count RETURNING value"
+)
+_BLOCK_BUMP_POSTGRES = text(
+    "INSERT INTO ticket_counters (name, value) "
+    "SELECT 'ticket', :count + CASE WHEN is_called THEN last_value ELSE 0 END "
+    "FROM ticket_number_seq "
+    "ON CONFLICT (name) DO UPDATE SET value = ticket_counters.value + :count RETURNING value"
 )
 
 
