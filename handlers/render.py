@@ -155,7 +155,8 @@ async def _recorded_lines(session: Session, ticket: Ticket, locale: str) -> list
     """Where a recorded ticket came from, who recorded it, and the name and phone the worker
     was given (代办)."""
     lines = [tr(locale, "ticket_source", source=label(locale, "source", ticket.source))]
-    recorder = await session.get(Person, ticket.resident_id)
+    # A hotline case has no recorder here: its "resident" is the caller, named just below.
+    recorder = None if ticket.source == "hotline" else await session.get(Person, ticket.resident_id)
     if recorder is not None and recorder.display_name:
         lines.append(tr(locale, "ticket_recorded_by", name=recorder.display_name))
     if ticket.on_behalf_name or ticket.on_behalf_phone:
