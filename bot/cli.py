@@ -7,6 +7,8 @@ minhu staff password NAME   set a web console password (read from the terminal o
 minhu apikey create NAME    an Open311 API key, printed once (list, revoke NAME)
 minhu run                   serve the configured channels
 minhu nlp …                 the complaint classifier: classify, eval, mine
+minhu hotline import FILE   open tickets for the 12345 hotline's cases (CSV or JSON lines)
+minhu hotline export        the answers to send back to the hotline
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +39,18 @@ from bot.preflight import StartupProblem, check_outside_parts
 from bot.settings import Settings
 from bot.web.auth import MIN_PASSWORD, demo_accounts, people_named, set_password
 from bot.wiring import Services, open_services
+from handlers.hotline import announce_imported
 from nlp.rules import RulesError
 from storage.engine import database_failure
 from storage.models import Area, Person
 from tickets.apikeys import api_keys, create_api_key, revoke_api_key
+from tickets.areas import get_area_by_code
 from tickets.corrections import category_corrections
 from tickets.directory import load_directory, read_directory_file
 from tickets.errors import DomainError
+from tickets.hotline import answers_as_csv, answers_as_json_lines, read_case_file
+from tickets.hotline_answers import hotline_answers
+from tickets.hotline_intake import import_cases
 from tickets.report import build_report, percents
 from tickets.stats import Period
 
@@ -105,8 +113,38 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the SLA clocks as their own process")
     worker.add_argument("--once", action="store_true", help="sweep what is due now, then exit")
     worker.set_defaults(handler=_worker)
+    _add_hotline(commands)
     _add_nlp(commands)
     return parser
+
+
+def _add_hotline(commands: Any) -> None:
+    hotline = commands.add_parser("hotline", help="the 12345 hotline's cases, in and back")
+    actions = hotline.add_subparsers(dest="hotline_command", required=True, metavar="ACTION")
+    load = actions.add_parser("import", help="open tickets for a file of hotline cases")
+    load.add_argument("file", type=Path, help="CSV or JSON lines (columns: README)")
+    load.add_argument(
+        "--skip-bad", action="store_true", help="import the good rows of a file with bad ones"
+    )
+    load.add_argument(
+        "--area",
+        metavar="CODE",
+        help="where cases whose address names no area go (default: the top of the area tree)",
+    )
+    load.set_defaults(handler=_hotline_import)
+    export = actions.add_parser("export", help="write the answers for the hotline")
+    export.add_argument("--since", type=_moment, required=True, metavar="DATE")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, help="the file to write (default: standard output)")
+    export.set_defaults(handler=_hotline_export)
+
+
+def _moment(text: str) -> datetime:
+    """A date or a date and time, as typed: local time unless it names a zone."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (2026-11-30)") from None
 
 
 def _add_nlp(commands: Any) -> None:
@@ -282,6 +320,48 @@ async def _apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
         row = await revoke_api_key(session, args.name, services.policy.clock.now())
         await session.commit()
     print(f"API key {row.name!r} revoked")
+    return EXIT_OK
+
+
+async def _hotline_import(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        policy = services.policy
+        found = read_case_file(args.file, policy)
+        for line, problem in found.problems:
+            print(f"minhu: {args.file}, line {line}: {problem}", file=sys.stderr)
+        if found.problems and not args.skip_bad:
+            raise UsageError(
+                f"{len(found.problems)} bad rows in {args.file}; nothing imported "
+                "(--skip-bad imports the others)"
+            )
+        classifier = services.deps().classifier
+        async with services.sessions() as session:
+            area = await get_area_by_code(session, args.area) if args.area else None
+            made = await import_cases(session, policy, classifier, found.cases, default_area=area)
+            await announce_imported(session, policy, made.tickets)
+            await session.commit()
+    skipped = f", {len(found.problems)} bad rows skipped" if found.problems else ""
+    print(
+        f"imported {len(made.tickets)} hotline cases from {args.file}; "
+        f"{made.already_imported} were there already{skipped}"
+    )
+    return EXIT_OK
+
+
+async def _hotline_export(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services, services.sessions() as session:
+        zone = services.policy.calendar.timezone
+        since = args.since if args.since.tzinfo else args.since.replace(tzinfo=zone)
+        answers = await hotline_answers(session, services.policy, since=since)
+    text = answers_as_csv(answers) if args.format == "csv" else answers_as_json_lines(answers)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write {args.out}: {error.strerror or error}") from None
+    print(f"{len(answers)} hotline answers since {since.isoformat()}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -220,3 +220,37 @@ def test_apikey_create_prints_the_key_once_list_and_revoke(capsys):
     assert main(["apikey", "list"]) == 0
     assert "revoked" in capsys.readouterr().out
     assert not asyncio.run(works())
+
+
+HOTLINE_EXAMPLE = Path(__file__).parents[2] / "examples" / "hotline_cases.csv"
+
+
+def test_hotline_cases_import_once_and_a_bad_file_imports_nothing(tmp_path, capsys):
+    assert main(["areas", "load", str(EXAMPLE)]) == 0
+    bad = tmp_path / "cases.csv"
+    good = HOTLINE_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    bad.write_text("\n".join([*good, "X-1,someday,,,,路灯坏了,,", "X-2,,,,,,,"]), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["hotline", "import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}, line 5: received_at:" in err
+    assert f"{bad}, line 6: received_at: missing" in err
+    assert "2 bad rows" in err and "nothing imported" in err
+    assert main(["hotline", "import", "--skip-bad", str(bad)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 3 hotline cases" in out and "2 bad rows skipped" in out
+    assert main(["hotline", "import", str(HOTLINE_EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 0 hotline cases" in out and "3 were there already" in out
+    answers = tmp_path / "answers.csv"
+    assert main(["hotline", "export", "--since", "2026-01-01", "--out", str(answers)]) == 0
+    assert answers.read_text(encoding="utf-8").splitlines() == [
+        "case_number,ticket_number,state,reply,resolved_at,closed_at,callback_at,solved,"
+        "satisfaction,responded_in_time"
+    ]
+    assert main(["hotline", "export", "--since", "2026-01-01", "--format", "json"]) == 0
+    assert capsys.readouterr().out == ""
+    with pytest.raises(SystemExit):
+        main(["hotline", "export", "--since", "last week"])
+    assert main(["hotline", "import", str(tmp_path / "missing.csv")]) == 2
+    assert "cannot read" in capsys.readouterr().err
