@@ -24,8 +24,9 @@ from tickets.routing import TriageReason, dispatchable, triage_reason
 from tickets.sla import Urgency
 
 
-async def announce_imported(session: Session, policy: Policy, tickets: Sequence[Ticket]) -> int:
-    """Queue the notices of newly imported tickets; returns how many messages were queued."""
+async def announce_imported(session: Session, policy: Policy, tickets: Sequence[Any]) -> int:
+    """Queue the notices of newly imported tickets (Tickets, or their columns as attributes);
+    returns how many messages were queued."""
     if not tickets:
         return 0
     workers = await recipients(session, {t.assignee_id for t in tickets if t.assignee_id})

@@ -4,6 +4,7 @@ INSERTs do, and on PostgreSQL a single statement does."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -71,10 +72,11 @@ def _ticket_with_events(count: int) -> Insert:
 
 
 async def insert_tickets(
-    session: AsyncSession, tickets: list[Ticket], events: list[list[dict[str, Any]]]
+    session: AsyncSession, tickets: Sequence[Any], events: list[list[dict[str, Any]]]
 ) -> list[int]:
-    """INSERT many complete tickets (without ids) and each one's `events` (rows without
-    ticket_id) in the session's transaction, for an import: returns the ids in order. On
+    """INSERT many complete tickets (without ids; Tickets, or anything with their columns as
+    attributes) and each one's `events` (rows without ticket_id) in the session's transaction,
+    for an import: returns the ids in order. On
     PostgreSQL the ids are drawn from the table's sequence up front and the rows COPYed."""
     if not tickets:
         return []
