@@ -1,7 +1,7 @@
 """tickets: the 12345 hotline's case number (unique where given) and its deadline (办理时限)
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-11-30 17:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
