@@ -20,11 +20,13 @@ _GIVEN = "external_number IS NOT NULL"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tickets") as batch:
-        batch.add_column(sa.Column("external_number", sa.String(length=64), nullable=True))
-        batch.add_column(
-            sa.Column("external_due_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
-        )
+    # ADD COLUMN in place (nullable, no foreign key), not a batch copy of the table: SQLite
+    # would rewrite the foreign keys 0011 added inline as table constraints, which its DROP
+    # COLUMN then refuses to drop.
+    op.add_column("tickets", sa.Column("external_number", sa.String(length=64), nullable=True))
+    op.add_column(
+        "tickets", sa.Column("external_due_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+    )
     op.create_index(
         "uq_tickets_external_number",
         "tickets",
@@ -37,6 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_tickets_external_number", table_name="tickets")
-    with op.batch_alter_table("tickets") as batch:
-        batch.drop_column("external_due_at")
-        batch.drop_column("external_number")
+    op.drop_column("tickets", "external_due_at")
+    op.drop_column("tickets", "external_number")
