@@ -68,6 +68,10 @@ class Action(StrEnum):
     PART_ACCEPT = "part_accept"  # an assisting department (协办) takes its part
     PART_RETURN = "part_return"  # an assisting department returns its part, with a reason
     PART_FINISH = "part_finish"  # an assisting department finishes its part, with a note
+    # 吹哨报到 (tickets/whistle.py): a worker or staff summon departments on site; each reports
+    # its arrival. Both only speak: the ticket stays with whoever holds it.
+    WHISTLE = "whistle"
+    REPORT_ARRIVAL = "report_arrival"
 
 
 @dataclass(frozen=True)
@@ -146,13 +150,15 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.PART_ACCEPT, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
         _t(Action.PART_RETURN, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
         _t(Action.PART_FINISH, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
+        _t(Action.WHISTLE, _ACTIVE, None, {R.WORKER, *_OFFICE}),
+        _t(Action.REPORT_ARRIVAL, _ACTIVE, None, {R.DEPARTMENT}),
     )
 }
 
 
-# Moves that only speak (催办, 督办): an event on the timeline, the ticket itself untouched (its
-# version too, so buttons drawn before them still work).
-REMARKS = frozenset({Action.URGE, Action.SUPERVISE})
+# Moves that only speak (催办, 督办, 吹哨, 报到): an event on the timeline, the ticket itself
+# untouched (its version too, so buttons drawn before them still work).
+REMARKS = frozenset({Action.URGE, Action.SUPERVISE, Action.WHISTLE, Action.REPORT_ARRIVAL})
 
 
 def transition_for(action: Action, state: State, role: Role) -> Transition:

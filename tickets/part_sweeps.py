@@ -10,6 +10,7 @@ moved on as objects rather than in bulk statements.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Ticket, TicketPart
 from tickets.lifecycle import Action, State
-from tickets.parts import next_part_due, part_deadline, running_part_clock, stop_part_clocks
+from tickets.parts import (
+    DISPATCH_ROLES,
+    next_part_due,
+    part_deadline,
+    running_part_clock,
+    stop_part_clocks,
+)
 from tickets.policy import Policy
 from tickets.timeline import record_event
 
@@ -48,7 +55,7 @@ async def sweep_parts(
 ) -> list[PartClockEvent]:
     """Do what is due now on at most `limit` parts, in the caller's transaction."""
     now = policy.clock.now()
-    ids = await _claim(session, now, limit)
+    ids = await claim_due_parts(session, now, limit, DISPATCH_ROLES)
     if not ids:
         return []
     query = (
@@ -67,8 +74,12 @@ async def sweep_parts(
     return fired
 
 
-async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[int]:
-    due = _PARTS.c.next_due_at <= now
+async def claim_due_parts(
+    session: AsyncSession, now: datetime, limit: int, roles: Sequence[str]
+) -> list[int]:
+    """The ids of at most `limit` parts in `roles` whose `next_due_at` has come, claimed for
+    this transaction. Each kind of part has its own sweep (吹哨: tickets/summons_sweeps.py)."""
+    due = (_PARTS.c.next_due_at <= now) & _PARTS.c.role.in_(list(roles))
     oldest = select(_PARTS.c.id).where(due).order_by(_PARTS.c.next_due_at).limit(limit)
     connection = await session.connection()
     if connection.dialect.name == "postgresql":

@@ -1,5 +1,5 @@
-"""SLA clocks (派单 dispatch, 签收 accept, 办结 resolve) per urgency and category, from
-configuration.
+"""SLA clocks (派单 dispatch, 签收 accept, 办结 resolve, 报到 report) per urgency and category,
+from configuration.
 
 A duration is written as a number and a unit: `15m`, `24h`, `7d` run on the wall clock; `1wd`,
 `5wd` count working days of the calendar; `2wh` counts the office's working hours. Emergencies
@@ -74,11 +74,12 @@ class Duration:
         return f"{self.amount}{self.unit}"
 
 
-CLOCKS = ("dispatch", "accept", "resolve")
+CLOCKS = ("dispatch", "accept", "resolve", "report")
 
 
 class ClockSpec(BaseModel):
-    """Dispatch, accept and resolve limits per urgency; any urgency left out keeps the default."""
+    """Dispatch, accept, resolve and report limits per urgency; any urgency left out keeps the
+    default."""
 
     emergency: str | None = None
     urgent: str | None = None
@@ -117,6 +118,14 @@ class SlaPolicy(BaseModel):
             Urgency.NORMAL: "5wd",
         }
     )
+    # 吹哨报到: a department summoned on site reports its arrival (报到) within this.
+    report: dict[Urgency, str] = Field(
+        default_factory=lambda: {
+            Urgency.EMERGENCY: "30m",
+            Urgency.URGENT: "1wd",
+            Urgency.NORMAL: "1wd",
+        }
+    )
     # Category-specific limits, e.g. {"城乡建设": {"resolve": {"normal": "10wd"}}}.
     categories: dict[str, dict[str, ClockSpec]] = Field(default_factory=dict)
     # A reminder goes to whoever holds the clock: once this share of a wall-clock window (15m,
@@ -128,7 +137,7 @@ class SlaPolicy(BaseModel):
     max_extension_days: int = Field(default=10, ge=0, le=60)
     auto_close_after: str = "7d"
 
-    @field_validator("dispatch", "accept", "resolve")
+    @field_validator("dispatch", "accept", "resolve", "report")
     @classmethod
     def _durations(cls, value: dict[Urgency, str]) -> dict[Urgency, str]:
         for text in value.values():
@@ -198,3 +207,8 @@ class SlaPolicy(BaseModel):
         self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
     ) -> datetime:
         return self.limit("resolve", urgency, category).after(start, calendar)
+
+    def due_report(
+        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+    ) -> datetime:
+        return self.limit("report", urgency, category).after(start, calendar)

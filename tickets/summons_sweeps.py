@@ -1,0 +1,120 @@
+"""The report clocks of 吹哨报到 (tickets/whistle.py), swept like departments' other parts
+(tickets/part_sweeps.py claims them the same way, `FOR UPDATE SKIP LOCKED` on PostgreSQL): a
+reminder to the summoned department before its report deadline, and when the deadline passes
+one escalation to the staff of the street the ticket lies in, the summons counted late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Ticket, TicketPart
+from tickets.departments import _street_of
+from tickets.lifecycle import Action, State
+from tickets.part_sweeps import claim_due_parts
+from tickets.parts import PartRole, PartState, stop_part_clocks
+from tickets.policy import Policy
+from tickets.timeline import record_event
+from tickets.whistle import REPORT_CLOCK
+
+# A summons still matters while the ticket is being worked on.
+_WORKED_ON = (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class SummonsClockEvent:
+    """What a sweep did to one summons, for the notices: `kind` is remind_report or
+    escalate_report; `street_area_id` is where an escalation went."""
+
+    kind: str
+    ticket_id: int
+    number: str
+    part_id: int
+    part_version: int
+    department_id: int
+    whistled_by_id: int | None
+    assignee_id: int | None
+    street_area_id: int | None
+    deadline: datetime | None
+
+
+async def sweep_summonses(
+    session: AsyncSession, policy: Policy, *, limit: int = 1000
+) -> list[SummonsClockEvent]:
+    """Do what is due now on at most `limit` summonses, in the caller's transaction."""
+    now = policy.clock.now()
+    ids = await claim_due_parts(session, now, limit, (PartRole.SUMMONED,))
+    if not ids:
+        return []
+    query = (
+        select(TicketPart, Ticket)
+        .join(Ticket, col(Ticket.id) == TicketPart.ticket_id)
+        .where(col(TicketPart.id).in_(ids))
+        .order_by(col(TicketPart.id))
+        .execution_options(populate_existing=True)
+    )
+    fired: list[SummonsClockEvent] = []
+    for part, ticket in (await session.exec(query)).all():
+        event = await _fire(session, part, ticket, now)
+        session.add(part)
+        if event is not None:
+            fired.append(event)
+    return fired
+
+
+async def _fire(
+    session: AsyncSession, part: TicketPart, ticket: Ticket, now: datetime
+) -> SummonsClockEvent | None:
+    if part.state != PartState.SUMMONED or ticket.state not in _WORKED_ON:
+        stop_part_clocks(part)  # reported, or the ticket was resolved, closed or withdrawn
+        return None
+    if part.escalate_at is not None and part.escalate_at <= now:
+        # Late whatever the department does now: its 报到 is counted so.
+        part.reported_in_time = False
+        stop_part_clocks(part)
+        street = await _street_of(session, ticket)
+        record_event(
+            session,
+            ticket=ticket,
+            actor=None,
+            action=Action.ESCALATE_OVERDUE,
+            from_state=ticket.state,
+            at=now,
+            data={
+                "clock": REPORT_CLOCK,
+                "part_id": part.id,
+                "department_id": part.department_id,
+                "to_area_id": street.id,
+            },
+        )
+        return _event("escalate_report", part, ticket, street.id)
+    if part.remind_at is not None and part.remind_at <= now:
+        part.remind_at = None
+        part.next_due_at = part.escalate_at
+        return _event("remind_report", part, ticket, None)
+    part.next_due_at = min(
+        (moment for moment in (part.remind_at, part.escalate_at) if moment is not None),
+        default=None,
+    )
+    return None
+
+
+def _event(
+    kind: str, part: TicketPart, ticket: Ticket, street_area_id: int | None
+) -> SummonsClockEvent:
+    return SummonsClockEvent(
+        kind=kind,
+        ticket_id=ticket.id or 0,
+        number=ticket.number,
+        part_id=part.id or 0,
+        part_version=part.version,
+        department_id=part.department_id,
+        whistled_by_id=part.created_by_id,
+        assignee_id=ticket.assignee_id,
+        street_area_id=street_area_id,
+        deadline=part.due_report_at,
+    )
