@@ -22,11 +22,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.wiring import Services
 from handlers.clock_notices import announce, announce_parts
 from handlers.digests import monthly_ranking, morning_digest
+from handlers.whistle_notices import announce_summons_clocks
 from storage.engine import SessionFactory, is_sqlite
 from storage.retention import purge_expired
 from tickets.calendar import unknown_years
 from tickets.part_sweeps import sweep_parts
 from tickets.policy import Policy
+from tickets.summons_sweeps import sweep_summonses
 from tickets.sweeps import sweep
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,11 @@ async def sweep_until_done(
                 await announce(session, policy, events)
                 parts = await sweep_parts(session, policy, limit=batch)
                 await announce_parts(session, policy, parts)
+                summonses = await sweep_summonses(session, policy, limit=batch)
+                await announce_summons_clocks(session, policy, summonses)
                 await session.commit()
-            fired += len(events) + len(parts)
-            if len(events) < batch and len(parts) < batch:
+            fired += len(events) + len(parts) + len(summonses)
+            if max(len(events), len(parts), len(summonses)) < batch:
                 return fired
 
     return sum(await asyncio.gather(*(sweeper() for _ in range(sweepers))))

@@ -286,3 +286,31 @@ class MergeInto(OnTicket, verb="mgi"):
     """合并 with one press, into the original the duplicate rule suggested."""
 
     original_id: int
+
+
+# --- 吹哨报到 ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Whistle(OnTicket, verb="wh"):
+    """吹哨: choose the departments to summon on site."""
+
+
+@dataclass(frozen=True)
+class WhistlePick(Payload, verb="whp"):
+    """A department chosen (or chosen no more) for the whistle being prepared."""
+
+    department_id: int
+
+
+@dataclass(frozen=True)
+class WhistleGo(Payload, verb="whg"):
+    """The departments are chosen: on to the note, then the whistle."""
+
+
+@dataclass(frozen=True)
+class ReportArrival(Payload, verb="arr"):
+    """报到: a summoned department is on site. No version: arrival is a fact whatever the
+    ticket did meanwhile (the domain checks the summons still waits)."""
+
+    part_id: int

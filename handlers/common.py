@@ -154,6 +154,10 @@ RULE_KEYS = {
     "required": "required",
     "no_area": "no_area",
     "bad_phone": "bad_phone",
+    "no_departments": "whistle_choose_one",
+    "already_summoned": "rule_already_summoned",
+    "already_reported": "rule_already_reported",
+    "too_many": "rule_too_many_departments",
 }
 
 

@@ -30,6 +30,8 @@ class ChatState(StrEnum):
     RECORDING = "recording"  # a worker's text: 代办 or 隐患上报?
     ON_BEHALF_CONTACT = "on_behalf_contact"  # 代办: the resident's name and phone
     SUPERVISE_NOTE = "supervise_note"  # 督办: what the worker must hear
+    WHISTLE_CHOOSING = "whistle_choose"  # 吹哨: which departments to summon
+    WHISTLE_NOTE = "whistle_note"  # 吹哨: what the departments are needed for
 
     @classmethod
     def _missing_(cls, value: object) -> ChatState | None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers import common, menus, recording, resident, staff, worker
+from handlers import common, menus, recording, resident, staff, whistle, worker
 from handlers.buttons import (
     Accept,
     AddInformation,
@@ -47,6 +47,7 @@ from handlers.buttons import (
     RecordTicket,
     RefuseExtension,
     Reopen,
+    ReportArrival,
     Resolve,
     Return,
     SettleArea,
@@ -57,6 +58,9 @@ from handlers.buttons import (
     ToggleAnonymous,
     Urge,
     ViewTicket,
+    Whistle,
+    WhistleGo,
+    WhistlePick,
     Withdraw,
     parse,
 )
@@ -245,6 +249,8 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
         SkipComment: recording.contact_skipped,
     },
     ChatState.SUPERVISE_NOTE: {Kind.TEXT: staff.supervised},
+    ChatState.WHISTLE_CHOOSING: {WhistlePick: whistle.picked, WhistleGo: whistle.chosen},
+    ChatState.WHISTLE_NOTE: {Kind.TEXT: whistle.noted},
 }
 
 # In any state (ConversationHandler's fallbacks): buttons on messages the person can still see,
@@ -288,6 +294,10 @@ ANY_STATE: dict[Trigger, Handler] = {
     Reopen: asking(Action.REOPEN, ChatState.REOPEN_REASON, "ask_reopen_reason"),
     Merge: asking(Action.MERGE, ChatState.MERGE_ORIGINAL, "ask_merge_original"),
     MergeInto: staff.merge_into,
+    Whistle: whistle.choose_departments,
+    WhistlePick: whistle.no_whistle,
+    WhistleGo: whistle.no_whistle,
+    ReportArrival: whistle.reported,
 }
 
 # States a refusal does not end: the resident's draft (or a worker's) waits for another try.

@@ -20,6 +20,7 @@ from handlers.buttons import (
     Resolve,
     Return,
     Supervise,
+    Whistle,
 )
 from handlers.events import Button
 from handlers.texts import tr
@@ -31,8 +32,8 @@ Rows = tuple[tuple[Button, ...], ...]
 
 
 def work_buttons(locale: str, ticket: Ticket) -> Rows:
-    """What the assignee can do next: 接单/退单 while assigned; 办结, 备注, 延期, 上报 once
-    accepted."""
+    """What the assignee can do next: 接单/退单 while assigned; 办结, 备注, 延期, 上报, 吹哨
+    once accepted."""
 
     def b(key: str, kind: type[OnTicket]) -> Button:
         return Button(tr(locale, key), kind(ticket.id, ticket.version).pack())
@@ -44,6 +45,7 @@ def work_buttons(locale: str, ticket: Ticket) -> Rows:
         return (
             (b("btn_resolve", Resolve), note),
             (b("btn_extend", AskExtension), b("btn_escalate", Escalate)),
+            (b("btn_whistle", Whistle),),
         )
     return ()
 
@@ -65,7 +67,9 @@ def staff_buttons(locale: str, ticket: Ticket) -> Rows:
             )
         )
     if ticket.state in (State.ASSIGNED, State.ACCEPTED):
-        rows.append((b("btn_supervise", Supervise), b("btn_escalate", Escalate)))
+        rows.append(
+            (b("btn_supervise", Supervise), b("btn_escalate", Escalate), b("btn_whistle", Whistle))
+        )
     elif ticket.state in (State.SUBMITTED, State.RETURNED):
         rows.append((b("btn_escalate", Escalate),))
     if ticket.pending_extension_days:

@@ -38,6 +38,7 @@ class SummonsClockEvent:
     department_id: int
     whistled_by_id: int | None
     assignee_id: int | None
+    resident_id: int
     street_area_id: int | None
     deadline: datetime | None
 
@@ -115,6 +116,7 @@ def _event(
         department_id=part.department_id,
         whistled_by_id=part.created_by_id,
         assignee_id=ticket.assignee_id,
+        resident_id=ticket.resident_id,
         street_area_id=street_area_id,
         deadline=part.due_report_at,
     )
