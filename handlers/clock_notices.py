@@ -26,7 +26,6 @@ from tickets.policy import Policy
 from tickets.recipients import (
     Recipient,
     area_names,
-    chatless,
     department_handlers,
     department_names,
     followers,
@@ -78,7 +77,6 @@ async def announce(session: Session, policy: Policy, events: Sequence[ClockEvent
     for event in events:
         worker = people.get(event.assignee_id)
         residents = [people.get(event.resident_id), *following.get(event.ticket_id, [])]
-        residents = [one for one in residents if one is not None and not chatless(one.channel)]
         due = local_time(event.deadline, policy)
         clock = event.kind.partition("_")[2]
         move = _AWAITED.get(clock)

@@ -14,8 +14,9 @@ from storage.bulk import copy_driver, copy_records
 from storage.models import Area, OutboxMessage, Person
 
 # People who have no chat to write to: Open311 clients follow their requests by asking the API
-# (GET requests), so their messages are never queued, where no deliverer would ever take them.
-CHATLESS_CHANNELS = frozenset({"open311"})
+# (GET requests), and the 12345 hotline's callers hear back through the hotline (its answer
+# file), so their messages are never queued, where no deliverer would ever take them.
+CHATLESS_CHANNELS = frozenset({"open311", "hotline"})
 
 
 def _with_chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

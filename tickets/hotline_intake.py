@@ -35,10 +35,9 @@ from tickets.handling import assign_to
 from tickets.hotline import HotlineCase
 from tickets.lifecycle import Action, Role, State
 from tickets.numbering import next_ticket_numbers
-from tickets.people import HOTLINE_CHANNEL
 from tickets.policy import Policy
 from tickets.routing import dispatchable, triage_area, triage_reason
-from tickets.sources import Source
+from tickets.sources import HOTLINE_CHANNEL, Source
 from tickets.timeline import event_row
 
 NO_NUMBER = "unknown"  # the one caller standing for every call without a number

@@ -18,9 +18,6 @@ from tickets.policy import Policy
 # Unambiguous characters only: codes are read aloud and typed on phones.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 SUPPORTED_LOCALES = ("zh-CN", "en")
-# The 12345 hotline's callers: people without a chat, whom nothing is sent to.
-HOTLINE_CHANNEL = "hotline"
-CHATLESS_CHANNELS = frozenset({HOTLINE_CHANNEL})
 
 
 async def find_person(session: AsyncSession, channel: str, channel_user_id: str) -> Person | None:

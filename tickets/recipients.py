@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Area, Department, Person, Ticket, TicketEvent
 from tickets.areas import Level, ancestor_ids, get_area
 from tickets.lifecycle import Action, Role
-from tickets.people import CHATLESS_CHANNELS, staff_of_area
+from tickets.people import staff_of_area
 from tickets.routing import triage_area
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
@@ -28,20 +28,14 @@ async def person(session: AsyncSession, person_id: int | None) -> Person | None:
 
 
 async def residents_of(session: AsyncSession, ticket: Ticket) -> list[Person]:
-    """The ticket's resident and those whose duplicates were merged into it: they follow it.
-    A hotline caller has no chat and is left out: the hotline hears back by file."""
+    """The ticket's resident and those whose duplicates were merged into it: they follow it."""
     ids = [ticket.resident_id]
     merged = await session.exec(
         select(Ticket.resident_id).where(Ticket.merged_into_id == ticket.id)
     )
     ids += [resident_id for resident_id in merged.all() if resident_id not in ids]
     people = [await session.get(Person, person_id) for person_id in ids]
-    return [found for found in people if found is not None and not chatless(found.channel)]
-
-
-def chatless(channel: str) -> bool:
-    """Whether people of `channel` have no chat to send to (the hotline's callers)."""
-    return channel in CHATLESS_CHANNELS
+    return [found for found in people if found is not None]
 
 
 async def triage_staff(session: AsyncSession, ticket: Ticket) -> list[Person]:

@@ -38,6 +38,8 @@ RECORDED_BY: dict[Source, frozenset[Role]] = {
 
 # The channel of the people Open311 clients post for; they have no chat (storage.outbox).
 API_CHANNEL = "open311"
+# The channel of the 12345 hotline's callers, known by their number; no chat either.
+HOTLINE_CHANNEL = "hotline"
 
 MAX_NAME_CHARS = 50
 
