@@ -75,8 +75,8 @@ from storage.models import ProcessedUpdate, Ticket
 from storage.outbox import enqueue_rows
 from storage.updates import claim_update
 from tickets.errors import DomainError, InvalidInput, NotFound
-from tickets.handling import check_return_window
-from tickets.lifecycle import Action, Role
+from tickets.handling import check_return_window, check_visited
+from tickets.lifecycle import Action, Role, State
 from tickets.people import register_person
 from tickets.permissions import check_can_view
 
@@ -97,6 +97,8 @@ def asking(action: Action, state: ChatState, question: str) -> Handler:
         ticket = await common.check_press(turn, press, action)
         if action is Action.RETURN:
             check_return_window(ticket, turn.policy)
+        if action is Action.CLOSE and ticket.state == State.RESOLVED:
+            await check_visited(turn.session, ticket)  # before the note is typed in vain
         turn.expect(state, ticket_id=press.ticket_id, version=press.version)
         turn.say_key(question)
 

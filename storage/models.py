@@ -25,11 +25,12 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
-# The columns 响应率 counts, carried in the statistics indexes.
-_RATE_COLUMNS = ("assigned_at", "accepted_in_time")
+# The columns 响应率 and 未回访 count, carried in the statistics indexes.
+_RATE_COLUMNS = ("assigned_at", "accepted_in_time", "unvisited")
 
 
 class Area(SQLModel, table=True):
@@ -236,6 +237,10 @@ class Ticket(SQLModel, table=True):
     # 党委派单: the lead department (主办) holding the ticket; its parts are in ticket_parts.
     department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="tickets.id")
+    # 分级 (tickets.tiers.Tier), set by staff; None until someone decides. 历史遗留 and 重大疑难
+    # name the leader who answers for the ticket (包案领导) and hears its alerts.
+    tier: str | None = Field(default=None, max_length=16)
+    leader_id: int | None = Field(default=None, foreign_key="people.id")
 
     created_at: datetime
     assigned_at: datetime | None = None
@@ -273,6 +278,8 @@ class Ticket(SQLModel, table=True):
     callback_solved: bool | None = None
     callback_satisfaction: str | None = Field(default=None, max_length=16)
     callback_at: datetime | None = None
+    # 未回访: closed by the auto-close clock without anyone's 回访 (句号管理 counts these apart).
+    unvisited: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     # Bumped on every change; a stale button or a concurrent writer is detected by comparing it.
     version: int = 1
@@ -343,7 +350,8 @@ class TicketEvent(SQLModel, table=True):
 
 
 class TicketCallback(SQLModel, table=True):
-    """回访: a resident's answer after resolution; the rows behind 解决率 and 满意率."""
+    """回访: the resident's answer after resolution, or a staff member's record of calling them
+    (reached or not); the reached ones are the rows behind 解决率 and 满意率."""
 
     __tablename__ = "ticket_callbacks"
     __table_args__ = (
@@ -358,9 +366,16 @@ class TicketCallback(SQLModel, table=True):
     at: datetime
     area_id: int = Field(foreign_key="areas.id")
     worker_id: int | None = Field(default=None, foreign_key="people.id")
-    solved: bool
-    satisfaction: str = Field(max_length=16)
+    # None when a staff member called and nobody answered: such a row counts in no rate.
+    solved: bool | None = None
+    satisfaction: str | None = Field(default=None, max_length=16)
     comment: str | None = None
+    # "resident" (their own answer in chat) or "staff" (a call someone recorded).
+    kind: str = Field(
+        default="resident", max_length=16, sa_column_kwargs={"server_default": "resident"}
+    )
+    recorded_by_id: int | None = Field(default=None, foreign_key="people.id")
+    reached: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class CategoryCorrection(SQLModel, table=True):

@@ -26,9 +26,9 @@ RESOLVE_CLOCK_STATES = frozenset({State.ACCEPTED, State.SUBMITTED, State.RETURNE
 
 def start_clocks(ticket: Ticket, policy: Policy, now: datetime) -> None:
     """On (re)assignment: the accept and resolve clocks start over from `now`."""
-    calendar = policy.calendar
-    due_accept = policy.sla.due_accept(now, ticket.urgency, ticket.category, calendar)
-    due_resolve = policy.sla.due_resolve(now, ticket.urgency, ticket.category, calendar)
+    sla, calendar, kind = policy.sla, policy.calendar, (ticket.urgency, ticket.category)
+    due_accept = sla.due_accept(now, *kind, calendar, ticket.tier)
+    due_resolve = sla.due_resolve(now, *kind, calendar, ticket.tier)
     ticket.due_accept_at = _within_external(ticket, due_accept)
     ticket.due_resolve_at = _within_external(ticket, due_resolve)
     ticket.accepted_in_time = None
@@ -36,7 +36,9 @@ def start_clocks(ticket: Ticket, policy: Policy, now: datetime) -> None:
 
 def start_dispatch_clock(ticket: Ticket, policy: Policy, now: datetime) -> None:
     """On entering a triage queue (unrouted, returned, escalated): dispatch by the deadline."""
-    due = policy.sla.due_dispatch(now, ticket.urgency, ticket.category, policy.calendar)
+    due = policy.sla.due_dispatch(
+        now, ticket.urgency, ticket.category, policy.calendar, ticket.tier
+    )
     ticket.due_dispatch_at = _within_external(ticket, due)
 
 
@@ -44,6 +46,27 @@ def _within_external(ticket: Ticket, due: datetime) -> datetime:
     """`due`, or the hotline's deadline when that comes first: the hotline's promise wins."""
     external = ticket.external_due_at
     return due if external is None or due <= external else external
+
+
+def restart_for_tier(ticket: Ticket, policy: Policy) -> None:
+    """A tier was set: the clocks that still run are measured again by the tier's limits, from
+    when they started (an approved extension stays granted). A settled clock keeps its deadline:
+    the 响应率 was judged against it."""
+    sla, calendar, kind = policy.sla, policy.calendar, (ticket.urgency, ticket.category)
+    if ticket.state in TRIAGE_STATES and ticket.due_dispatch_at is not None:
+        entered = [ticket.created_at, ticket.returned_at, ticket.escalated_at]
+        start = max(moment for moment in entered if moment is not None)
+        due = sla.due_dispatch(start, *kind, calendar, ticket.tier)
+        ticket.due_dispatch_at = _within_external(ticket, due)
+    if ticket.assigned_at is None:
+        return
+    if ticket.state == State.ASSIGNED:
+        due = sla.due_accept(ticket.assigned_at, *kind, calendar, ticket.tier)
+        ticket.due_accept_at = _within_external(ticket, due)
+    resolve = sla.due_resolve(ticket.assigned_at, *kind, calendar, ticket.tier)
+    if ticket.extension_days:
+        resolve = calendar.add_working_days(resolve, ticket.extension_days)
+    ticket.due_resolve_at = _within_external(ticket, resolve)
 
 
 def start_auto_close(ticket: Ticket, policy: Policy, now: datetime) -> None:
@@ -84,7 +107,7 @@ def arm(ticket: Ticket, policy: Policy, now: datetime) -> None:
     if clock is not None and due is not None and due > now:
         start = now if clock == "dispatch" else ticket.assigned_at or ticket.created_at or now
         remind = policy.sla.reminder(
-            clock, start, due, ticket.urgency, ticket.category, policy.calendar
+            clock, start, due, ticket.urgency, ticket.category, policy.calendar, ticket.tier
         )
         ticket.remind_at = max(remind, now) if remind < due else None
     ticket.next_due_at = next_due(ticket)

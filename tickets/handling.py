@@ -1,5 +1,5 @@
-"""Moves on a ticket: 派单, 接单, 退单, 延期, 上报, 办结, 回访, 重办, close, merge, withdraw,
-催办 and 督办.
+"""Moves on a ticket: 派单, 接单, 退单, 延期, 上报, 办结, 回访 (the resident's, or one staff
+record), 重办, close, merge, withdraw, 催办, 督办 and 分级.
 
 Each move follows the same steps: lock the ticket, check the lifecycle table and the actor's scope,
 check the move's own rules, and only then change the ticket and append one timeline event. A
@@ -10,7 +10,7 @@ escalation and auto-close, are made in bulk by `tickets.sweeps` from the same ta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,16 +20,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback, TicketEvent
 from tickets.areas import contains, escalation_target, get_area
 from tickets.categories import SUBCATEGORIES
-from tickets.clocks import arm, start_auto_close, start_clocks, start_dispatch_clock
+from tickets.clocks import (
+    arm,
+    restart_for_tier,
+    start_auto_close,
+    start_clocks,
+    start_dispatch_clock,
+)
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
 from tickets.parts import parts_of, reopen_lead_part, withdraw_parts
-from tickets.people import get_person
+from tickets.people import get_person, possible_leaders
 from tickets.permissions import authorize, check_can_view
 from tickets.plain_text import plain_text
 from tickets.policy import Policy
 from tickets.routing import triage_area
 from tickets.sla import Duration
+from tickets.tiers import LEADER_TIERS, Tier
 from tickets.timeline import record_event
 
 
@@ -86,7 +93,9 @@ class Move:
 
 
 # Moves that set a deadline anew without changing the state.
-_RESTART_CLOCKS = frozenset({Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION})
+_RESTART_CLOCKS = frozenset(
+    {Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION, Action.SET_TIER}
+)
 
 
 def _finish(
@@ -505,6 +514,7 @@ def _check_reopenable(ticket: Ticket) -> None:
 
 def _reopen(ticket: Ticket, policy: Policy, now: datetime) -> None:
     ticket.reopen_count += 1
+    ticket.unvisited = False
     ticket.assigned_at, ticket.accepted_at, ticket.resolved_at, ticket.closed_at = (
         now,
         None,
@@ -530,10 +540,123 @@ async def close_ticket(
     if ticket.state != State.RESOLVED:
         note = _required_text(note, "reason", policy)
     else:
+        if actor is not None:  # the auto-close clock closes unvisited: counted as 未回访
+            await check_visited(session, ticket)
         note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     ticket.closed_at, ticket.due_close_at = now, None
     return _finish(session, policy, ticket, actor, transition, now, note=note)
+
+
+async def check_visited(session: AsyncSession, ticket: Ticket) -> None:
+    """句号管理: a resolved ticket closes only after a 回访 since it was resolved — the
+    resident's answer, or a staff member's record of calling them."""
+    query = select(TicketCallback.id).where(TicketCallback.ticket_id == ticket.id)
+    if ticket.resolved_at is not None:
+        query = query.where(col(TicketCallback.at) >= ticket.resolved_at)
+    if (await session.exec(query.limit(1))).first() is None:
+        raise RuleViolation(
+            f"ticket {ticket.number} has had no 回访 yet: record the call first",
+            number=ticket.number,
+            reason="no_callback",
+        )
+
+
+async def record_callback(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    reached: bool,
+    solved: bool | None = None,
+    satisfaction: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Move:
+    """回访 by staff: they called the resident of a resolved ticket (one whose resident does not
+    answer in chat, or a 代办 ticket's). Reached, the answer counts like the resident's own: 已解决
+    with 满意 or 基本满意 closes the ticket, anything else reopens it (重办). Not reached, the call
+    is recorded, the ticket stays resolved, and staff may now close it."""
+    if reached and (solved is None or satisfaction not in Satisfaction.ALL):
+        raise InvalidInput("a reached 回访 says whether it is solved and how satisfied")
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
+    transition = await authorize(session, actor, ticket, Action.RECORD_CALLBACK)
+    note = _optional_text(note, "note", policy)
+    content = reached and bool(solved) and satisfaction != Satisfaction.UNSATISFIED
+    if reached and not content:
+        _check_reopenable(ticket)
+    now = policy.clock.now()
+    answer = (bool(solved), satisfaction) if reached else (None, None)
+    session.add(
+        TicketCallback(
+            ticket_id=ticket.id,
+            at=now,
+            area_id=ticket.area_id,
+            worker_id=ticket.assignee_id,
+            solved=answer[0],
+            satisfaction=answer[1],
+            comment=note,
+            kind="staff",
+            recorded_by_id=actor.id,
+            reached=reached,
+        )
+    )
+    if reached:
+        ticket.callback_solved, ticket.callback_satisfaction = answer
+        ticket.callback_at, ticket.due_close_at = now, None
+        if content:
+            ticket.closed_at = now
+            transition = replace(transition, target=State.CLOSED)
+        else:
+            _reopen(ticket, policy, now)
+            transition = replace(transition, target=State.ASSIGNED)
+    data = {"reached": reached, "solved": answer[0], "satisfaction": answer[1]}
+    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+
+
+async def set_tier(
+    session: AsyncSession,
+    policy: Policy,
+    *,
+    ticket_id: int,
+    actor: Person,
+    tier: str,
+    leader_id: int | None = None,
+    expected_version: int | None = None,
+) -> Move:
+    """分级: staff set the tier, which sets the handling mode and the clocks still running;
+    历史遗留 and 重大疑难 need a leader who answers for the ticket (包案领导), a staff member
+    seated at the ticket's area or above."""
+    try:
+        tier = Tier(tier)
+    except ValueError:
+        raise InvalidInput(f"unknown tier {tier!r}", reason="unknown_tier") from None
+    ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
+    transition = await authorize(session, actor, ticket, Action.SET_TIER)
+    if tier in LEADER_TIERS:
+        if leader_id is None:
+            raise RuleViolation(f"a {tier} ticket needs a leader", reason="leader_required")
+        if leader_id not in {leader.id for leader in await possible_leaders(session, ticket)}:
+            raise InvalidInput(
+                "the leader must be staff at the ticket's area or above",
+                leader_id=leader_id,
+                reason="leader_not_eligible",
+            )
+    else:
+        leader_id = None
+    if (ticket.tier, ticket.leader_id) == (tier, leader_id):
+        raise RuleViolation("the ticket already has this tier", tier=str(tier), reason="same_tier")
+    data = {
+        "tier": str(tier),
+        "previous_tier": ticket.tier,
+        "leader_id": leader_id,
+        "previous_leader_id": ticket.leader_id,
+    }
+    ticket.tier, ticket.leader_id = tier, leader_id
+    restart_for_tier(ticket, policy)
+    now = policy.clock.now()
+    return _finish(session, policy, ticket, actor, transition, now, data=data)
 
 
 async def reopen_ticket(

@@ -72,6 +72,8 @@ class Action(StrEnum):
     # its arrival. Both only speak: the ticket stays with whoever holds it.
     WHISTLE = "whistle"
     REPORT_ARRIVAL = "report_arrival"
+    SET_TIER = "set_tier"  # 分级: staff set the tier (and the 包案 leader)
+    RECORD_CALLBACK = "record_callback"  # 回访 by staff: called the resident, with the outcome
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.RESOLVE, {S.ACCEPTED}, S.RESOLVED, {R.WORKER, R.STAFF}, assignee_only=True),
         _t(Action.CONFIRM, {S.RESOLVED}, S.CLOSED, {R.RESIDENT}),
         _t(Action.REJECT, {S.RESOLVED}, S.ASSIGNED, {R.RESIDENT}),
+        # The outcome decides the state (closed, reopened, or still waiting when nobody
+        # answered): tickets.handling.record_callback sets it.
+        _t(Action.RECORD_CALLBACK, {S.RESOLVED}, None, _OFFICE),
         _t(Action.CLOSE, {S.SUBMITTED, S.RETURNED, S.RESOLVED}, S.CLOSED, {*_OFFICE, R.SYSTEM}),
         _t(Action.REOPEN, {S.RESOLVED, S.CLOSED}, S.ASSIGNED, _OFFICE),
         _t(Action.CANCEL, _ACTIVE, S.CANCELLED, {R.RESIDENT}),
@@ -152,6 +157,7 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.PART_FINISH, _WITH_DEPARTMENTS, None, {R.DEPARTMENT}),
         _t(Action.WHISTLE, _ACTIVE, None, {R.WORKER, *_OFFICE}),
         _t(Action.REPORT_ARRIVAL, _ACTIVE, None, {R.DEPARTMENT}),
+        _t(Action.SET_TIER, _ACTIVE, None, _OFFICE),
     )
 }
 

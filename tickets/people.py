@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, InviteCode, Person
-from tickets.areas import contains, get_area
+from storage.models import Area, InviteCode, Person, Ticket
+from tickets.areas import ancestor_ids, contains, get_area
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.lifecycle import Role
 from tickets.policy import Policy
@@ -168,3 +168,19 @@ async def redeem_invite(
     person.role, person.area_id, person.on_duty = invite.role, invite.area_id, True
     session.add_all([invite, person])
     return person
+
+
+async def possible_leaders(session: AsyncSession, ticket: Ticket) -> Sequence[Person]:
+    """Staff and admins seated at the ticket's area or above it, nearest first: who may answer
+    for it as 包案领导 (a leader sees the tickets below their seat)."""
+    area = await get_area(session, ticket.area_id)
+    query = (
+        select(Person)
+        .join(Area, col(Area.id) == Person.area_id)
+        .where(
+            col(Person.area_id).in_(ancestor_ids(area)),
+            col(Person.role).in_([Role.STAFF, Role.ADMIN]),
+        )
+        .order_by(col(Area.path).desc(), col(Person.id))
+    )
+    return (await session.exec(query)).all()

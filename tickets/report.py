@@ -36,6 +36,7 @@ from tickets.stats import (
     ticket_rates_query,
     within,
 )
+from tickets.tiers import TIERS
 
 # The open states in the order a ticket meets them: the backlog is always shown in this order.
 OPEN_ORDER = (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED, State.RESOLVED)
@@ -78,6 +79,8 @@ class Report:
     areas: tuple[AreaFigures, ...] = ()  # per area at `rows_at`, most tickets first
     workers: tuple[WorkerFigures, ...] = ()
     sources: tuple[tuple[str, int], ...] = ()  # tickets created per source, most first
+    # 三率 per tier (分级) in the tiers' order, untiered (None) last; only tiers with tickets.
+    tiers: tuple[tuple[str | None, ThreeRates], ...] = ()
 
     @property
     def open(self) -> int:
@@ -125,12 +128,14 @@ async def build_report(
     workers: bool = False,
     due_by: datetime | None = None,
     by_source: bool = False,
+    by_tier: bool = False,
 ) -> Report:
     """The report of `area`'s subtree (None: everything) over `period`, as of `now`.
 
     `top` categories (0: none); `rows_at` a level for per-area rows (tickets about areas above
     it keep a row of their own area); `workers` per-worker rows; `due_by` counts the clocks that
-    end between now and then; `by_source` the tickets per source. Four queries (five with
+    end between now and then; `by_source` the tickets per source; `by_tier` the 三率 per tier
+    (two queries more). Four queries (five with
     `by_source`), each with a covering index to read (bench_dashboard's query_plans show which),
     plus the areas' and (with `workers`) the workers' names."""
     ids = await scope_ids(session, area)
@@ -170,6 +175,7 @@ async def build_report(
         areas=_area_rows(tree, area, rows_at, tickets, rates) if rows_at is not None else (),
         workers=await _worker_rows(session, ids, period) if workers else (),
         sources=await _sources(session, ids, period) if by_source else (),
+        tiers=await _tier_rows(session, ids, period) if by_tier else (),
     )
 
 
@@ -185,8 +191,8 @@ def _rates(
     tickets: dict[Any, tuple[int, ...]], callbacks: dict[Any, tuple[int, ...]]
 ) -> dict[Any, ThreeRates]:
     result: dict[Any, ThreeRates] = defaultdict(ThreeRates)
-    for key, (_created, assigned, in_time) in tickets.items():
-        result[key] += ThreeRates(assigned=assigned, accepted_in_time=in_time)
+    for key, (_created, assigned, in_time, unvisited) in tickets.items():
+        result[key] += ThreeRates(assigned=assigned, accepted_in_time=in_time, unvisited=unvisited)
     for key, (count, solved, satisfied) in callbacks.items():
         result[key] += ThreeRates(callbacks=count, solved=solved, satisfied=satisfied)
     return result
@@ -236,6 +242,31 @@ async def _sources(
         .order_by(func.count().desc(), col(Ticket.source))
     )
     return tuple((source, count) for source, count in await session.exec(query))
+
+
+async def _tier_rows(
+    session: AsyncSession, ids: list[int] | None, period: Period
+) -> tuple[tuple[str | None, ThreeRates], ...]:
+    """The report's 三率 per tier: tickets by their tier, callbacks by their ticket's."""
+    tickets = await _grouped(
+        session,
+        ticket_rates_query(
+            Ticket.tier, *within(Ticket.area_id, ids), *in_period(Ticket.created_at, period)
+        ),
+        True,
+    )
+    callbacks = await _grouped(
+        session,
+        callback_rates_query(
+            Ticket.tier,
+            *within(TicketCallback.area_id, ids),
+            *in_period(TicketCallback.at, period),
+        ).join(Ticket, col(Ticket.id) == TicketCallback.ticket_id),
+        True,
+    )
+    rates = _rates(tickets, callbacks)
+    order = [*TIERS, None]
+    return tuple((tier, rates[tier]) for tier in order if tier in rates)
 
 
 class _Node(NamedTuple):

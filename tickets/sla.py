@@ -1,5 +1,5 @@
-"""SLA clocks (派单 dispatch, 签收 accept, 办结 resolve, 报到 report) per urgency and category,
-from configuration.
+"""SLA clocks (派单 dispatch, 签收 accept, 办结 resolve, 报到 report) per urgency, category and
+tier, from configuration.
 
 A duration is written as a number and a unit: `15m`, `24h`, `7d` run on the wall clock; `1wd`,
 `5wd` count working days of the calendar; `2wh` counts the office's working hours. Emergencies
@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, field_validator
 
 from tickets.calendar import WorkingCalendar
+from tickets.tiers import Tier
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|wd|wh)\s*$")
 _UNIT_NAMES = {"m": "minutes", "h": "hours", "d": "days", "wd": "days"}
@@ -128,6 +129,17 @@ class SlaPolicy(BaseModel):
     )
     # Category-specific limits, e.g. {"城乡建设": {"resolve": {"normal": "10wd"}}}.
     categories: dict[str, dict[str, ClockSpec]] = Field(default_factory=dict)
+    # Tier-specific limits (tickets.tiers.Tier), the same shape; a ticket's tier is staff's
+    # decision about this very ticket, so it wins over its category. Emergencies keep their
+    # wall-clock limits whatever the tier: danger does not wait for a 联动办 meeting.
+    tiers: dict[str, dict[str, ClockSpec]] = Field(
+        default_factory=lambda: {
+            "simple": {"resolve": ClockSpec(urgent="1wd", normal="2wd")},
+            "complex": {"resolve": ClockSpec(urgent="5wd", normal="10wd")},
+            "legacy": {"resolve": ClockSpec(urgent="10wd", normal="20wd")},
+            "major": {"resolve": ClockSpec(urgent="5wd", normal="15wd")},
+        }
+    )
     # A reminder goes to whoever holds the clock: once this share of a wall-clock window (15m,
     # 24h) has passed; this long before a working-day deadline, which keeps the reminder inside
     # working hours instead of in the small hours or on a holiday.
@@ -153,7 +165,15 @@ class SlaPolicy(BaseModel):
         Duration.parse(value)
         return value
 
-    @field_validator("categories")
+    @field_validator("tiers")
+    @classmethod
+    def _tier_names(cls, value: dict[str, dict[str, ClockSpec]]) -> dict[str, dict[str, ClockSpec]]:
+        unknown = set(value) - set(Tier)
+        if unknown:
+            raise ValueError(f"unknown tiers {sorted(unknown)} ({', '.join(Tier)})")
+        return value
+
+    @field_validator("categories", "tiers")
     @classmethod
     def _clock_names(
         cls, value: dict[str, dict[str, ClockSpec]]
@@ -165,10 +185,14 @@ class SlaPolicy(BaseModel):
                 raise ValueError(f"{category}: unknown clocks {sorted(unknown)} ({names})")
         return value
 
-    def limit(self, clock: str, urgency: Urgency | str, category: str | None) -> Duration:
+    def limit(
+        self, clock: str, urgency: Urgency | str, category: str | None, tier: str | None = None
+    ) -> Duration:
         urgency = Urgency(urgency)
-        override = self.categories.get(category or "", {}).get(clock)
-        text = getattr(override, urgency.value, None) if override else None
+        text = None
+        for overrides, key in ((self.tiers, tier), (self.categories, category)):
+            override = overrides.get(key or "", {}).get(clock)
+            text = text or (getattr(override, urgency.value, None) if override else None)
         if clock not in CLOCKS:
             raise ValueError(f"unknown clock {clock!r}")
         table = getattr(self, clock)
@@ -182,9 +206,10 @@ class SlaPolicy(BaseModel):
         urgency: str,
         category: str | None,
         calendar: WorkingCalendar,
+        tier: str | None = None,
     ) -> datetime:
         """When to remind about a clock that started at `start` and ends at `due`."""
-        limit = self.limit(clock, urgency, category)
+        limit = self.limit(clock, urgency, category, tier)
         if limit.unit == "wd":
             lead = Duration.parse(self.remind_before_working_deadline)
             return due - timedelta(**{_UNIT_NAMES[lead.unit]: lead.amount})
@@ -194,19 +219,34 @@ class SlaPolicy(BaseModel):
         return start + (due - start) * self.remind_after
 
     def due_dispatch(
-        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+        self,
+        start: datetime,
+        urgency: str,
+        category: str | None,
+        calendar: WorkingCalendar,
+        tier: str | None = None,
     ) -> datetime:
-        return self.limit("dispatch", urgency, category).after(start, calendar)
+        return self.limit("dispatch", urgency, category, tier).after(start, calendar)
 
     def due_accept(
-        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+        self,
+        start: datetime,
+        urgency: str,
+        category: str | None,
+        calendar: WorkingCalendar,
+        tier: str | None = None,
     ) -> datetime:
-        return self.limit("accept", urgency, category).after(start, calendar)
+        return self.limit("accept", urgency, category, tier).after(start, calendar)
 
     def due_resolve(
-        self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar
+        self,
+        start: datetime,
+        urgency: str,
+        category: str | None,
+        calendar: WorkingCalendar,
+        tier: str | None = None,
     ) -> datetime:
-        return self.limit("resolve", urgency, category).after(start, calendar)
+        return self.limit("resolve", urgency, category, tier).after(start, calendar)
 
     def due_report(
         self, start: datetime, urgency: str, category: str | None, calendar: WorkingCalendar

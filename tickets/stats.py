@@ -6,6 +6,9 @@
           from the rate by never being sent on)
   解决率 = callbacks answering 已解决 ÷ callbacks
   满意率 = (满意 + 基本满意) ÷ callbacks
+Callbacks are the residents' answers and the staff's 回访 records that reached the resident (a call
+nobody answered counts in no rate). Beside the rates, 未回访: tickets the auto-close clock closed
+without any 回访 (句号管理).
 Ticket figures count tickets created in the period; callback figures count callbacks given in it.
 """
 
@@ -44,6 +47,7 @@ class ThreeRates:
     callbacks: int = 0
     solved: int = 0
     satisfied: int = 0
+    unvisited: int = 0  # 未回访: closed by the clock without a 回访
 
     @property
     def response_rate(self) -> float | None:
@@ -64,6 +68,7 @@ class ThreeRates:
             self.callbacks + other.callbacks,
             self.solved + other.solved,
             self.satisfied + other.satisfied,
+            self.unvisited + other.unvisited,
         )
 
 
@@ -108,8 +113,8 @@ async def _single_root(session: AsyncSession) -> bool:
 
 
 def ticket_rates_query(key: Any, *where: Any) -> Any:
-    """Tickets created: (key,) count, assigned, accepted in time; per `key` unless it is None.
-    The 三率 columns ride in the created_at indexes, so this reads the indexes alone."""
+    """Tickets created: (key,) count, assigned, accepted in time, 未回访; per `key` unless it is
+    None. The 三率 columns ride in the created_at indexes, so this reads the indexes alone."""
     keys = [] if key is None else [key]
     query = select(
         *keys,
@@ -118,16 +123,19 @@ def ticket_rates_query(key: Any, *where: Any) -> Any:
             or_(col(Ticket.assigned_at).is_not(None), col(Ticket.accepted_in_time).is_(False))
         ),
         count_if(col(Ticket.accepted_in_time).is_(True)),
+        count_if(col(Ticket.unvisited).is_(True)),
     ).where(*where)
     return query if key is None else query.group_by(key)
 
 
 def callback_rates_query(key: Any, *where: Any) -> Any:
-    """Callbacks given: (key,) count, 已解决, 满意 or 基本满意; per `key` unless it is None."""
+    """Callbacks given that reached the resident: (key,) count, 已解决, 满意 or 基本满意; per `key`
+    unless it is None. A 回访 nobody answered has no `solved`, so counting that column leaves it
+    out without a filter the indexes do not carry."""
     keys = [] if key is None else [key]
     query = select(
         *keys,
-        func.count(),
+        func.count(TicketCallback.solved),
         count_if(col(TicketCallback.solved).is_(True)),
         count_if(col(TicketCallback.satisfaction).in_(SATISFIED)),
     ).where(*where)
@@ -141,12 +149,13 @@ async def three_rates_by(
     area: Area | None = None,
     period: Period | None = None,
 ) -> dict[Any, ThreeRates]:
-    """三率 per `group`: "area" (the ticket's area), "worker" or "category"; one query each for
-    tickets and callbacks."""
+    """三率 per `group`: "area" (the ticket's area), "worker", "category" or "tier"; one query
+    each for tickets and callbacks."""
     ticket_key, callback_key = {
         "area": (Ticket.area_id, TicketCallback.area_id),
         "worker": (Ticket.assignee_id, TicketCallback.worker_id),
         "category": (Ticket.category, Ticket.category),
+        "tier": (Ticket.tier, Ticket.tier),
     }[group]
     ids = await scope_ids(session, area)
     ticket_query = ticket_rates_query(
@@ -155,11 +164,13 @@ async def three_rates_by(
     callback_query = callback_rates_query(
         callback_key, *within(TicketCallback.area_id, ids), *in_period(TicketCallback.at, period)
     )
-    if group == "category":
+    if group in ("category", "tier"):
         callback_query = callback_query.join(Ticket, col(Ticket.id) == TicketCallback.ticket_id)
     result: dict[Any, ThreeRates] = defaultdict(ThreeRates)
-    for key, _created, assigned, in_time in (await session.exec(ticket_query)).all():
-        result[key] += ThreeRates(assigned=int(assigned), accepted_in_time=int(in_time))
+    for key, _created, assigned, in_time, unvisited in (await session.exec(ticket_query)).all():
+        result[key] += ThreeRates(
+            assigned=int(assigned), accepted_in_time=int(in_time), unvisited=int(unvisited)
+        )
     for key, count, solved, satisfied in (await session.exec(callback_query)).all():
         result[key] += ThreeRates(callbacks=count, solved=int(solved), satisfied=int(satisfied))
     return dict(result)
@@ -179,13 +190,15 @@ async def three_rates(
     if worker_id is not None:
         ticket_filter.append(Ticket.assignee_id == worker_id)
         callback_filter.append(TicketCallback.worker_id == worker_id)
-    _created, assigned, in_time = (
+    _created, assigned, in_time, unvisited = (
         await session.exec(ticket_rates_query(None, *ticket_filter))
     ).one()
     count, solved, satisfied = (
         await session.exec(callback_rates_query(None, *callback_filter))
     ).one()
-    return ThreeRates(int(assigned), int(in_time), count, int(solved), int(satisfied))
+    return ThreeRates(
+        int(assigned), int(in_time), count, int(solved), int(satisfied), int(unvisited)
+    )
 
 
 _TRIAGE = [State.SUBMITTED, State.RETURNED]

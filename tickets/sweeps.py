@@ -42,6 +42,8 @@ _COLUMNS = tuple(
         "state",
         "urgency",
         "category",
+        "tier",
+        "leader_id",
         "resident_id",
         "assignee_id",
         "area_id",
@@ -58,6 +60,7 @@ _COLUMNS = tuple(
         "accepted_in_time",
         "escalated_at",
         "closed_at",
+        "unvisited",
         "version",
     )
 )
@@ -77,6 +80,7 @@ class ClockEvent:
     handling_area_id: int
     deadline: datetime | None
     at_top: bool = False
+    leader_id: int | None = None  # 包案领导: hears the ticket's alerts too
 
 
 async def sweep(session: AsyncSession, policy: Policy, *, limit: int = 5000) -> list[ClockEvent]:
@@ -169,17 +173,17 @@ async def _ladder(session: AsyncSession) -> dict[int, tuple[int | None, str | No
 
 
 class _Rungs:
-    """The next escalation time per (clock, urgency, category): the same for every ticket of a
-    sweep, so the working-day arithmetic is done once per kind, not once per ticket."""
+    """The next escalation time per (clock, urgency, category, tier): the same for every ticket
+    of a sweep, so the working-day arithmetic is done once per kind, not once per ticket."""
 
     def __init__(self, policy: Policy, now: datetime) -> None:
         self.policy, self.now = policy, now
-        self._cache: dict[tuple[str, str, str | None], datetime] = {}
+        self._cache: dict[tuple[str, str, str | None, str | None], datetime] = {}
 
-    def next(self, clock: str, urgency: str, category: str | None) -> datetime:
-        key = (clock, urgency, category)
+    def next(self, clock: str, urgency: str, category: str | None, tier: str | None) -> datetime:
+        key = (clock, urgency, category, tier)
         if key not in self._cache:
-            window = self.policy.sla.limit(clock, urgency, category)
+            window = self.policy.sla.limit(clock, urgency, category, tier)
             self._cache[key] = window.after(self.now, self.policy.calendar)
         return self._cache[key]
 
@@ -209,6 +213,7 @@ def _auto_close(ticket: SimpleNamespace, now: datetime) -> tuple[ClockEvent, dic
     from_state = ticket.state
     ticket.state = transition.target_from(State(from_state))
     ticket.closed_at, ticket.due_close_at, ticket.next_due_at = now, None, None
+    ticket.unvisited = True  # closed without a 回访: 句号管理 counts it as 未回访
     ticket.version += 1
     timeline = _timeline(ticket, Action.CLOSE, from_state, now, {"auto": True})
     return _event("auto_close", ticket), timeline
@@ -233,8 +238,8 @@ def _escalate(
     if clock in ("dispatch", "accept") and ticket.accepted_in_time is None:
         ticket.accepted_in_time = False
     can_climb = not at_top and parents.get(parent, (None, None))[0] is not None
-    climb_at = rungs.next(clock, ticket.urgency, ticket.category) if can_climb else None
-    ticket.escalate_at = climb_at
+    kind = (clock, ticket.urgency, ticket.category, ticket.tier)
+    ticket.escalate_at = rungs.next(*kind) if can_climb else None
     ticket.remind_at = None
     ticket.next_due_at = next_due(ticket)
     ticket.version += 1
@@ -254,6 +259,7 @@ def _event(kind: str, ticket: SimpleNamespace, *, at_top: bool = False) -> Clock
         handling_area_id=ticket.handling_area_id,
         deadline=deadline(ticket),
         at_top=at_top,
+        leader_id=ticket.leader_id,
     )
 
 
@@ -284,6 +290,7 @@ _WRITTEN = (
     "next_due_at",
     "escalated_at",
     "closed_at",
+    "unvisited",
     "version",
 )
 
