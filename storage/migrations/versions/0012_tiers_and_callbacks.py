@@ -27,21 +27,29 @@ _STATISTICS = {
 }
 
 
-def _statistics_indexes(batch_op, rates: list[str]) -> None:
+def _statistics_indexes(rates: list[str]) -> None:
     for name, columns in _STATISTICS.items():
-        batch_op.drop_index(name)
-        batch_op.create_index(name, [*columns, *rates])
+        op.drop_index(name, table_name="tickets")
+        op.create_index(name, "tickets", [*columns, *rates], unique=False)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("tier", sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column("leader_id", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("unvisited", sa.Boolean(), nullable=False, server_default=sa.false())
+    # tickets: ADD COLUMN in place on both databases, as 0011 does (a batch copy would turn
+    # 0011's column-level REFERENCES into a table constraint SQLite cannot drop a column from).
+    op.add_column("tickets", sa.Column("tier", sa.String(length=16), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE tickets ADD COLUMN leader_id INTEGER REFERENCES people (id)")
+    else:
+        op.add_column(
+            "tickets",
+            sa.Column("leader_id", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
         )
-        batch_op.create_foreign_key("fk_tickets_leader_id", "people", ["leader_id"], ["id"])
-        _statistics_indexes(batch_op, [*_RATES, "unvisited"])
+    op.add_column(
+        "tickets", sa.Column("unvisited", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    _statistics_indexes([*_RATES, "unvisited"])
+    # Nothing points at ticket_callbacks: a batch copy is safe, and SQLite needs one to make
+    # solved and satisfaction nullable.
     with op.batch_alter_table("ticket_callbacks", schema=None) as batch_op:
         batch_op.alter_column("solved", existing_type=sa.Boolean(), nullable=True)
         batch_op.alter_column("satisfaction", existing_type=sa.String(length=16), nullable=True)
@@ -66,9 +74,7 @@ def downgrade() -> None:
         batch_op.drop_column("kind")
         batch_op.alter_column("satisfaction", existing_type=sa.String(length=16), nullable=False)
         batch_op.alter_column("solved", existing_type=sa.Boolean(), nullable=False)
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        _statistics_indexes(batch_op, _RATES)
-        batch_op.drop_constraint("fk_tickets_leader_id", type_="foreignkey")
-        batch_op.drop_column("unvisited")
-        batch_op.drop_column("leader_id")
-        batch_op.drop_column("tier")
+    _statistics_indexes(_RATES)
+    # DROP COLUMN in place (SQLite ≥ 3.35 takes it for a column-level REFERENCES).
+    for column in ("unvisited", "leader_id", "tier"):
+        op.drop_column("tickets", column)
