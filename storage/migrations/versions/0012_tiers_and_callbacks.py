@@ -5,7 +5,7 @@ it counts in no rate. 未回访 (closed by the clock without a 回访) joins the
 so the 三率 and it are read from the indexes alone.
 
 Revision ID: 0012
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30 17:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
