@@ -157,6 +157,15 @@ async def test_cases_are_routed_and_their_callers_kept(sessions, policy, cast, c
     async with sessions() as session:
         caller = await session.get(Person, grid.resident_id)
     assert (caller.channel, caller.display_name, caller.chat_id) == ("hotline", "来电人0", "")
+    # What the import does not set is the model's own default, new columns' too.
+    blank = Ticket()
+    defaults = {
+        column.key: getattr(blank, column.key)
+        for column in Ticket.__table__.columns
+        if getattr(blank, column.key) is not None
+        and column.key not in {"attachments", "category_keywords", "anonymous", "urgency", "source"}
+    }
+    assert defaults and {key: getattr(grid, key) for key in defaults} == defaults
 
 
 def test_bad_rows_are_told_by_their_line_numbers(policy):
