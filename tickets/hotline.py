@@ -290,6 +290,7 @@ def _deadline(value: datetime | date | None, zone: ZoneInfo) -> datetime | None:
 ANSWER_COLUMNS = (
     "case_number",
     "ticket_number",
+    "merged_into",
     "state",
     "reply",
     "resolved_at",

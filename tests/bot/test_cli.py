@@ -245,8 +245,8 @@ def test_hotline_cases_import_once_and_a_bad_file_imports_nothing(tmp_path, caps
     answers = tmp_path / "answers.csv"
     assert main(["hotline", "export", "--since", "2026-01-01", "--out", str(answers)]) == 0
     assert answers.read_text(encoding="utf-8").splitlines() == [
-        "case_number,ticket_number,state,reply,resolved_at,closed_at,callback_at,solved,"
-        "satisfaction,responded_in_time"
+        "case_number,ticket_number,merged_into,state,reply,resolved_at,closed_at,callback_at,"
+        "solved,satisfaction,responded_in_time"
     ]
     assert main(["hotline", "export", "--since", "2026-01-01", "--format", "json"]) == 0
     assert capsys.readouterr().out == ""

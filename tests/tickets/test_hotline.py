@@ -12,7 +12,13 @@ from sqlmodel import func, select
 
 from storage.models import Person, Ticket, TicketCounter, TicketEvent
 from tests.factories import cast_in
-from tickets.handling import accept_ticket, answer_callback, assign_ticket, resolve_ticket
+from tickets.handling import (
+    accept_ticket,
+    answer_callback,
+    assign_ticket,
+    merge_ticket,
+    resolve_ticket,
+)
 from tickets.hotline import (
     ANSWER_COLUMNS,
     answers_as_csv,
@@ -279,11 +285,19 @@ async def test_the_hotlines_deadline_wins_when_it_comes_first(
 async def test_answers_go_back_by_case_number_in_both_formats(
     sessions, policy, clock, cast, classifier
 ):
-    rows = [case_row(0, address="幸福社区第一网格"), case_row(3, address="幸福社区第一网格")]
+    rows = [case_row(index, address="幸福社区第一网格") for index in (0, 3, 6)]
     made = await _import(sessions, policy, classifier, csv_text(rows))
-    answered, untouched = made.tickets
+    answered, duplicate, untouched = made.tickets
     worker = cast["worker-g1"]
     async with sessions() as session:
+        # 重复诉求: the second call about the same problem is merged into the first.
+        await merge_ticket(
+            session,
+            policy,
+            ticket_id=duplicate.id,
+            actor=cast["staff-c1"],
+            original_id=answered.id,
+        )
         await accept_ticket(session, policy, ticket_id=answered.id, actor=worker)
         clock.advance(timedelta(hours=2))
         await resolve_ticket(
@@ -311,6 +325,7 @@ async def test_answers_go_back_by_case_number_in_both_formats(
     expected = {
         "case_number": "12345-000000",
         "ticket_number": answered.number,
+        "merged_into": None,
         "state": "closed",
         "reply": "已更换灯泡，请查看",
         "resolved_at": "2026-11-23T12:00:00+08:00",
@@ -320,15 +335,22 @@ async def test_answers_go_back_by_case_number_in_both_formats(
         "satisfaction": "satisfied",
         "responded_in_time": True,
     }
-    assert answers == [expected]  # the untouched case has nothing to say yet
-    assert untouched.external_number == "12345-000003"
-    assert [json.loads(line) for line in answers_as_json_lines(answers).splitlines()] == [expected]
+    merged = expected | {
+        "case_number": "12345-000003",
+        "ticket_number": duplicate.number,
+        "merged_into": answered.number,
+        "closed_at": "2026-11-23T10:00:00+08:00",
+    }
+    # The untouched case has nothing to say yet.
+    assert answers == [expected, merged] and untouched.external_number == "12345-000006"
+    assert [json.loads(line) for line in answers_as_json_lines(answers).splitlines()] == answers
     table = list(csv.reader(io.StringIO(answers_as_csv(answers))))
-    assert table == [
+    assert table[:2] == [
         list(ANSWER_COLUMNS),
         [
             "12345-000000",
             answered.number,
+            "",
             "closed",
             "已更换灯泡，请查看",
             "2026-11-23T12:00:00+08:00",
@@ -339,3 +361,4 @@ async def test_answers_go_back_by_case_number_in_both_formats(
             "true",
         ],
     ]
+    assert table[2][:4] == ["12345-000003", duplicate.number, answered.number, "closed"]
