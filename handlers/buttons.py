@@ -214,6 +214,11 @@ class Resolve(OnTicket, verb="res"):
 
 
 @dataclass(frozen=True)
+class NeedsDepartment(OnTicket, verb="nd"):
+    """需要部门处理: beyond the grid; the reason is asked next."""
+
+
+@dataclass(frozen=True)
 class RecordTicket(Payload, verb="rec"):
     """代办 or 隐患上报 for the text a worker (or staff member) just sent."""
 
@@ -314,3 +319,53 @@ class ReportArrival(Payload, verb="arr"):
     ticket did meanwhile (the domain checks the summons still waits)."""
 
     part_id: int
+
+
+# --- 党委派单 ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispatchDepartments(OnTicket, verb="dd"):
+    """党委派单: choose the lead department first."""
+
+
+@dataclass(frozen=True)
+class PickLead(OnTicket, verb="dl"):
+    department_id: int
+
+
+@dataclass(frozen=True)
+class ToggleAssist(OnTicket, verb="da"):
+    """Add (or drop again) an assisting department to the dispatch being prepared."""
+
+    department_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmDispatch(OnTicket, verb="dgo"):
+    pass
+
+
+# --- a department's handler ----------------------------------------------------------------------
+# `version` on these is the version of the department's own part, not the ticket's: each
+# department's buttons stay good while other departments move their parts.
+
+
+@dataclass(frozen=True)
+class PartAccept(OnTicket, verb="pa"):
+    pass
+
+
+@dataclass(frozen=True)
+class PartReturn(OnTicket, verb="pr"):
+    pass
+
+
+@dataclass(frozen=True)
+class PartFinish(OnTicket, verb="pf"):
+    pass
+
+
+@dataclass(frozen=True)
+class LeadResolve(OnTicket, verb="lr"):
+    pass

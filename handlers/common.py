@@ -24,6 +24,7 @@ HELP = {
     Role.WORKER: "help_worker",
     Role.STAFF: "help_staff",
     Role.ADMIN: "help_staff",
+    Role.DEPARTMENT: "help_department",
 }
 LANGUAGES = ("zh-CN", "en")
 
@@ -163,6 +164,14 @@ RULE_KEYS = {
     "already_summoned": "rule_already_summoned",
     "already_reported": "rule_already_reported",
     "too_many": "rule_too_many_departments",
+    "parts_open": "rule_parts_open",
+    "not_lead": "rule_not_lead",
+    "lead_resolves": "rule_lead_resolves",
+    "no_part": "rule_no_part",
+    "part_accepted": "rule_part_accepted",
+    "part_assigned": "rule_part_assigned",
+    "lead_assists": "rule_lead_assists",
+    "not_serving": "rule_not_serving",
 }
 
 

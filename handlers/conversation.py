@@ -32,6 +32,12 @@ class ChatState(StrEnum):
     SUPERVISE_NOTE = "supervise_note"  # 督办: what the worker must hear
     WHISTLE_CHOOSING = "whistle_choose"  # 吹哨: which departments to summon
     WHISTLE_NOTE = "whistle_note"  # 吹哨: what the departments are needed for
+    NEEDS_DEPARTMENT_REASON = "needs_department_reason"  # 需要部门处理: why
+    DISPATCHING = "dispatching"  # 党委派单: the lead chosen, assists being added
+    PART_RETURN_REASON = "part_return_reason"  # 部门退单: why
+    PART_FINISH_NOTE = "part_finish_note"  # 协办完成: what the department did
+    LEAD_WITHOUT_REASON = "lead_without_reason"  # 主办办结 before the assists: why
+    LEAD_RESOLVE_REPLY = "lead_resolve_reply"  # 主办办结: the reply to the resident
 
     @classmethod
     def _missing_(cls, value: object) -> ChatState | None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers import common, menus, recording, resident, staff, whistle, worker
+from handlers import common, departments, menus, recording, resident, staff, whistle, worker
 from handlers.buttons import (
     Accept,
     AddInformation,
@@ -33,15 +33,23 @@ from handlers.buttons import (
     ChooseLanguage,
     ChooseWorker,
     Close,
+    ConfirmDispatch,
+    DispatchDepartments,
     DropDraft,
     Escalate,
     ExtensionDays,
     FollowSimilar,
+    LeadResolve,
     ListCategories,
     Merge,
     MergeInto,
+    NeedsDepartment,
     OnTicket,
+    PartAccept,
+    PartFinish,
+    PartReturn,
     Payload,
+    PickLead,
     Recategorise,
     RecategoriseSub,
     RecordTicket,
@@ -56,6 +64,7 @@ from handlers.buttons import (
     SubmitDraft,
     Supervise,
     ToggleAnonymous,
+    ToggleAssist,
     Urge,
     ViewTicket,
     Whistle,
@@ -83,7 +92,8 @@ from tickets.permissions import check_can_view
 log = logging.getLogger(__name__)
 
 R, W, S = frozenset({Role.RESIDENT}), frozenset({Role.WORKER}), frozenset({Role.STAFF, Role.ADMIN})
-ANYONE = R | W | S
+D = frozenset({Role.DEPARTMENT})
+ANYONE = R | W | S | D
 Command = Callable[[Turn], Awaitable[None]]
 # A handler gets the turn and what was said: the Incoming message, or a button's payload.
 Handler = Callable[[Turn, Any], Awaitable[None]]
@@ -124,8 +134,11 @@ def _is_resident(turn: Turn) -> bool:
 
 async def _idle_text(turn: Turn, said: Incoming) -> None:
     """A resident's text is a complaint, or a 催办; a worker's or staff member's is offered as
-    a ticket to record (代办, 隐患上报)."""
-    if not _is_resident(turn):
+    a ticket to record (代办, 隐患上报); a department's handler records none, and is shown
+    what they can do."""
+    if Role(turn.person.role) is Role.DEPARTMENT:
+        await common.show_help(turn)
+    elif not _is_resident(turn):
         await recording.offer(turn, said)
     elif (number := resident.typed_urge(said.text)) is not None:
         await resident.urge_typed(turn, number)
@@ -134,7 +147,9 @@ async def _idle_text(turn: Turn, said: Incoming) -> None:
 
 
 async def _idle_photo(turn: Turn, said: Incoming) -> None:
-    if _is_resident(turn):
+    if Role(turn.person.role) is Role.DEPARTMENT:
+        await common.show_help(turn)
+    elif _is_resident(turn):
         await resident.photo_complaint(turn, said)
     else:
         await recording.offer(turn, said)
@@ -171,8 +186,17 @@ async def _view(turn: Turn, press: ViewTicket) -> None:
         await resident.show_ticket(turn, ticket)
     elif role is Role.WORKER:
         await worker.show_ticket(turn, ticket)
+    elif role is Role.DEPARTMENT:
+        await departments.show_ticket(turn, ticket)
     else:
         await staff.show_ticket(turn, ticket)
+
+
+async def _tasks(turn: Turn) -> None:
+    if Role(turn.person.role) is Role.DEPARTMENT:
+        await departments.tasks(turn)
+    else:
+        await worker.tasks(turn)
 
 
 COMMANDS: dict[str, tuple[frozenset[Role], Command]] = {
@@ -183,7 +207,7 @@ COMMANDS: dict[str, tuple[frozenset[Role], Command]] = {
     "cancel": (ANYONE, _cancel),
     "area": (R, resident.ask_area),
     "my": (R, resident.my_tickets),
-    "tasks": (W | S, worker.tasks),
+    "tasks": (W | S | D, _tasks),
     "triage": (S, staff.triage),
     "overdue": (S, staff.overdue),
     "stats": (S, staff.stats),
@@ -253,6 +277,15 @@ CONVERSATION: dict[ChatState, dict[Trigger, Handler]] = {
     ChatState.SUPERVISE_NOTE: {Kind.TEXT: staff.supervised},
     ChatState.WHISTLE_CHOOSING: {WhistlePick: whistle.picked, WhistleGo: whistle.chosen},
     ChatState.WHISTLE_NOTE: {Kind.TEXT: whistle.noted},
+    ChatState.NEEDS_DEPARTMENT_REASON: {Kind.TEXT: departments.needs_department},
+    ChatState.DISPATCHING: {
+        ToggleAssist: departments.assist_toggled,
+        ConfirmDispatch: departments.dispatch_confirmed,
+    },
+    ChatState.PART_RETURN_REASON: {Kind.TEXT: departments.returned},
+    ChatState.PART_FINISH_NOTE: {Kind.TEXT: departments.finished},
+    ChatState.LEAD_WITHOUT_REASON: {Kind.TEXT: departments.without_reason_given},
+    ChatState.LEAD_RESOLVE_REPLY: {Kind.TEXT: departments.resolved},
 }
 
 # In any state (ConversationHandler's fallbacks): buttons on messages the person can still see,
@@ -300,6 +333,15 @@ ANY_STATE: dict[Trigger, Handler] = {
     WhistlePick: whistle.no_whistle,
     WhistleGo: whistle.no_whistle,
     ReportArrival: whistle.reported,
+    NeedsDepartment: asking(
+        Action.NEEDS_DEPARTMENT, ChatState.NEEDS_DEPARTMENT_REASON, "ask_needs_department_reason"
+    ),
+    DispatchDepartments: departments.choose_lead,
+    PickLead: departments.lead_picked,
+    PartAccept: departments.accept,
+    PartReturn: departments.ask_return_reason,
+    PartFinish: departments.ask_finish_note,
+    LeadResolve: departments.ask_resolve,
 }
 
 # States a refusal does not end: the resident's draft (or a worker's) waits for another try.

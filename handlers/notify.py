@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from handlers import department_notices as departments
 from handlers.buttons import AnswerSolved, ApproveExtension, RefuseExtension
 from handlers.context import Turn
 from handlers.events import Button, Reply
@@ -460,13 +461,27 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.REFUSE_EXTENSION: (_extension_decided,),
     Action.RESOLVE: (_residents_asked_solved,),
     Action.CONFIRM: (_rated,),
-    Action.REJECT: (_rated, _reopened_by_callback),
+    Action.REJECT: (_rated, _reopened_by_callback, departments.lead_told_reopened),
     Action.CLOSE: (_residents_closed,),
-    Action.REOPEN: (_assignment, _residents_reopened),
+    Action.REOPEN: (_assignment, departments.lead_told_reopened, _residents_reopened),
     Action.CANCEL: (_withdrawn,),
     Action.MERGE: (_residents_merged,),
     Action.RECATEGORISE: (_residents_recategorised,),
     Action.ADD_INFO: (_information_added,),
     Action.URGE: (_urged,),
     Action.SUPERVISE: (_supervised,),
+    Action.NEEDS_DEPARTMENT: (
+        _triage_alert("why_needs_department"),
+        departments.residents_needs_department,
+    ),
+    Action.DISPATCH_DEPARTMENT: (departments.parts_dispatched, departments.residents_dispatched),
+    Action.DEPARTMENT_ACCEPT: (departments.residents_department_accepted,),
+    Action.PART_ACCEPT: (departments.residents_part_accepted,),
+    Action.DEPARTMENT_RETURN: (
+        _triage_alert("why_department_returned"),
+        departments.residents_department_returned,
+    ),
+    Action.PART_RETURN: (departments.staff_told_part_returned,),
+    Action.PART_FINISH: (departments.lead_told_part_finished,),
+    Action.DEPARTMENT_RESOLVE: (_residents_asked_solved,),
 }

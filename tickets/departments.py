@@ -427,3 +427,39 @@ async def department_work(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def open_part_of(
+    session: AsyncSession, ticket_id: int, department_id: int | None
+) -> TicketPart | None:
+    """The department's open lead or assist part of the ticket (the latest), or None: what its
+    handlers' buttons are about."""
+    if department_id is None:
+        return None
+    query = (
+        select(TicketPart)
+        .where(
+            TicketPart.ticket_id == ticket_id,
+            TicketPart.department_id == department_id,
+            col(TicketPart.state).in_(list(OPEN_PART_STATES)),
+            col(TicketPart.role).in_([PartRole.LEAD, PartRole.ASSIST]),
+        )
+        .order_by(col(TicketPart.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def others_open(session: AsyncSession, part: TicketPart) -> int:
+    """How many other lead or assist parts of the part's ticket are still open."""
+    query = select(func.count()).where(
+        TicketPart.ticket_id == part.ticket_id,
+        TicketPart.id != part.id,
+        col(TicketPart.state).in_(list(OPEN_PART_STATES)),
+        col(TicketPart.role).in_([PartRole.LEAD, PartRole.ASSIST]),
+    )
+    return (await session.exec(query)).one()
+
+
+async def department_names(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
+    query = select(Department.id, Department.name).where(col(Department.id).in_(list(ids)))
+    return {department_id: name for department_id, name in (await session.exec(query)).all()}

@@ -101,10 +101,11 @@ async def staff_of_area(session: AsyncSession, area_id: int) -> Sequence[Person]
 
 
 async def people_with_duties(session: AsyncSession, *, channel: str) -> Sequence[Person]:
-    """Workers, staff and admins who use `channel`: everyone whose menu is not the residents'."""
+    """Workers, staff, department handlers and admins who use `channel`: everyone whose menu
+    is not the residents'."""
     query = select(Person).where(
         Person.channel == channel,
-        col(Person.role).in_([Role.WORKER, Role.STAFF, Role.ADMIN]),
+        col(Person.role).in_([Role.WORKER, Role.STAFF, Role.DEPARTMENT, Role.ADMIN]),
     )
     return (await session.exec(query.order_by(col(Person.id)))).all()
 

@@ -160,3 +160,15 @@ async def department_names(session: AsyncSession, department_ids: Iterable[int])
         return {}
     query = select(Department.id, Department.name).where(col(Department.id).in_(department_ids))
     return {department_id: name for department_id, name in (await session.exec(query)).all()}
+
+
+async def department_people(session: AsyncSession, department_id: int | None) -> list[Person]:
+    """A department's handlers on duty: who hears of its parts."""
+    if department_id is None:
+        return []
+    query = select(Person).where(
+        Person.department_id == department_id,
+        Person.role == Role.DEPARTMENT,
+        col(Person.on_duty),
+    )
+    return list((await session.exec(query.order_by(col(Person.id)))).all())

@@ -57,7 +57,9 @@ async def test_at_start_only_chats_without_this_menu_get_one(chat, deps, session
     async with sessions() as session:
         duties = (
             await session.exec(
-                select(Person).where(col(Person.role).in_(["worker", "staff", "admin"]))
+                select(Person).where(
+                    col(Person.role).in_(["worker", "staff", "department", "admin"])
+                )
             )
         ).all()
     assert {p.chat_id for p in duties} <= set(chat.menus)
@@ -65,6 +67,8 @@ async def test_at_start_only_chats_without_this_menu_get_one(chat, deps, session
     assert {"overdue", "stats"} <= set(_commands(chat.menus["staff-c1"]))
     worker = _commands(chat.menus["worker-g1"])
     assert "tasks" in worker and "triage" not in worker
+    department = _commands(chat.menus["dept-cg"])
+    assert "tasks" in department and "triage" not in department
     rows = await _menu_rows(sessions)
     assert len(rows) == len(duties)  # newbie's was not queued twice
     # A later start, a week on (past the retention of sent messages): nothing new to send.
