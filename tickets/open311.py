@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, tuple_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -328,97 +329,106 @@ async def find_service_requests(
 ) -> list[RequestView]:
     """The requests the filters select, newest first, at most MAX_REQUESTS. Without ids or
     dates, the last DEFAULT_DAYS days."""
-    statement = select(Ticket)
+    page = select(*_COLUMNS)
     if query.ids:
-        statement = statement.where(col(Ticket.number).in_(query.ids))
+        page = page.where(col(Ticket.number).in_(query.ids))
     else:
         end = query.end
         start = query.start
         if start is None:
             start = (end or policy.clock.now()) - timedelta(days=DEFAULT_DAYS)
-        statement = statement.where(col(Ticket.created_at) >= start)
+        page = page.where(col(Ticket.created_at) >= start)
         if end is not None:
-            statement = statement.where(col(Ticket.created_at) <= end)
+            page = page.where(col(Ticket.created_at) <= end)
         if query.services:
             pairs = [(service.group, service.name) for service in query.services]
-            statement = statement.where(tuple_(Ticket.category, Ticket.subcategory).in_(pairs))
+            page = page.where(tuple_(Ticket.category, Ticket.subcategory).in_(pairs))
         if query.statuses and len(set(query.statuses)) == 1:
             states = OPEN_STATES if query.statuses[0] == "open" else CLOSED_STATES
-            statement = statement.where(col(Ticket.state).in_(states))
-    statement = statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
-    tickets = (await session.exec(statement.limit(MAX_REQUESTS))).all()
-    return await _views(session, tickets)
+            page = page.where(col(Ticket.state).in_(states))
+    newest = (col(Ticket.created_at).desc(), col(Ticket.id).desc())
+    rows = await session.exec(_with_facts(page.order_by(*newest).limit(MAX_REQUESTS)))
+    return [_view(row) for row in rows.all()]
 
 
 async def find_service_request(session: AsyncSession, number: str) -> RequestView:
-    ticket = (await session.exec(select(Ticket).where(Ticket.number == number.strip()))).first()
-    if ticket is None:
+    page = select(*_COLUMNS).where(Ticket.number == number.strip())
+    row = (await session.exec(_with_facts(page))).first()
+    if row is None:
         raise NotFound(f"service_request_id {number!r} was not found", field="service_request_id")
-    return (await _views(session, [ticket]))[0]
+    return _view(row)
 
 
-async def _views(session: AsyncSession, tickets: Sequence[Ticket]) -> list[RequestView]:
-    if not tickets:
-        return []
-    ids = [ticket.id for ticket in tickets]
-    latest = (
-        select(func.max(TicketEvent.id))
-        .where(col(TicketEvent.ticket_id).in_(ids))
-        .group_by(col(TicketEvent.ticket_id))
+# What a view reads of a ticket: columns, not ORM objects (a thousand of them at a time).
+_COLUMNS = (
+    Ticket.id,
+    Ticket.number,
+    Ticket.state,
+    Ticket.category,
+    Ticket.subcategory,
+    Ticket.source,
+    Ticket.text,
+    Ticket.address,
+    Ticket.latitude,
+    Ticket.longitude,
+    Ticket.attachments,
+    Ticket.handling_area_id,
+    Ticket.department_id,
+    Ticket.created_at,
+    Ticket.due_dispatch_at,
+    Ticket.due_accept_at,
+    Ticket.due_resolve_at,
+)
+_LATEST = aliased(TicketEvent, name="latest")
+
+
+def _with_facts(page: Any) -> Any:
+    """The page of tickets with, in the same statement, each one's latest timeline entry (by
+    the (ticket_id, id) index) and the names of the area and department holding it."""
+    tickets = page.subquery("page")
+    latest_id = (
+        select(func.max(_LATEST.id)).where(_LATEST.ticket_id == tickets.c.id).scalar_subquery()
     )
-    events = await session.exec(
-        select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.note).where(
-            col(TicketEvent.id).in_(latest)
+    return (
+        select(
+            tickets,
+            col(TicketEvent.at).label("updated"),
+            col(TicketEvent.note).label("note"),
+            col(Area.name).label("area_name"),
+            col(Department.name).label("department_name"),
         )
+        .select_from(tickets)
+        .outerjoin(TicketEvent, col(TicketEvent.id) == latest_id)
+        .outerjoin(Area, col(Area.id) == tickets.c.handling_area_id)
+        .outerjoin(Department, col(Department.id) == tickets.c.department_id)
+        .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
     )
-    last = {ticket_id: (at, note) for ticket_id, at, note in events.all()}
-    area_ids = {ticket.handling_area_id for ticket in tickets}
-    areas = await session.exec(select(Area.id, Area.name).where(col(Area.id).in_(area_ids)))
-    area_names = dict(areas.all())
-    department_ids = {ticket.department_id for ticket in tickets} - {None}
-    departments = await session.exec(
-        select(Department.id, Department.name).where(col(Department.id).in_(department_ids))
-    )
-    department_names = dict(departments.all()) if department_ids else {}
-    return [
-        _view(ticket, _agency(ticket, area_names, department_names), last.get(ticket.id))
-        for ticket in tickets
-    ]
 
 
-def _agency(ticket: Ticket, areas: dict[int, str], departments: dict[int, str]) -> str | None:
-    """Who holds the ticket: the lead department once the street dispatched it (党委派单),
-    else the grid, community or street handling it."""
-    if ticket.department_id is not None and ticket.department_id in departments:
-        return departments[ticket.department_id]
-    return areas.get(ticket.handling_area_id)
-
-
-def _view(
-    ticket: Ticket, agency: str | None, last: tuple[datetime, str | None] | None
-) -> RequestView:
-    updated, note = last if last is not None else (ticket.created_at, None)
+def _view(row: Any) -> RequestView:
+    """One row of `_with_facts` as Open311 may show it. The agency is the lead department once
+    the street dispatched it (党委派单), else the grid, community or street handling it."""
     view = RequestView(
-        number=ticket.number,
-        state=ticket.state,
-        service=service_of(ticket.category, ticket.subcategory),
-        category=ticket.category,
-        agency=agency,
-        requested=ticket.created_at,
-        updated=updated,
-        expected=deadline(ticket),
+        number=row.number,
+        state=row.state,
+        service=service_of(row.category, row.subcategory),
+        category=row.category,
+        agency=row.department_name or row.area_name,
+        requested=row.created_at,
+        updated=row.updated or row.created_at,
+        expected=deadline(row),
     )
-    if ticket.source != Source.API:
+    if row.source != Source.API:
         return view
     media = next(
-        (a.get("url") for a in ticket.attachments or () if a.get("kind") == "media_url"), None
+        (a.get("url") for a in row.attachments or () if a.get("kind") == "media_url"), None
     )
     return replace(
         view,
-        notes=note,
-        description=ticket.text,
-        address=ticket.address,
-        latitude=ticket.latitude,
-        longitude=ticket.longitude,
+        notes=row.note,
+        description=row.text,
+        address=row.address,
+        latitude=row.latitude,
+        longitude=row.longitude,
         media_url=media,
     )
