@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -222,15 +223,22 @@ async def api_resident(
     user_id = hashlib.sha256(identity.encode()).hexdigest()[:40]
     person = await find_person(session, API_CHANNEL, user_id)
     if person is None:
-        person = await register_person(
-            session,
-            policy,
-            channel=API_CHANNEL,
-            channel_user_id=user_id,
-            chat_id=user_id,
-            area_id=area_id,
-            display_name=name or None,
-        )
+        try:
+            async with session.begin_nested():
+                person = await register_person(
+                    session,
+                    policy,
+                    channel=API_CHANNEL,
+                    channel_user_id=user_id,
+                    chat_id=user_id,
+                    area_id=area_id,
+                    display_name=name or None,
+                )
+        except IntegrityError:
+            # A request for the same person, at the same moment, made them first.
+            person = await find_person(session, API_CHANNEL, user_id)
+            if person is None:
+                raise
     if name:
         person.display_name = name
     if phone is not None:

@@ -3,6 +3,7 @@ keys, and what GET requests may show (tickets/open311.py, tickets/apikeys.py).""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -275,3 +276,15 @@ async def test_the_agency_is_the_lead_department_once_dispatched(sessions, polic
         session.add(ticket)
         await session.commit()
         assert (await find_service_request(session, number)).agency == "城管执法局"
+
+
+async def test_the_first_requests_of_one_person_at_once_make_one_person(
+    sessions, policy, classifier
+):
+    await cast_in(sessions, policy)
+    key = await _key(sessions, policy)
+    posts = [
+        _post(sessions, policy, classifier, key, service_code="0102", **_at("g1")) for _ in range(4)
+    ]
+    tickets = await asyncio.gather(*posts)
+    assert len({ticket.resident_id for ticket in tickets}) == 1
