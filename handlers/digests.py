@@ -62,7 +62,14 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     period = Period(since=last_month, until=this_month)
     report = await build_report(
-        session, area=None, period=period, now=now, top=0, rows_at=Level.GRID, workers=True
+        session,
+        area=None,
+        period=period,
+        now=now,
+        top=0,
+        rows_at=Level.GRID,
+        workers=True,
+        by_department=True,
     )
     if report.created == 0:
         return 0  # a month without tickets has nothing to rank
@@ -79,7 +86,13 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
             for row in report.workers
             if row.home_path is not None and contains(own, row.home_path)
         }
-        if not _rankable(grids) and not _rankable(workers):
+        # The departments this area works with: serving it, or serving a part of it.
+        departments = {
+            row.name: row.rates
+            for row in report.departments
+            if contains(own, row.serves_path) or own.path.startswith(row.serves_path)
+        }
+        if not any(map(_rankable, (grids, workers, departments))):
             continue  # nothing happened in this staff member's area: no list of 无
         text = tr(
             locale,
@@ -89,6 +102,8 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
             grids=_ranked(locale, grids),
             workers=_ranked(locale, workers),
         )
+        if _rankable(departments):
+            text += "\n" + tr(locale, "ranking_departments", lines=_ranked(locale, departments))
         messages.append(_message(staff, f"ranking:{last_month:%Y-%m}", text, now))
     await enqueue_many(session, messages)
     return len(messages)

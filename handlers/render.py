@@ -9,8 +9,10 @@ from handlers.texts import label, tr
 from storage import Session
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.contact import shown_phone
+from tickets.department_figures import DepartmentFigures
 from tickets.duplicates import Similar
 from tickets.policy import Policy
+from tickets.report import percents
 from tickets.sla import Duration
 
 # Texts longer than this are shortened in notifications and lists; the ticket keeps them whole.
@@ -211,3 +213,18 @@ def timeline_text(
             )
         )
     return "\n".join(lines)
+
+
+def department_line(locale: str, row: DepartmentFigures) -> str:
+    """One department's 三率 and 报到 on one line (/stats and the monthly ranking)."""
+    shown = percents(row.rates)
+    return tr(
+        locale,
+        "department_line",
+        name=row.name,
+        response=shown.response,
+        solve=shown.solve,
+        satisfaction=shown.satisfaction,
+        reported=row.reported_in_time,
+        summoned=row.summoned,
+    )

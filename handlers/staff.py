@@ -24,6 +24,7 @@ from handlers.events import Button, Incoming
 from handlers.keyboards import merge_rows, staff_buttons
 from handlers.render import (
     category_text,
+    department_line,
     local_time,
     preview,
     similar_text,
@@ -245,7 +246,12 @@ async def stats(turn: Turn) -> None:
     area = await get_area(turn.session, turn.person.area_id)
     now = turn.policy.clock.now()
     report = await build_report(
-        turn.session, area=area, period=period_of(name, turn), now=now, by_source=True
+        turn.session,
+        area=area,
+        period=period_of(name, turn),
+        now=now,
+        by_source=True,
+        by_department=True,
     )
     shown, none = percents(report.rates), turn.t("none")
     separator = turn.t("list_separator")
@@ -274,6 +280,11 @@ async def stats(turn: Turn) -> None:
         "png",
     )
     turn.replies[-1] = replace(turn.replies[-1], image=chart)
+    if report.departments:
+        turn.say_key(
+            "stats_departments",
+            lines="\n".join(department_line(turn.locale, row) for row in report.departments),
+        )
 
 
 async def invite(turn: Turn) -> None:

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Person, Ticket, TicketCallback
 from tickets.areas import LEVEL_DEPTH, Level
+from tickets.department_figures import DepartmentFigures, department_rows
 from tickets.lifecycle import OPEN_STATES, Role, State
 from tickets.stats import (
     Period,
@@ -81,6 +82,7 @@ class Report:
     sources: tuple[tuple[str, int], ...] = ()  # tickets created per source, most first
     # 三率 per tier (分级) in the tiers' order, untiered (None) last; only tiers with tickets.
     tiers: tuple[tuple[str | None, ThreeRates], ...] = ()
+    departments: tuple[DepartmentFigures, ...] = ()  # per department, by name
 
     @property
     def open(self) -> int:
@@ -129,13 +131,15 @@ async def build_report(
     due_by: datetime | None = None,
     by_source: bool = False,
     by_tier: bool = False,
+    by_department: bool = False,
 ) -> Report:
     """The report of `area`'s subtree (None: everything) over `period`, as of `now`.
 
     `top` categories (0: none); `rows_at` a level for per-area rows (tickets about areas above
     it keep a row of their own area); `workers` per-worker rows; `due_by` counts the clocks that
     end between now and then; `by_source` the tickets per source; `by_tier` the 三率 per tier
-    (two queries more). Four queries (five with
+    (two queries more); `by_department` the rows per department (tickets/department_figures.py,
+    two queries more). Four queries (five with
     `by_source`), each with a covering index to read (bench_dashboard's query_plans show which),
     plus the areas' and (with `workers`) the workers' names."""
     ids = await scope_ids(session, area)
@@ -176,6 +180,7 @@ async def build_report(
         workers=await _worker_rows(session, ids, period) if workers else (),
         sources=await _sources(session, ids, period) if by_source else (),
         tiers=await _tier_rows(session, ids, period) if by_tier else (),
+        departments=await department_rows(session, ids, period) if by_department else (),
     )
 
 

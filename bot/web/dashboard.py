@@ -122,7 +122,11 @@ async def dashboard_page(request: web.Request) -> web.Response:
 
     # Side by side, one connection each: the page waits for the slowest part, not their sum.
     report, late, names = await asyncio.gather(
-        read(lambda s: build_report(s, area=scope, period=period, now=now, top=0, by_source=True)),
+        read(
+            lambda s: build_report(
+                s, area=scope, period=period, now=now, top=0, by_source=True, by_department=True
+            )
+        ),
         read(lambda s: overdue_list(s, now, area=scope, limit=20)),
         read(_area_names),
     )
@@ -137,6 +141,16 @@ async def dashboard_page(request: web.Request) -> web.Response:
         shown=percents(report.rates),
         backlog=report.backlog,
         sources=report.sources,
+        departments=[
+            {
+                "department_id": row.department_id,
+                "name": row.name,
+                "shown": percents(row.rates),
+                "summoned": row.summoned,
+                "reported_in_time": row.reported_in_time,
+            }
+            for row in report.departments
+        ],
         late_count=report.overdue,
         late=[
             {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import aiohttp
 import pytest
 from sqlmodel import select
 
 from bot.web.auth import hash_password, verify_password
-from storage.models import Area, Person, Ticket
+from storage.models import Area, Department, Person, Ticket, TicketPart
 from tests.bot.web.conftest import DEMO_PASSWORD
 
 
@@ -282,3 +283,30 @@ async def test_staff_merge_a_suggested_duplicate_from_the_ticket_page(console):
     async with console.services.sessions() as session:
         merged = await session.get(Ticket, ids[duplicate].id)
     assert (merged.state, merged.merged_into_id) == ("closed", ids[original].id)
+
+
+async def test_the_dashboard_shows_each_departments_figures(console):
+    async with console.services.sessions() as session:
+        ticket = (await session.exec(select(Ticket).order_by(Ticket.id))).first()
+        root = (await session.exec(select(Area).where(Area.parent_id.is_(None)))).one()
+        department = Department(code="cg", name="城管执法局", area_id=root.id)
+        session.add(department)
+        await session.flush()
+        now = console.services.policy.clock.now()
+        for role, state, in_time in (("lead", "accepted", True), ("summoned", "summoned", None)):
+            session.add(
+                TicketPart(
+                    ticket_id=ticket.id,
+                    department_id=department.id,
+                    role=role,
+                    state=state,
+                    created_at=now,
+                    accepted_in_time=in_time,
+                )
+            )
+        await session.commit()
+    client = await _signed_in(console, "赵主任")
+    async with client, client.get("/dashboard") as response:
+        page = await response.text()
+    row = re.search(r'<tr id="department-\d+">(.*?)</tr>', page).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row) == ["城管执法局", "100.0%", "—", "—", "0/1"]
