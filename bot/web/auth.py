@@ -103,14 +103,20 @@ class PasswordChecker:
         self._slots.release()
 
 
+# Who may sign in to the console (its chat, and for staff its pages): everyone but residents,
+# who are known by a cookie instead.
+SIGN_IN_ROLES = (Role.WORKER, Role.STAFF, Role.ADMIN, Role.DEPARTMENT)
+
+
 def can_sign_in(person: Person) -> bool:
-    return Role(person.role) in (Role.WORKER, Role.STAFF, Role.ADMIN)
+    return Role(person.role) in SIGN_IN_ROLES
 
 
 async def people_named(session: AsyncSession, name: str) -> list[Person]:
-    """The staff, workers and admins with this display name (sign-in is by name)."""
+    """The staff, workers, department handlers and admins with this display name (sign-in is by
+    name)."""
     query = select(Person).where(
-        Person.display_name == name, col(Person.role).in_([Role.WORKER, Role.STAFF, Role.ADMIN])
+        Person.display_name == name, col(Person.role).in_(list(SIGN_IN_ROLES))
     )
     return list((await session.exec(query)).all())
 

@@ -148,6 +148,7 @@ PLACEHOLDERS = {
     Role.WORKER: "placeholder_worker",
     Role.STAFF: "placeholder_staff",
     Role.ADMIN: "placeholder_staff",
+    Role.DEPARTMENT: "placeholder_department",
 }
 
 

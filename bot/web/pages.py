@@ -82,7 +82,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
             label=lambda kind, value: label(locale, kind, value),
             lang="zh-CN" if locale == "zh-CN" else "en",
             viewer=person,
-            is_staff=person is not None and auth.can_sign_in(person) and person.role != "worker",
+            is_staff=person is not None and person.role in ("staff", "admin"),
             csrf=request[CSRF],
             **context,
         )
