@@ -369,3 +369,31 @@ class PartFinish(OnTicket, verb="pf"):
 @dataclass(frozen=True)
 class LeadResolve(OnTicket, verb="lr"):
     pass
+
+
+@dataclass(frozen=True)
+class ChooseTier(OnTicket, verb="tr"):
+    """分级: show the tiers, the classifier's proposal marked."""
+
+
+@dataclass(frozen=True)
+class SetTier(OnTicket, verb="tier"):
+    index: int  # into tickets.tiers.TIERS
+
+
+@dataclass(frozen=True)
+class TierLeader(OnTicket, verb="tld"):
+    """历史遗留 / 重大疑难 with the leader who answers for it (包案领导)."""
+
+    index: int  # into tickets.tiers.TIERS
+    leader_id: int
+
+
+@dataclass(frozen=True)
+class RecordCallback(OnTicket, verb="rv"):
+    """记录回访: show the outcomes of a call to the resident."""
+
+
+@dataclass(frozen=True)
+class CallbackOutcome(OnTicket, verb="rvo"):
+    outcome: int  # into handlers.staff.CALLBACK_OUTCOMES

@@ -1,7 +1,8 @@
 """What people hear when a clock fires: the worker is reminded before a deadline (the staff of the
 triage queue, before a dispatch deadline); when one passes, the staff of the level that now
 supervises are alerted, the worker is told, and the resident learns who follows the ticket up;
-an auto-closed ticket is announced to both sides.
+an auto-closed ticket is announced to both sides. A 历史遗留 or 重大疑难 ticket's leader (包案领导)
+hears its reminders and overdue alerts too.
 
 A notice carries the buttons for the move the clock is waiting for — 接单 for the worker whose
 acceptance is late, 派单 for the staff of an overdue triage ticket — besides 查看.
@@ -80,15 +81,22 @@ async def announce(session: Session, policy: Policy, events: Sequence[ClockEvent
         due = local_time(event.deadline, policy)
         clock = event.kind.partition("_")[2]
         move = _AWAITED.get(clock)
+        seated = staff.get(event.handling_area_id, [])
+        # 包案领导: the ticket's alerts reach its leader too, unless they are told as staff.
+        leader = people.get(event.leader_id) if event.leader_id else None
+        if leader is not None and (event.kind == "auto_close" or leader in seated):
+            leader = None
         if event.kind == "remind_dispatch":
-            for person in staff.get(event.handling_area_id, []):
+            for person in seated:
                 send(person, event, "n_remind_dispatch", move, deadline=due)
         elif event.kind.startswith("remind"):
             send(worker, event, f"n_{event.kind}", move, deadline=due)
+        if event.kind.startswith("remind"):
+            send(leader, event, "n_remind_leader", clock=clock, deadline=due)
         elif event.kind.startswith("escalate"):
             area = areas.get(event.handling_area_id, "")
             staff_move = move if clock == "dispatch" else None
-            for person in staff.get(event.handling_area_id, []):
+            for person in [*seated, *([leader] if leader else [])]:
                 send(person, event, "n_overdue_staff", staff_move, clock=clock, deadline=due)
             send(worker, event, "n_overdue_worker", move, clock=clock, area=area)
             if not event.at_top:  # at the top nobody new takes over: nothing new to tell
@@ -124,6 +132,7 @@ def _message(
 
 def _people_of(events: Sequence[ClockEvent]) -> set[int]:
     ids = {event.resident_id for event in events}
+    ids |= {event.leader_id for event in events if event.leader_id is not None}
     return ids | {event.assignee_id for event in events if event.assignee_id is not None}
 
 

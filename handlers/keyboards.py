@@ -11,6 +11,7 @@ from handlers.buttons import (
     ApproveExtension,
     AskExtension,
     ChooseCategory,
+    ChooseTier,
     ChooseWorker,
     Close,
     DispatchDepartments,
@@ -23,6 +24,7 @@ from handlers.buttons import (
     PartAccept,
     PartFinish,
     PartReturn,
+    RecordCallback,
     RefuseExtension,
     Reopen,
     Resolve,
@@ -62,7 +64,8 @@ def work_buttons(locale: str, ticket: Ticket) -> Rows:
 
 def staff_buttons(locale: str, ticket: Ticket) -> Rows:
     """What staff can do with the ticket in its current state: 督办 the worker handling it, 上报
-    to the parent area, 派给部门 from triage, besides 派单, 改类, 合并 …"""
+    to the parent area, 派给部门 from triage, 分级, 记录回访 on a resolved ticket, besides 派单,
+    改类, 合并 …"""
 
     def b(key: str, kind: type[OnTicket]) -> Button:
         return Button(tr(locale, key), kind(ticket.id, ticket.version).pack())
@@ -82,12 +85,20 @@ def staff_buttons(locale: str, ticket: Ticket) -> Rows:
         )
     elif ticket.state in (State.SUBMITTED, State.RETURNED):
         rows.append(
-            (b("btn_dispatch_departments", DispatchDepartments), b("btn_escalate", Escalate))
+            (
+                b("btn_dispatch_departments", DispatchDepartments),
+                b("btn_escalate", Escalate),
+                b("btn_tier", ChooseTier),
+            )
         )
+    if ticket.state in (State.ASSIGNED, State.ACCEPTED):
+        rows.append((b("btn_tier", ChooseTier),))
     if ticket.pending_extension_days:
         rows.append((b("btn_approve", ApproveExtension), b("btn_refuse", RefuseExtension)))
-    if ticket.state in (State.SUBMITTED, State.RETURNED, State.RESOLVED):
+    if ticket.state in (State.SUBMITTED, State.RETURNED):
         rows.append((b("btn_close", Close),))
+    if ticket.state == State.RESOLVED:  # 句号管理: the 回访 first, then the close
+        rows.append((b("btn_record_callback", RecordCallback), b("btn_close", Close)))
     if ticket.state in (State.RESOLVED, State.CLOSED) and (
         ticket.assignee_id or ticket.department_id
     ):

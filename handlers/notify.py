@@ -30,6 +30,7 @@ from handlers.render import (
     preview,
     reach_lines,
     similar_text,
+    tier_text,
 )
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Area, Person, Ticket, TicketEvent
@@ -97,7 +98,7 @@ async def _assignment(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
         return
     locale = locale_or_default(worker.locale)
     accept_by = local_time(ticket.due_accept_at, turn.policy)
-    if event.action in (Action.REOPEN, Action.REJECT):
+    if event.action in (Action.REOPEN, Action.REJECT, Action.RECORD_CALLBACK):
         text = tr(locale, "n_reopen_assignment", number=ticket.number, accept_by=accept_by)
     else:
         text = tr(
@@ -261,7 +262,11 @@ def _triage_alert(why: str | None) -> Notice:
     async def alert(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
         told = {staff.id for staff in await _emergency_readers(turn, ticket, event)}
         similar = await similar_to_ticket(turn.session, ticket)
-        for staff in await triage_staff(turn.session, ticket):
+        readers = await triage_staff(turn.session, ticket)
+        leader = await person(turn.session, ticket.leader_id)  # 包案领导 hears its alerts
+        if leader is not None and leader.id not in {staff.id for staff in readers}:
+            readers.append(leader)
+        for staff in readers:
             if staff.id in told:  # their emergency alert says all this already
                 continue
             locale = locale_or_default(staff.locale)
@@ -448,6 +453,42 @@ async def _residents_recategorised(turn: Turn, ticket: Ticket, _event: TicketEve
         turn.notify(resident, Reply(text), _key(ticket, "n_recategorised"))
 
 
+# --- tiers and 句号管理 ------------------------------------------------------------------------
+
+
+async def _leader_named(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """包案: the leader now answering for the ticket hears what it is and its clock."""
+    data = event.data or {}
+    if ticket.leader_id is None or data.get("previous_leader_id") == ticket.leader_id:
+        return
+    leader = await person(turn.session, ticket.leader_id)
+    if leader is None:
+        return
+    locale = locale_or_default(leader.locale)
+    text = tr(
+        locale,
+        "n_leader",
+        number=ticket.number,
+        tier=tier_text(locale, ticket.tier),
+        area=await area_name(turn.session, ticket.area_id),
+        text=preview(ticket.text),
+        resolve_by=local_time(ticket.due_resolve_at, turn.policy),
+    )
+    _tell(turn, leader, ticket, "leader", Reply(text, staff_buttons(locale, ticket)))
+
+
+async def _callback_recorded(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """A staff 回访 that reached the resident tells the worker and the residents like the
+    resident's own answer: closed, or reopened (重办) for the worker. Nobody reached: nobody."""
+    if ticket.state == State.CLOSED:
+        await _rated(turn, ticket, event)
+        await _residents_closed(turn, ticket, event)
+    elif ticket.state == State.ASSIGNED:
+        await _rated(turn, ticket, event)
+        await _assignment(turn, ticket, event)
+        await _residents_reopened(turn, ticket, event)
+
+
 # Who is told what after which move. A move not listed tells nobody (a working note).
 NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.SUBMIT: (_assignment_or_triage, _emergency_alert),
@@ -484,4 +525,6 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.PART_RETURN: (departments.staff_told_part_returned,),
     Action.PART_FINISH: (departments.lead_told_part_finished,),
     Action.DEPARTMENT_RESOLVE: (_residents_asked_solved,),
+    Action.SET_TIER: (_leader_named,),
+    Action.RECORD_CALLBACK: (_callback_recorded,),
 }

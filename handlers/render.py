@@ -14,6 +14,7 @@ from tickets.duplicates import Similar
 from tickets.policy import Policy
 from tickets.report import percents
 from tickets.sla import Duration
+from tickets.tiers import MODES, Tier
 
 # Texts longer than this are shortened in notifications and lists; the ticket keeps them whole.
 PREVIEW_CHARS = 300
@@ -77,6 +78,12 @@ def address_line(locale: str, ticket: Ticket) -> str:
     return f"\n{tr(locale, 'ticket_address', address=ticket.address)}" if ticket.address else ""
 
 
+def tier_text(locale: str, tier: str) -> str:
+    """简单（立即办）: a tier with the handling mode it sets."""
+    mode = label(locale, "mode", MODES[Tier(tier)])
+    return tr(locale, "tier_with_mode", tier=label(locale, "tier", tier), mode=mode)
+
+
 def category_text(locale: str, ticket: Ticket) -> str:
     if not ticket.category:
         return tr(locale, "none")
@@ -127,6 +134,11 @@ async def ticket_card(
                 resolve_by=local_time(ticket.due_resolve_at, policy),
             )
         )
+    if handler and ticket.tier:
+        lines.append(tr(locale, "ticket_tier", tier=tier_text(locale, ticket.tier)))
+        leader = await session.get(Person, ticket.leader_id) if ticket.leader_id else None
+        if leader is not None:
+            lines.append(tr(locale, "tier_leader", leader=leader.display_name or leader.id))
     if ticket.address:
         lines.append(tr(locale, "ticket_address", address=ticket.address))
     if ticket.resolution_reply:

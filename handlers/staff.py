@@ -41,7 +41,7 @@ from tickets.lifecycle import TRIAGE_STATES, Action
 from tickets.people import assignable_workers, create_invite
 from tickets.permissions import sees_contact
 from tickets.queries import find_ticket, triage_queue
-from tickets.report import build_report, percents
+from tickets.report import Report, build_report, percents
 from tickets.stats import Period, overdue_tickets
 from tickets.timeline import ticket_timeline
 
@@ -252,10 +252,11 @@ async def stats(turn: Turn) -> None:
         now=now,
         by_source=True,
         by_department=True,
+        by_tier=True,
     )
     shown, none = percents(report.rates), turn.t("none")
     separator = turn.t("list_separator")
-    turn.say_key(
+    figures = turn.t(
         "stats",
         area=area.name,
         period=turn.t(f"period_{name}"),
@@ -273,6 +274,7 @@ async def stats(turn: Turn) -> None:
         top=separator.join(f"{c or none} {n}" for c, n in report.categories[:5]) or none,
         sources=separator.join(f"{turn.label('source', s)} {n}" for s, n in report.sources) or none,
     )
+    turn.say(f"{figures}\n{tier_figures(turn, report)}")
     # The dashboard's category chart, as a picture under the figures.
     chart = charts.bar_chart_bytes(
         turn.t("stats_chart", area=area.name, period=turn.t(f"period_{name}")),
@@ -285,6 +287,27 @@ async def stats(turn: Turn) -> None:
             "stats_departments",
             lines="\n".join(department_line(turn.locale, row) for row in report.departments),
         )
+
+
+def tier_figures(turn: Turn, report: Report) -> str:
+    """三率 per tier (分级), and the 未回访 count (句号管理: closed by the clock, nobody called)."""
+    rows = []
+    for tier, rates in report.tiers:
+        shown = percents(rates)
+        rows.append(
+            turn.t(
+                "stats_tier_row",
+                tier=turn.label("tier", tier) if tier else turn.t("tier_none"),
+                response=shown.response,
+                solve=shown.solve,
+                satisfaction=shown.satisfaction,
+            )
+        )
+    return turn.t(
+        "stats_tiers",
+        tiers="\n".join(rows) or turn.t("none"),
+        unvisited=report.rates.unvisited,
+    )
 
 
 async def invite(turn: Turn) -> None:

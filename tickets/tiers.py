@@ -36,6 +36,8 @@ MODES = {
     Tier.LEGACY: "joint",  # 联动办
     Tier.MAJOR: "joint",
 }
+# The rules a proposal may name (TierProposal.reason).
+TIER_REASONS = ("emergency", "urgent", "history", "agencies", "repair", "plain")
 # Named agencies from which a complaint reads as 重大疑难 rather than 复杂.
 MAJOR_AGENCIES = 3
 

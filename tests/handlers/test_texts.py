@@ -23,6 +23,7 @@ from tickets.handling import Satisfaction
 from tickets.lifecycle import Action, Role, State
 from tickets.sla import CLOCKS, Urgency
 from tickets.sources import Source
+from tickets.tiers import MODES, TIER_REASONS, Tier
 
 ROOT = Path(__file__).parents[2]
 WEB = "web."
@@ -31,6 +32,7 @@ WEB = "web."
 DYNAMIC_KEYS = {
     *(f"btn_{name}" for name in Satisfaction.ALL),  # handlers/resident.py: f"btn_{name}"
     *(f"period_{name}" for name in ("today", "week", "month")),  # handlers/staff.py
+    *(f"why_tier_{reason}" for reason in TIER_REASONS),  # handlers/tiers.py
     "n_remind_accept",  # handlers/clock_notices.py: f"n_{event.kind}"
     "n_remind_resolve",
 }
@@ -45,6 +47,8 @@ LABELLED = {
     "role": {role.value for role in Role} - {Role.SYSTEM},  # the clocks never introduce themselves
     "action": {action.value for action in Action},
     "source": {source.value for source in Source},
+    "tier": {tier.value for tier in Tier},
+    "mode": set(MODES.values()),
 }
 
 
