@@ -5,7 +5,7 @@ ones; a department's handler with 接单 / 退单 on a new part, then 完成我�
 
 from __future__ import annotations
 
-from handlers import evidence, notify
+from handlers import evidence, notify, whistle
 from handlers.buttons import (
     ConfirmDispatch,
     DispatchDepartments,
@@ -151,10 +151,14 @@ def _assists_text(t, parts: list[TicketPart], names: dict[int, str]) -> str:
 
 async def tasks(turn: Turn) -> None:
     work = await departments.department_work(turn.session, turn.person.department_id or 0)
-    if not work:
+    tickets = {ticket.id: ticket for _, ticket in work}
+    # 吹哨: the summonses waiting for the department's 报到 are on its list too.
+    for ticket in await whistle.summoned_tickets(turn):
+        tickets.setdefault(ticket.id, ticket)
+    if not tickets:
         turn.say_key("tasks_none")
         return
-    await say_ticket_list(turn, [ticket for _, ticket in work], "tasks_list")
+    await say_ticket_list(turn, list(tickets.values()), "tasks_list")
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
@@ -179,7 +183,9 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     history = timeline_text(
         await ticket_timeline(turn.session, ticket.id), turn.locale, turn.policy
     )
-    buttons = part_buttons(turn.t, part, ticket)
+    summons_lines, summons_rows = await whistle.summons_view(turn, ticket)
+    lines += summons_lines
+    buttons = (*part_buttons(turn.t, part, ticket), *summons_rows)
     turn.say("\n".join(lines) + f"\n\n{history}", buttons, **evidence.for_handlers(ticket))
 
 

@@ -10,7 +10,7 @@ from handlers.common import check_press
 from handlers.context import Turn
 from handlers.conversation import ChatState
 from handlers.events import Button, Incoming
-from handlers.keyboards import work_buttons
+from handlers.keyboards import Rows, work_buttons
 from handlers.render import local_time
 from storage.models import Ticket
 from tickets import whistle
@@ -88,6 +88,23 @@ async def reported(turn: Turn, press: ReportArrival) -> None:
         at=local_time(summons.reported_at, turn.policy),
     )
     await whistle_notices.announce_arrival(turn, moved)
+
+
+async def summons_view(turn: Turn, ticket: Ticket) -> tuple[list[str], Rows]:
+    """For a department's handler viewing a ticket: their department's waiting summons, as a
+    line and its 报到 button (nothing when there is none)."""
+    summons = await whistle.waiting_summons(turn.session, ticket.id or 0, turn.person.department_id)
+    if summons is None or ticket.state not in whistle.WORKED_ON:
+        return [], ()
+    line = turn.t("your_summons", deadline=local_time(summons.due_report_at, turn.policy))
+    button = turn.button("btn_report_arrival", ReportArrival(summons.id or 0).pack())
+    return [line], ((button,),)
+
+
+async def summoned_tickets(turn: Turn) -> list[Ticket]:
+    """The tickets the handler's department is summoned to and has not reported on yet."""
+    work = await whistle.summoned_work(turn.session, turn.person.department_id or 0)
+    return [ticket for _, ticket in work]
 
 
 async def _ticket(turn: Turn) -> Ticket:

@@ -14,15 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Ticket, TicketPart
 from tickets.departments import _street_of
-from tickets.lifecycle import Action, State
+from tickets.lifecycle import Action
 from tickets.part_sweeps import claim_due_parts
 from tickets.parts import PartRole, PartState, stop_part_clocks
 from tickets.policy import Policy
 from tickets.timeline import record_event
-from tickets.whistle import REPORT_CLOCK
-
-# A summons still matters while the ticket is being worked on.
-_WORKED_ON = (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED)
+from tickets.whistle import REPORT_CLOCK, WORKED_ON
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ async def sweep_summonses(
 async def _fire(
     session: AsyncSession, part: TicketPart, ticket: Ticket, now: datetime
 ) -> SummonsClockEvent | None:
-    if part.state != PartState.SUMMONED or ticket.state not in _WORKED_ON:
+    if part.state != PartState.SUMMONED or ticket.state not in WORKED_ON:
         stop_part_clocks(part)  # reported, or the ticket was resolved, closed or withdrawn
         return None
     if part.escalate_at is not None and part.escalate_at <= now:

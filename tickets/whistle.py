@@ -25,13 +25,15 @@ from storage.models import Department, Person, Ticket, TicketPart
 from tickets.departments import departments_serving, get_department, suggest_departments
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from tickets.handling import Move, _optional_text, load_ticket
-from tickets.lifecycle import Action, Role
+from tickets.lifecycle import Action, Role, State
 from tickets.parts import PartRole, PartState, parts_of, stop_part_clocks
 from tickets.permissions import authorize
 from tickets.policy import Policy
 from tickets.timeline import record_event
 
 REPORT_CLOCK = "report"
+# A summons still matters while the ticket is being worked on.
+WORKED_ON = (State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED)
 # More than this at once is no on-site meeting any more: the street dispatches instead.
 MAX_SUMMONED = 8
 
@@ -193,6 +195,41 @@ async def summonses(
     if waiting:
         query = query.where(TicketPart.state == PartState.SUMMONED)
     return (await session.exec(query.order_by(col(TicketPart.id)))).all()
+
+
+async def waiting_summons(
+    session: AsyncSession, ticket_id: int, department_id: int | None
+) -> TicketPart | None:
+    """The department's summons to the ticket that still waits for its 报到, if any."""
+    if department_id is None:
+        return None
+    query = select(TicketPart).where(
+        TicketPart.ticket_id == ticket_id,
+        TicketPart.department_id == department_id,
+        TicketPart.role == PartRole.SUMMONED,
+        TicketPart.state == PartState.SUMMONED,
+    )
+    return (await session.exec(query.order_by(col(TicketPart.id).desc()))).first()
+
+
+async def summoned_work(
+    session: AsyncSession, department_id: int, *, limit: int = 50
+) -> Sequence[tuple[TicketPart, Ticket]]:
+    """A department's summonses still waiting for its 报到, on tickets still being worked on,
+    the nearest report deadline first: what its handlers list beside their parts."""
+    query = (
+        select(TicketPart, Ticket)
+        .join(Ticket, col(Ticket.id) == TicketPart.ticket_id)
+        .where(
+            TicketPart.department_id == department_id,
+            TicketPart.role == PartRole.SUMMONED,
+            TicketPart.state == PartState.SUMMONED,
+            col(Ticket.state).in_(list(WORKED_ON)),
+        )
+        .order_by(col(TicketPart.due_report_at), col(TicketPart.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,26 @@ async def test_at_least_one_department_and_only_the_holder_whistles(chat, sessio
     )
     await chat.data("worker-g2", whistle)
     assert chat.last("worker-g2") == "您没有权限进行此操作。"
+
+
+async def test_a_summoned_department_finds_it_in_its_tasks_and_reports_from_the_ticket(
+    chat, sessions
+):
+    ticket = await _accepted_ticket(chat, sessions)
+    await chat.command("dept-zj", "tasks")
+    assert chat.last("dept-zj") == "目前没有待办工单。"
+    await chat.press("worker-g1", "吹哨")
+    await chat.press("worker-g1", "下一步")
+    await chat.text("worker-g1", "需要现场查看")
+    await chat.command("dept-zj", "tasks")
+    listed = chat.inbox["dept-zj"][-1]
+    assert listed.text == "您的待办（1 件，超时在前）："
+    assert listed.buttons[0][0].text.startswith(f"{ticket.number}｜")
+    await chat.data("dept-zj", listed.buttons[0][0].data)
+    assert "您的部门已被吹哨召集到现场，请于 11-24 10:00 前到场报到。" in chat.last("dept-zj")
+    await chat.press("dept-zj", "报到", on="吹哨召集")
+    assert chat.last("dept-zj").startswith(f"已报到：工单 {ticket.number}")
+    await chat.command("dept-zj", "tasks")
+    assert chat.last("dept-zj") == "目前没有待办工单。"
+    await chat.data("dept-zj", listed.buttons[0][0].data)
+    assert "吹哨召集" not in chat.last("dept-zj")  # reported: no 报到 any more
