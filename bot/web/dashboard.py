@@ -124,7 +124,14 @@ async def dashboard_page(request: web.Request) -> web.Response:
     report, late, names = await asyncio.gather(
         read(
             lambda s: build_report(
-                s, area=scope, period=period, now=now, top=0, by_source=True, by_department=True
+                s,
+                area=scope,
+                period=period,
+                now=now,
+                top=0,
+                by_source=True,
+                by_department=True,
+                by_tier=True,
             )
         ),
         read(lambda s: overdue_list(s, now, area=scope, limit=20)),
@@ -150,6 +157,9 @@ async def dashboard_page(request: web.Request) -> web.Response:
                 "reported_in_time": row.reported_in_time,
             }
             for row in report.departments
+        ],
+        tiers=[
+            {"tier": tier, "rates": rates, "shown": percents(rates)} for tier, rates in report.tiers
         ],
         late_count=report.overdue,
         late=[

@@ -310,3 +310,18 @@ async def test_the_dashboard_shows_each_departments_figures(console):
         page = await response.text()
     row = re.search(r'<tr id="department-\d+">(.*?)</tr>', page).group(1)
     assert re.findall(r"<td>(.*?)</td>", row) == ["城管执法局", "100.0%", "—", "—", "0/1"]
+
+
+async def test_the_dashboard_shows_three_rates_per_tier_and_unvisited(console):
+    async with console.services.sessions() as session:
+        tickets = (await session.exec(select(Ticket).order_by(Ticket.id))).all()
+        tickets[0].tier = "complex"
+        tickets[0].state, tickets[0].unvisited = "closed", True  # auto-closed, nobody called
+        session.add(tickets[0])
+        await session.commit()
+    client = await _signed_in(console, "赵主任")
+    async with client, client.get("/dashboard") as response:
+        page = await response.text()
+    assert re.search(r'id="rate-unvisited"><span>未回访</span><b>1</b>', page)
+    row = re.search(r'<tr id="tier-complex">(.*?)</tr>', page).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row)[0] == "复杂" and row.endswith("<td>1</td>")
