@@ -11,10 +11,13 @@ from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.contact import shown_phone
 from tickets.department_figures import DepartmentFigures
 from tickets.duplicates import Similar
+from tickets.parts import PartState
 from tickets.policy import Policy
+from tickets.recipients import department_names
 from tickets.report import percents
 from tickets.sla import Duration
 from tickets.tiers import MODES, Tier
+from tickets.whistle import WORKED_ON, summonses
 
 # Texts longer than this are shortened in notifications and lists; the ticket keeps them whole.
 PREVIEW_CHARS = 300
@@ -143,9 +146,41 @@ async def ticket_card(
         lines.append(tr(locale, "ticket_address", address=ticket.address))
     if ticket.resolution_reply:
         lines.append(tr(locale, "ticket_reply", reply=ticket.resolution_reply))
+    lines += await summons_lines(session, ticket, locale, policy)
     if handler:
         lines += await contact_lines(session, ticket, locale, sees_contact=sees_contact)
     return "\n".join(lines)
+
+
+# A summons' line by where it stands: reported (in time or late), waiting, or overdue.
+_SUMMONS_KEYS = {
+    (PartState.REPORTED, True): "summons_reported",
+    (PartState.REPORTED, False): "summons_reported_late",
+    (PartState.SUMMONED, None): "summons_waiting",
+    (PartState.SUMMONED, False): "summons_overdue",
+}
+
+
+async def summons_lines(session: Session, ticket: Ticket, locale: str, policy: Policy) -> list[str]:
+    """吹哨报到: each department summoned to the ticket and where its 报到 stands."""
+    summoned = await summonses(session, ticket.id or 0)
+    names = await department_names(session, [part.department_id for part in summoned])
+    lines = []
+    for part in summoned:
+        key = _SUMMONS_KEYS.get((PartState(part.state), part.reported_in_time))
+        if part.state == PartState.SUMMONED and ticket.state not in WORKED_ON:
+            continue  # the ticket was done before the department came: nothing waits now
+        if key is not None:
+            lines.append(
+                tr(
+                    locale,
+                    key,
+                    department=names.get(part.department_id, ""),
+                    at=local_time(part.reported_at, policy),
+                    deadline=local_time(part.due_report_at, policy),
+                )
+            )
+    return lines
 
 
 async def contact_lines(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.clocks import sweep_until_done
+from handlers.buttons import ViewTicket
 from storage.models import Person, Ticket, TicketPart
 from tickets.people import set_locale
 
@@ -79,6 +80,8 @@ async def test_a_whistle_one_department_in_time_the_other_late(chat, sessions, c
     assert (
         chat.last("dept-zj") == f"【报到提醒】住建局：工单 {number} 请于 11-24 10:00 前到现场报到。"
     )
+    await chat.data("resident", ViewTicket(ticket.id).pack())
+    assert "吹哨召集 住建局：待报到，须于 11-24 10:00 前" in chat.last("resident")
     clock.set(zj.due_report_at)
     assert await _sweep(chat) == 1
     assert chat.last("staff-s1") == (
@@ -87,6 +90,8 @@ async def test_a_whistle_one_department_in_time_the_other_late(chat, sessions, c
     assert chat.last("worker-g1") == f"住建局未按时到场报到（工单 {number}），已上报东城街道督办。"
     assert chat.last("resident") == f"召集的住建局未按时到场，您的工单 {number} 已由东城街道督办。"
     assert chat.last("dept-zj").startswith(f"【已超时】工单 {number} 的报到时限（11-24 10:00）已过")
+    await chat.data("staff-s1", ViewTicket(ticket.id).pack())
+    assert "吹哨召集 住建局：未按时报到（时限 11-24 10:00），已督办" in chat.last("staff-s1")
     clock.advance(timedelta(minutes=5))
     await chat.press("dept-zj", "报到")
     assert (
@@ -95,6 +100,13 @@ async def test_a_whistle_one_department_in_time_the_other_late(chat, sessions, c
     assert chat.last("worker-g1") == (
         f"【报到】住建局已于 11-24 10:05 到场（工单 {number}），超过报到时限。"
     )
+    # Where each summons stands, on the ticket as the worker and the resident see it.
+    await chat.press("worker-g1", "查看", on="【报到】住建局")
+    card = chat.last("worker-g1")
+    assert "吹哨召集 城管执法局：已于 11-23 10:40 到场报到\n" in card
+    assert "吹哨召集 住建局：已于 11-24 10:05 到场报到（超时）" in card
+    await chat.data("resident", ViewTicket(ticket.id).pack())
+    assert "吹哨召集 城管执法局：已于 11-23 10:40 到场报到" in chat.last("resident")
     async with sessions() as session:
         ticket = await session.get(Ticket, ticket.id)
     assert ticket.state == "accepted"  # the worker still holds it, buttons and all
@@ -160,4 +172,5 @@ async def test_a_summoned_department_finds_it_in_its_tasks_and_reports_from_the_
     await chat.command("dept-zj", "tasks")
     assert chat.last("dept-zj") == "目前没有待办工单。"
     await chat.data("dept-zj", listed.buttons[0][0].data)
-    assert "吹哨召集" not in chat.last("dept-zj")  # reported: no 报到 any more
+    assert "您的部门已被吹哨召集" not in chat.last("dept-zj")  # reported: no 报到 any more
+    assert "吹哨召集 住建局：已于 11-23 10:00 到场报到" in chat.last("dept-zj")
