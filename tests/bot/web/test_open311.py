@@ -10,7 +10,10 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
+from bot.web.limits import RedisLimiter, WebLimits
+from bot.web.pages import CONSOLE
 from storage.models import OutboxMessage, Person, Ticket
+from tests.conftest import service_url
 from tickets.apikeys import create_api_key, revoke_api_key
 
 INSIDE = {"lat": "38.035", "long": "114.485"}  # the demo's first grid
@@ -248,9 +251,27 @@ async def test_chat_tickets_show_no_resident_words(console):
     assert all(item["status"] in ("open", "closed") and item["status_notes"] for item in listed)
 
 
-async def test_posts_per_key_are_rate_limited(console_with):
-    async with console_with(open311_posts_per_minute=2) as console:
+@pytest.mark.parametrize("store", ["database", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_posts_per_key_are_rate_limited(console_with, store):
+    settings = {"open311_posts_per_minute": 2}
+    if store == "redis":
+        settings["redis_url"] = service_url("MINHU_TEST_REDIS_URL")
+    async with console_with(**settings) as console:
+        await _forget_buckets(console)  # a key's id comes again in each test's new database
         key, other = await new_key(console), await new_key(console, "other")
         form = {"service_code": "0102", **INSIDE}
-        assert [(await post(console, api_key=key, **form))[0] for _ in range(3)] == [200, 200, 429]
+        answers = [
+            await call(console, "POST", "/open311/v2/requests.json", data={"api_key": key, **form})
+            for _ in range(3)
+        ]
+        assert [status for status, _, _ in answers] == [200, 200, 429]
+        assert "too many requests" in json.loads(answers[2][2])[0]["description"]
         assert (await post(console, api_key=other, **form))[0] == 200  # per key
+        await _forget_buckets(console)
+
+
+async def _forget_buckets(console) -> None:
+    limiter = console.app[CONSOLE].limiter
+    if isinstance(limiter, RedisLimiter):
+        keys = [key for key_id in (1, 2) for key, _ in WebLimits().open311_post(key_id)]
+        await limiter.redis.delete(*("{minhu:limit}:" + key for key in keys))
