@@ -94,7 +94,14 @@ def answer(request: web.Request, root: str, data: Any, status: int = 200) -> web
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     else:
         body = ET.tostring(_element(root, data), encoding="utf-8", xml_declaration=True)
-    return web.Response(body=body, status=status, content_type=CONTENT_TYPES[fmt], charset="utf-8")
+    response = web.Response(
+        body=body, status=status, content_type=CONTENT_TYPES[fmt], charset="utf-8"
+    )
+    if request.method == "GET":
+        # What GET shows is public (the spec's), so a 311 web app on another site may read it;
+        # POST stays same-site, its key is for servers and apps, not for a page's script.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _element(tag: str, value: Any) -> ET.Element:

@@ -275,3 +275,15 @@ async def _forget_buckets(console) -> None:
     if isinstance(limiter, RedisLimiter):
         keys = [key for key_id in (1, 2) for key, _ in WebLimits().open311_post(key_id)]
         await limiter.redis.delete(*("{minhu:limit}:" + key for key in keys))
+
+
+async def test_gets_may_be_read_from_other_sites_posts_may_not(console):
+    async with aiohttp.ClientSession(console.url) as client:
+        async with client.get("/open311/v2/services.json") as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+        async with client.get("/open311/v2/requests/nothing.xml") as response:
+            assert response.status == 404
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+        async with client.post("/open311/v2/requests.json", data={}) as response:
+            assert response.status == 403
+            assert "Access-Control-Allow-Origin" not in response.headers
