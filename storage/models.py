@@ -300,6 +300,16 @@ class TicketPart(SQLModel, table=True):
         ),
         # A department's work list: its parts in a state.
         Index("ix_ticket_parts_department_state", "department_id", "state"),
+        # 三率 and 报到 per department (tickets/department_figures.py), from the index alone.
+        Index(
+            "ix_ticket_parts_rates",
+            "department_id",
+            "created_at",
+            "role",
+            "state",
+            "accepted_in_time",
+            "reported_in_time",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -359,6 +369,7 @@ class TicketCallback(SQLModel, table=True):
         Index("ix_callbacks_area_at", "area_id", "at", "solved", "satisfaction"),
         Index("ix_callbacks_worker_at", "worker_id", "at", "solved", "satisfaction"),
         Index("ix_callbacks_at", "at", "solved", "satisfaction"),
+        Index("ix_callbacks_department_at", "department_id", "at", "solved", "satisfaction"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -366,6 +377,8 @@ class TicketCallback(SQLModel, table=True):
     at: datetime
     area_id: int = Field(foreign_key="areas.id")
     worker_id: int | None = Field(default=None, foreign_key="people.id")
+    # The department that led the ticket (主办), if any: 解决率 and 满意率 per department.
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
     # None when a staff member called and nobody answered: such a row counts in no rate.
     solved: bool | None = None
     satisfaction: str | None = Field(default=None, max_length=16)

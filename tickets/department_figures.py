@@ -71,18 +71,20 @@ async def department_rows(
     session: AsyncSession, ids: list[int] | None, period: Period | None
 ) -> tuple[DepartmentFigures, ...]:
     """Every department with a part or a led callback in the period, about tickets of the areas
-    `ids` (None: the whole tree), sorted by name. Two grouped queries and the names."""
+    `ids` (None: the whole tree), sorted by name. Two grouped queries, each read from an index
+    alone over the whole tree (ix_ticket_parts_rates, ix_callbacks_department_at), and the
+    names."""
     parts = part_rates_query(*in_period(TicketPart.created_at, period))
     if ids is not None:
         parts = parts.join(Ticket, col(Ticket.id) == TicketPart.ticket_id).where(
             *within(Ticket.area_id, ids)
         )
     callbacks = callback_rates_query(
-        Ticket.department_id,
-        col(Ticket.department_id).is_not(None),
+        TicketCallback.department_id,
+        col(TicketCallback.department_id).is_not(None),
         *within(TicketCallback.area_id, ids),
         *in_period(TicketCallback.at, period),
-    ).join(Ticket, col(Ticket.id) == TicketCallback.ticket_id)
+    )
     rates: dict[int, ThreeRates] = defaultdict(ThreeRates)
     reports: dict[int, tuple[int, int]] = {}
     for department_id, assigned, in_time, summoned, reported in await session.exec(parts):
