@@ -325,3 +325,66 @@ async def test_the_dashboard_shows_three_rates_per_tier_and_unvisited(console):
     assert re.search(r'id="rate-unvisited"><span>未回访</span><b>1</b>', page)
     row = re.search(r'<tr id="tier-complex">(.*?)</tr>', page).group(1)
     assert re.findall(r"<td>(.*?)</td>", row)[0] == "复杂" and row.endswith("<td>1</td>")
+
+
+async def test_a_department_handler_works_in_the_web_chat_but_sees_no_console(console):
+    from bot.web.auth import set_password
+    from tickets import departments
+
+    policy = console.services.policy
+    async with console.services.sessions() as session:
+        root = (await session.exec(select(Area).where(Area.parent_id.is_(None)))).one()
+        department = Department(code="demo-cg", name="城管执法局", area_id=root.id)
+        session.add(department)
+        await session.flush()
+        handler = Person(
+            channel="web",
+            channel_user_id="dept-demo-cg",
+            chat_id="dept-demo-cg",
+            role="department",
+            department_id=department.id,
+            area_id=root.id,
+            display_name="城管李队",
+            created_at=policy.clock.now(),
+        )
+        session.add(handler)
+        await set_password(session, handler, DEMO_PASSWORD)
+        query = select(Ticket).where(Ticket.state == "accepted").order_by(Ticket.id.desc())
+        ticket = (await session.exec(query)).first()
+        worker = await session.get(Person, ticket.assignee_id)
+        staff = (
+            await session.exec(select(Person).where(Person.channel_user_id == "staff-district"))
+        ).one()
+        await departments.needs_department(
+            session, policy, ticket_id=ticket.id, actor=worker, reason="需要城管"
+        )
+        await departments.dispatch_to_departments(
+            session, policy, ticket_id=ticket.id, actor=staff, lead_id=department.id
+        )
+        await session.commit()
+
+    client = await _signed_in(console, "城管李队")
+    async with client:
+        async with client.get("/dashboard", allow_redirects=False) as response:
+            assert response.status == 403
+        async with client.get("/chat") as page:
+            assert "收到派单" in await page.text()  # the composer's hint is a department's
+        token = client.cookie_jar.filter_cookies(client._base_url)["minhu_csrf"].value
+        headers = {"X-CSRF-Token": token}
+
+        async def send(body: dict) -> dict:
+            async with client.post("/chat/send", json=body, headers=headers) as response:
+                assert response.status == 200
+                return (await response.json())["replies"][-1]
+
+        listed = await send({"text": "/tasks"})
+        (line,) = [button for row in listed["buttons"] for button in row]
+        assert ticket.number in line["text"]
+        shown = await send({"button": line["data"]})
+        assert "本部门：主办" in shown["text"]
+        accept = next(b for row in shown["buttons"] for b in row if b["text"] == "接单")
+        assert (await send({"button": accept["data"]}))["text"].startswith("已接单。请于")
+    async with console.services.sessions() as session:
+        assert (await session.get(Ticket, ticket.id)).state == "accepted"
+        part = (await session.exec(select(TicketPart))).one()
+    assert (part.state, part.accepted_by_id is not None) == ("accepted", True)
