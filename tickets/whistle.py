@@ -236,7 +236,8 @@ async def summoned_work(
 class SummonsCount:
     """One department's 吹哨报到 record over a period: how often it was summoned, how often it
     reported in time, how often late (after its deadline, or never once escalated), and how
-    many summonses still wait within their clock."""
+    many summonses still wait within their clock. A summons whose ticket was done before the
+    department's clock ran out is summoned but in none of the other three."""
 
     department_id: int
     name: str
@@ -253,10 +254,13 @@ async def summons_counts(
     departments never summoned are left out."""
     in_time = func.sum(case((col(TicketPart.reported_in_time).is_(True), 1), else_=0))
     late = func.sum(case((col(TicketPart.reported_in_time).is_(False), 1), else_=0))
-    waiting = func.sum(case((col(TicketPart.reported_in_time).is_(None), 1), else_=0))
+    open_ticket = col(Ticket.state).in_(list(WORKED_ON))
+    pending = col(TicketPart.reported_in_time).is_(None) & open_ticket
+    waiting = func.sum(case((pending, 1), else_=0))
     query = (
         select(Department.id, Department.name, func.count(), in_time, late, waiting)
         .join(TicketPart, col(TicketPart.department_id) == Department.id)
+        .join(Ticket, col(Ticket.id) == TicketPart.ticket_id)
         .where(TicketPart.role == PartRole.SUMMONED)
         .group_by(col(Department.id), col(Department.name))
         .order_by(col(Department.name))

@@ -234,3 +234,7 @@ async def test_the_summons_clock_is_its_own_and_stops_with_the_ticket(
     assert (await _sweep(sessions, policy))[0] == []
     stopped = (await _summonses(sessions, ticket_id))["cg"]
     assert (stopped.next_due_at, stopped.reported_in_time) == (None, None)
+    async with sessions() as session:
+        (count,) = await whistle.summons_counts(session)
+    # Summoned, but neither in time, late nor waiting: the ticket was done before it was due.
+    assert (count.summoned, count.in_time, count.late, count.waiting) == (1, 0, 0, 0)
