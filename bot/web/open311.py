@@ -47,6 +47,7 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-30T00:00:00Z"  # when the services or this API last changed
 CONTENT_TYPES = {"json": "application/json", "xml": "text/xml"}
 FORMAT = "{fmt:(?:json|xml)}"
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 BASE = "/open311/v2"
 # The POST route answers to its api_key, not to the console's sign-in and CSRF cookies.
 POST_PATHS = tuple(f"{BASE}/requests.{fmt}" for fmt in CONTENT_TYPES)
@@ -93,7 +94,8 @@ def answer(request: web.Request, root: str, data: Any, status: int = 200) -> web
     if fmt == "json":
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     else:
-        body = ET.tostring(_element(root, data), encoding="utf-8", xml_declaration=True)
+        # The declaration spelled as the spec asks (ElementTree's own says 'utf-8').
+        body = XML_DECLARATION + ET.tostring(_element(root, data), encoding="utf-8")
     response = web.Response(
         body=body, status=status, content_type=CONTENT_TYPES[fmt], charset="utf-8"
     )

@@ -63,7 +63,7 @@ async def get_json(console, path: str, status: int = 200, **kwargs):
 async def get_xml(console, path: str, status: int = 200, method: str = "GET", **kwargs):
     got, content_type, body = await call(console, method, path, **kwargs)
     assert (got, content_type) == (status, "text/xml; charset=utf-8"), body
-    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<')
     return ET.fromstring(body)
 
 
