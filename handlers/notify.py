@@ -28,6 +28,7 @@ from handlers.render import (
     category_text,
     local_time,
     preview,
+    proposal_text,
     reach_lines,
     similar_text,
     tier_text,
@@ -287,6 +288,8 @@ def _triage_alert(why: str | None) -> Notice:
             )
             text = "\n".join([text, *reach_lines(ticket, locale, sees_contact=True)])
             text += address_line(locale, ticket)
+            if ticket.tier is None:  # 分级 is staff's: the classifier's proposal, for the button
+                text += "\n" + proposal_text(locale, ticket)
             if similar is not None:  # a merge suggestion: one press merges it
                 text += "\n" + similar_text(locale, similar)
             buttons = staff_buttons(locale, ticket) + merge_rows(locale, ticket, similar)
@@ -486,6 +489,7 @@ async def _callback_recorded(turn: Turn, ticket: Ticket, event: TicketEvent) -> 
     elif ticket.state == State.ASSIGNED:
         await _rated(turn, ticket, event)
         await _assignment(turn, ticket, event)
+        await departments.lead_told_reopened(turn, ticket, event)
         await _residents_reopened(turn, ticket, event)
 
 

@@ -614,7 +614,10 @@ async def record_callback(
             _reopen(ticket, policy, now)
             transition = replace(transition, target=State.ASSIGNED)
     data = {"reached": reached, "solved": answer[0], "satisfaction": answer[1]}
-    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+    move = _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+    if reached and not content:  # a department's ticket goes back to its lead department
+        await reopen_lead_part(session, policy, ticket, now)
+    return move
 
 
 async def set_tier(
