@@ -16,7 +16,7 @@ from tickets.policy import Policy
 from tickets.recipients import department_names
 from tickets.report import percents
 from tickets.sla import Duration
-from tickets.tiers import MODES, Tier
+from tickets.tiers import MODES, Tier, propose_tier
 from tickets.whistle import WORKED_ON, summonses
 
 # Texts longer than this are shortened in notifications and lists; the ticket keeps them whole.
@@ -85,6 +85,13 @@ def tier_text(locale: str, tier: str) -> str:
     """简单（立即办）: a tier with the handling mode it sets."""
     mode = label(locale, "mode", MODES[Tier(tier)])
     return tr(locale, "tier_with_mode", tier=label(locale, "tier", tier), mode=mode)
+
+
+def proposal_text(locale: str, ticket: Ticket) -> str:
+    """建议：简单（立即办）——单一设施报修（坏了）: the classifier's tier for the ticket and why."""
+    proposal = propose_tier(ticket.text, ticket.urgency)
+    why = tr(locale, f"why_tier_{proposal.reason}", words="、".join(proposal.words))
+    return tr(locale, "tier_proposal", tier=tier_text(locale, proposal.tier), why=why)
 
 
 def category_text(locale: str, ticket: Ticket) -> str:

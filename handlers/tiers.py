@@ -8,32 +8,27 @@ from handlers.buttons import ChooseTier, SetTier, TierLeader
 from handlers.common import check_press
 from handlers.context import Turn
 from handlers.events import Button
-from handlers.render import local_time, tier_text
+from handlers.render import local_time, proposal_text, tier_text
 from storage.models import Person, Ticket
 from tickets import handling
 from tickets.lifecycle import Action
 from tickets.people import possible_leaders
-from tickets.tiers import LEADER_TIERS, TIERS, TierProposal, propose_tier
-
-
-def proposal_text(turn: Turn, proposal: TierProposal) -> str:
-    """建议：简单（立即办）——报修单一设施（坏了）: the proposal and the words it rests on."""
-    why = turn.t(f"why_tier_{proposal.reason}", words="、".join(proposal.words))
-    return turn.t("tier_proposal", tier=tier_text(turn.locale, proposal.tier), why=why)
+from tickets.tiers import LEADER_TIERS, TIERS, propose_tier
 
 
 async def choose_tier(turn: Turn, press: ChooseTier) -> None:
     ticket = await check_press(turn, press, Action.SET_TIER)
-    proposal = propose_tier(ticket.text, ticket.urgency)
+    proposed = propose_tier(ticket.text, ticket.urgency).tier
     rows = []
     for index, tier in enumerate(TIERS):
         text = tier_text(turn.locale, tier)
-        if tier == proposal.tier:
+        if tier == proposed:
             text = turn.t("btn_tier_proposed", tier=text)
         if tier == ticket.tier:
             text = turn.t("btn_tier_current", tier=text)
         rows.append([Button(text, SetTier(ticket.id, ticket.version, index).pack())])
-    turn.say_key("choose_tier", rows, number=ticket.number, proposal=proposal_text(turn, proposal))
+    proposal = proposal_text(turn.locale, ticket)
+    turn.say_key("choose_tier", rows, number=ticket.number, proposal=proposal)
 
 
 async def tier_pressed(turn: Turn, press: SetTier) -> None:

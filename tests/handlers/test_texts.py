@@ -32,7 +32,7 @@ WEB = "web."
 DYNAMIC_KEYS = {
     *(f"btn_{name}" for name in Satisfaction.ALL),  # handlers/resident.py: f"btn_{name}"
     *(f"period_{name}" for name in ("today", "week", "month")),  # handlers/staff.py
-    *(f"why_tier_{reason}" for reason in TIER_REASONS),  # handlers/tiers.py
+    *(f"why_tier_{reason}" for reason in TIER_REASONS),  # handlers/render.py
     "n_remind_accept",  # handlers/clock_notices.py: f"n_{event.kind}"
     "n_remind_resolve",
 }

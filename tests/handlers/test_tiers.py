@@ -120,3 +120,15 @@ async def test_stats_show_three_rates_per_tier_and_unvisited(chat, clock, sessio
     stats = chat.last("staff-c1")
     assert "分级三率（响应/解决/满意）：\n未分级 100.0% / — / —" in stats
     assert stats.endswith("未回访（到期自动归档）：1 件")
+
+
+async def test_the_triage_alert_carries_the_proposal_and_the_tier_button(chat, sessions):
+    await chat.text("resident", "有没有人管管这个事情呀")  # not classifiable: waits in triage
+    await chat.press("resident", "提交")
+    alert = chat.inbox["staff-c1"][-1]
+    assert "\n建议：一般（协调办）——未见特别情形" in alert.text
+    await chat.press("staff-c1", "分级")
+    await chat.press("staff-c1", "★ 一般（协调办）·建议")
+    assert (await _ticket(sessions)).tier == "general"
+    await chat.command("staff-c1", "ticket", (await _ticket(sessions)).number)
+    assert "建议：" not in chat.last("staff-c1") and "分级：一般（协调办）" in chat.last("staff-c1")
