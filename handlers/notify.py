@@ -480,6 +480,22 @@ async def _leader_named(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
     _tell(turn, leader, ticket, "leader", Reply(text, staff_buttons(locale, ticket)))
 
 
+async def _tier_to_assignee(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
+    """The worker holding the ticket learns its tier and the resolve clock it now runs."""
+    worker = await person(turn.session, ticket.assignee_id)
+    if worker is None or (event.data or {}).get("previous_tier") == ticket.tier:
+        return
+    locale = locale_or_default(worker.locale)
+    text = tr(
+        locale,
+        "n_tier_set",
+        number=ticket.number,
+        tier=tier_text(locale, ticket.tier),
+        resolve_by=local_time(ticket.due_resolve_at, turn.policy),
+    )
+    _tell(turn, worker, ticket, "tier", Reply(text, work_buttons(locale, ticket)))
+
+
 async def _callback_recorded(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
     """A staff 回访 that reached the resident tells the worker and the residents like the
     resident's own answer: closed, or reopened (重办) for the worker. Nobody reached: nobody."""
@@ -529,6 +545,6 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.PART_RETURN: (departments.staff_told_part_returned,),
     Action.PART_FINISH: (departments.lead_told_part_finished,),
     Action.DEPARTMENT_RESOLVE: (_residents_asked_solved,),
-    Action.SET_TIER: (_leader_named,),
+    Action.SET_TIER: (_leader_named, _tier_to_assignee),
     Action.RECORD_CALLBACK: (_callback_recorded,),
 }

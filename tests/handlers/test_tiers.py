@@ -82,6 +82,10 @@ async def test_the_tier_in_english(chat, sessions):
     assert chat.last("staff-c1").startswith(f"Ticket {ticket.number} is now Complex (on site)")
     await chat.command("staff-c1", "ticket", ticket.number)
     assert "Tier: Complex (on site)" in chat.last("staff-c1")
+    # The worker holding it, in Chinese, learns the tier and the longer resolve clock.
+    assert chat.last("worker-g1").startswith(
+        f"工单 {ticket.number} 已定为 复杂（现场办），办结时限"
+    )
 
 
 async def test_a_resolved_ticket_closes_only_after_a_recorded_callback(chat, sessions):
