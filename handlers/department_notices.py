@@ -10,8 +10,8 @@ from typing import Any
 from handlers.events import Reply
 from handlers.keyboards import part_buttons
 from handlers.render import area_name, category_text, local_time, preview
-from handlers.texts import locale_or_default, tr
-from storage.models import Ticket, TicketEvent, TicketPart
+from handlers.texts import label, locale_or_default, tr
+from storage.models import Person, Ticket, TicketEvent, TicketPart
 from tickets.departments import department_names, open_part_of
 from tickets.parts import PartRole
 from tickets.recipients import department_people, residents_of, triage_staff
@@ -170,3 +170,28 @@ async def residents_part_accepted(turn: Any, ticket: Ticket, event: TicketEvent)
 async def residents_department_returned(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
     department = await _name(turn, (event.data or {}).get("department_id"))
     await _tell_residents(turn, ticket, "n_department_returned", department=department)
+
+
+async def lead_supervised(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
+    """督办 of a ticket departments hold: the lead department reads the staff member's note."""
+    lead = await open_part_of(turn.session, ticket.id or 0, ticket.department_id)
+    if lead is None or ticket.assignee_id is not None:
+        return
+    staff = await turn.session.get(Person, event.actor_id) if event.actor_id else None
+    count = (event.data or {}).get("count", 1)
+    for handler in await department_people(turn.session, lead.department_id):
+        locale = locale_or_default(handler.locale)
+        text = tr(
+            locale,
+            "n_supervised",
+            number=ticket.number,
+            staff=(staff.display_name if staff else None) or label(locale, "role", "staff"),
+            note=event.note or "",
+            due=local_time(
+                lead.due_accept_at if lead.state == "assigned" else lead.due_finish_at, turn.policy
+            ),
+        )
+        buttons = part_buttons(_translator(locale), lead, ticket)
+        turn.notify(
+            handler, Reply(text, buttons), f"{_key(ticket, f'supervise{count}')}:part{lead.id}"
+        )

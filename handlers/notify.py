@@ -530,7 +530,7 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.RECATEGORISE: (_residents_recategorised,),
     Action.ADD_INFO: (_information_added,),
     Action.URGE: (_urged,),
-    Action.SUPERVISE: (_supervised,),
+    Action.SUPERVISE: (_supervised, departments.lead_supervised),
     Action.NEEDS_DEPARTMENT: (
         _triage_alert("why_needs_department"),
         departments.residents_needs_department,

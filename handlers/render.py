@@ -10,6 +10,7 @@ from storage import Session
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.contact import shown_phone
 from tickets.department_figures import DepartmentFigures
+from tickets.departments import current_dispatch
 from tickets.duplicates import Similar
 from tickets.parts import PartState
 from tickets.policy import Policy
@@ -153,10 +154,48 @@ async def ticket_card(
         lines.append(tr(locale, "ticket_address", address=ticket.address))
     if ticket.resolution_reply:
         lines.append(tr(locale, "ticket_reply", reply=ticket.resolution_reply))
+    lines += await dispatch_lines(session, ticket, locale, policy, handler=handler)
     lines += await summons_lines(session, ticket, locale, policy)
     if handler:
         lines += await contact_lines(session, ticket, locale, sees_contact=sees_contact)
     return "\n".join(lines)
+
+
+# A department's part by where it stands (党委派单 / 联动办).
+_PART_KEYS = {
+    PartState.ASSIGNED: "dispatch_part_assigned",
+    PartState.ACCEPTED: "dispatch_part_accepted",
+    PartState.FINISHED: "dispatch_part_finished",
+    PartState.RETURNED: "dispatch_part_returned",
+}
+
+
+async def dispatch_lines(
+    session: Session, ticket: Ticket, locale: str, policy: Policy, *, handler: bool
+) -> list[str]:
+    """The departments holding the ticket: lead and assists, each with where its part stands
+    (a return's reason only for those handling the ticket)."""
+    parts = await current_dispatch(session, ticket.id or 0)
+    names = await department_names(session, [part.department_id for part in parts])
+    lines = []
+    for part in parts:
+        state = PartState(part.state)
+        due = part.due_accept_at if state is PartState.ASSIGNED else part.due_finish_at
+        why = handler and state is PartState.RETURNED and bool(part.note)
+        key = (
+            "dispatch_part_returned_why" if why else _PART_KEYS.get(state, "dispatch_part_finished")
+        )
+        lines.append(
+            tr(
+                locale,
+                key,
+                role=tr(locale, "part_role_lead" if part.role == "lead" else "part_role_assist"),
+                department=names.get(part.department_id, ""),
+                deadline=local_time(due, policy),
+                note=part.note or "",
+            )
+        )
+    return lines
 
 
 # A summons' line by where it stands: reported (in time or late), waiting, or overdue.

@@ -41,6 +41,7 @@ from tickets.lifecycle import TRIAGE_STATES, Action
 from tickets.people import assignable_workers, create_invite
 from tickets.permissions import sees_contact
 from tickets.queries import find_ticket, triage_queue
+from tickets.recipients import department_names, person
 from tickets.report import Report, build_report, percents
 from tickets.stats import Period, overdue_tickets
 from tickets.timeline import ticket_timeline
@@ -166,10 +167,13 @@ async def recategorise_sub(turn: Turn, press: RecategoriseSub) -> None:
 
 
 async def supervised(turn: Turn, said: Incoming) -> None:
-    """督办: the note typed after the button goes to the worker."""
+    """督办: the note typed after the button goes to the worker (or the lead department)."""
     moved = await complete_pending(turn, handling.supervise_ticket, note=said.text)
-    worker = await turn.session.get(Person, moved.ticket.assignee_id)
+    worker = await person(turn.session, moved.ticket.assignee_id)
     name = (worker.display_name if worker else None) or turn.t("none")
+    if worker is None and moved.ticket.department_id is not None:
+        lead = moved.ticket.department_id
+        name = (await department_names(turn.session, [lead])).get(lead) or name
     turn.say_key("supervised", number=moved.ticket.number, worker=name)
     await notify.announce(turn, moved)
 

@@ -463,3 +463,21 @@ async def others_open(session: AsyncSession, part: TicketPart) -> int:
 async def department_names(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
     query = select(Department.id, Department.name).where(col(Department.id).in_(list(ids)))
     return {department_id: name for department_id, name in (await session.exec(query)).all()}
+
+
+async def current_dispatch(session: AsyncSession, ticket_id: int) -> list[TicketPart]:
+    """The lead and assist parts of the ticket's latest dispatch (the lead first): what its
+    card shows. Earlier dispatches' parts stay on the timeline."""
+    query = (
+        select(TicketPart)
+        .where(
+            TicketPart.ticket_id == ticket_id,
+            col(TicketPart.role).in_([PartRole.LEAD, PartRole.ASSIST]),
+        )
+        .order_by(col(TicketPart.id))
+    )
+    parts = (await session.exec(query)).all()
+    if not parts:
+        return []
+    latest = max(part.created_at for part in parts)
+    return [part for part in parts if part.created_at == latest]

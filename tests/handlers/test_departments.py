@@ -131,3 +131,35 @@ async def test_a_department_handler_sees_only_their_departments_tickets(chat, se
         ticket = (await session.exec(select(Ticket))).one()
     await chat.data("dept-zj", f"v:{ticket.id}")
     assert number not in chat.last("dept-zj")
+
+
+async def test_the_card_shows_the_departments_and_they_hear_督办_and_重办(chat, sessions):
+    number = await _at_street(chat, sessions)
+    await chat.press(STAFF, "派给部门", on=number)
+    await chat.press(STAFF, "★ 城管执法局")
+    await chat.press(STAFF, "住建局")
+    await chat.press(STAFF, "确认派单")
+    await chat.command(STAFF, "ticket", number)
+    card = chat.last(STAFF)
+    assert "主办：城管执法局（待接单，" in card and "协办：住建局（待接单，" in card
+
+    await chat.press(STAFF, "督办", on=number)
+    await chat.text(STAFF, "今天务必接单")
+    assert chat.last(STAFF) == f"已督办工单 {number}，意见已发给 城管执法局。"
+    assert chat.last("dept-cg").startswith(f"【督办】街道员督办工单 {number}：今天务必接单")
+    assert "接单" in str(chat.inbox["dept-cg"][-1].buttons)
+
+    await chat.press("dept-zj", "接单")
+    await chat.press("dept-cg", "接单")
+    await chat.press("dept-cg", "办结")
+    await chat.text("dept-cg", "现场无法等待协办，已先行处置")
+    await chat.text("dept-cg", "已处理")
+    await chat.press(RESIDENT, "未解决")
+    await chat.press(RESIDENT, "不满意")
+    await chat.text(RESIDENT, "灯还是不亮")
+    assert chat.last("dept-cg").startswith(f"【重办】居民对工单 {number} 的办理结果不满意")
+    await chat.press("dept-cg", "接单")
+    assert chat.last("dept-cg").startswith("已接单。请于")
+    await chat.command(STAFF, "ticket", number)
+    card = chat.last(STAFF)
+    assert "主办：城管执法局（处理中，" in card and "协办：住建局（处理中，" in card
