@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.buttons import Accept, ChooseWorker, OnTicket, ViewTicket
+from handlers.buttons import Accept, ChooseWorker, OnTicket, PartAccept, ViewTicket
 from handlers.events import Button, Reply
 from handlers.render import local_time
 from handlers.texts import label, locale_or_default, tr
@@ -173,7 +173,12 @@ async def announce_parts(session: Session, policy: Policy, events: Sequence[Part
                 clock=label(locale, "clock", clock),
                 deadline=due,
             )
-            row = (Button(tr(locale, "btn_view"), ViewTicket(event.ticket_id).pack()),)
+            row: tuple[Button, ...] = (
+                Button(tr(locale, "btn_view"), ViewTicket(event.ticket_id).pack()),
+            )
+            if clock == "accept" and key != "n_part_overdue_staff":  # what the clock waits for
+                accept = PartAccept(event.ticket_id, event.part_version).pack()
+                row = (Button(tr(locale, "btn_accept"), accept), *row)
             messages.append(
                 outbox_row(
                     dedupe_key=f"t{event.ticket_id}:part{event.part_id}:{event.kind}:"

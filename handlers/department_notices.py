@@ -12,7 +12,7 @@ from handlers.keyboards import part_buttons
 from handlers.render import area_name, category_text, local_time, preview
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Person, Ticket, TicketEvent, TicketPart
-from tickets.departments import department_names, open_part_of
+from tickets.departments import current_dispatch, department_names, open_part_of
 from tickets.parts import PartRole
 from tickets.recipients import department_people, residents_of, triage_staff
 
@@ -195,3 +195,52 @@ async def lead_supervised(turn: Any, ticket: Ticket, event: TicketEvent) -> None
         turn.notify(
             handler, Reply(text, buttons), f"{_key(ticket, f'supervise{count}')}:part{lead.id}"
         )
+
+
+def held_by_departments(ticket: Ticket) -> bool:
+    """Departments hold the ticket now (no worker has it)."""
+    return (
+        ticket.department_id is not None
+        and ticket.assignee_id is None
+        and ticket.state in ("assigned", "accepted")
+    )
+
+
+async def lead_handlers(turn: Any, ticket: Ticket) -> list[Person]:
+    """The handlers of the department leading the ticket now, or none."""
+    return (
+        await department_people(turn.session, ticket.department_id)
+        if held_by_departments(ticket)
+        else []
+    )
+
+
+async def lead_urged(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
+    """催办 of a ticket departments hold: the lead department hears it, with its buttons."""
+    lead = await open_part_of(turn.session, ticket.id or 0, ticket.department_id)
+    if lead is None:
+        return
+    count = (event.data or {}).get("count", 1)
+    due = lead.due_accept_at if lead.state == "assigned" else lead.due_finish_at
+    for handler in await department_people(turn.session, lead.department_id):
+        locale = locale_or_default(handler.locale)
+        text = tr(
+            locale,
+            "n_urged",
+            number=ticket.number,
+            count=count,
+            due=local_time(due, turn.policy),
+            text=preview(ticket.text, 100),
+        )
+        buttons = part_buttons(_translator(locale), lead, ticket)
+        turn.notify(handler, Reply(text, buttons), f"{_key(ticket, f'urge{count}')}:part{lead.id}")
+
+
+async def departments_told_withdrawn(turn: Any, ticket: Ticket, _event: TicketEvent) -> None:
+    """撤回 by the resident: every department still working on a part hears it."""
+    for part in await current_dispatch(turn.session, ticket.id or 0):
+        if part.state not in ("assigned", "accepted"):
+            continue
+        for handler in await department_people(turn.session, part.department_id):
+            text = tr(locale_or_default(handler.locale), "n_cancelled", number=ticket.number)
+            turn.notify(handler, Reply(text), f"{_key(ticket, 'cancelled')}:part{part.id}")

@@ -175,10 +175,11 @@ async def _withdrawn(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
 
 
 async def _information_added(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
-    """补充信息, with its photos, to whoever has the ticket now: the assignee, or the staff
-    whose triage queue holds it."""
+    """补充信息, with its photos, to whoever has the ticket now: the assignee, the lead
+    department's handlers, or the staff whose triage queue holds it."""
     worker = await person(turn.session, ticket.assignee_id)
-    readers = [worker] if worker is not None else await triage_staff(turn.session, ticket)
+    readers = [worker] if worker is not None else await departments.lead_handlers(turn, ticket)
+    readers = readers or await triage_staff(turn.session, ticket)
     data = event.data or {}
     photos = photo_refs(data.get("attachments") or ())
     where = tuple(data["location"]) if data.get("location") else None
@@ -189,7 +190,8 @@ async def _information_added(turn: Turn, ticket: Ticket, event: TicketEvent) -> 
 
 
 async def _urged(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
-    """催办: to the assignee with their buttons; a ticket nobody has yet, to its triage staff."""
+    """催办: to the assignee with their buttons (or the lead department holding it); a ticket
+    nobody has yet, to its triage staff."""
     count = (event.data or {}).get("count", 1)
     key = f"urge{count}"  # the version stays: the count tells one urge from the next
     worker = await person(turn.session, ticket.assignee_id)
@@ -204,6 +206,9 @@ async def _urged(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
             text=preview(ticket.text, 100),
         )
         _tell(turn, worker, ticket, key, Reply(text, work_buttons(locale, ticket)))
+        return
+    if departments.held_by_departments(ticket):
+        await departments.lead_urged(turn, ticket, event)
         return
     for staff in await triage_staff(turn.session, ticket):
         locale = locale_or_default(staff.locale)
@@ -525,7 +530,7 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.REJECT: (_rated, _reopened_by_callback, departments.lead_told_reopened),
     Action.CLOSE: (_residents_closed,),
     Action.REOPEN: (_assignment, departments.lead_told_reopened, _residents_reopened),
-    Action.CANCEL: (_withdrawn,),
+    Action.CANCEL: (_withdrawn, departments.departments_told_withdrawn),
     Action.MERGE: (_residents_merged,),
     Action.RECATEGORISE: (_residents_recategorised,),
     Action.ADD_INFO: (_information_added,),

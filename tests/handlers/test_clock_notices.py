@@ -130,6 +130,7 @@ async def test_a_departments_late_part_reaches_its_handlers_then_the_street(
     clock.set(part.remind_at)
     assert await sweep_parts_now() == 1
     assert chat.last("dept-cg").startswith(f"【签收提醒】城管执法局：工单 {ticket.number} 请于")
+    assert "接单" in str(chat.inbox["dept-cg"][-1].buttons)  # what the clock waits for
     clock.set(part.due_accept_at)
     assert await sweep_parts_now() == 2
     assert chat.last("staff-s1").startswith(

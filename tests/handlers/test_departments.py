@@ -163,3 +163,28 @@ async def test_the_card_shows_the_departments_and_they_hear_督办_and_重办(ch
     await chat.command(STAFF, "ticket", number)
     card = chat.last(STAFF)
     assert "主办：城管执法局（处理中，" in card and "协办：住建局（处理中，" in card
+
+
+async def test_the_lead_hears_催办_and_补充_and_every_department_a_withdrawal(chat, sessions):
+    number = await _at_street(chat, sessions)
+    await chat.press(STAFF, "派给部门", on=number)
+    await chat.press(STAFF, "★ 城管执法局")
+    await chat.press(STAFF, "住建局")
+    await chat.press(STAFF, "确认派单")
+    staff_heard = len(chat.inbox[STAFF])
+
+    await chat.text(RESIDENT, f"催办 {number}")
+    assert chat.last("dept-cg").startswith(f"【催办】群众第 1 次催办工单 {number}")
+    assert "接单" in str(chat.inbox["dept-cg"][-1].buttons)
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    await chat.data(RESIDENT, f"v:{ticket.id}")
+    await chat.press(RESIDENT, "补充信息")
+    await chat.text(RESIDENT, "灯杆在3号楼东侧")
+    assert "灯杆在3号楼东侧" in chat.last("dept-cg")
+    assert len(chat.inbox[STAFF]) == staff_heard  # the department has it, not the triage
+
+    await chat.data(RESIDENT, f"v:{ticket.id}")
+    await chat.press(RESIDENT, "撤回")
+    withdrawn = f"工单 {number} 已被居民撤回，无需再办理。"
+    assert chat.last("dept-cg") == withdrawn and chat.last("dept-zj") == withdrawn
