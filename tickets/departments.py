@@ -212,13 +212,13 @@ def _new_part(
 async def _own_part(
     session: AsyncSession,
     ticket: Ticket,
-    actor: Person,
+    actor: Person | None,
     expected_version: int | None,
     states: frozenset[str] = OPEN_PART_STATES,
 ) -> tuple[TicketPart, list[TicketPart]]:
     """The actor's department's open part of the ticket (and all its parts), checked against
     the button's version: each department's buttons follow its own part."""
-    if Role(actor.role) is not Role.DEPARTMENT or actor.department_id is None:
+    if actor is None or Role(actor.role) is not Role.DEPARTMENT or actor.department_id is None:
         raise PermissionDenied("only a department's handlers act on its part", number=ticket.number)
     parts = await parts_of(session, ticket.id or 0)
     own = [part for part in open_dispatch_parts(parts) if part.department_id == actor.department_id]

@@ -19,7 +19,7 @@ from sqlmodel import func, select
 
 from storage.models import Ticket, TicketEvent
 from tests.factories import cast_in, new_ticket
-from tickets import handling
+from tickets import departments, handling
 from tickets.clocks import next_due
 from tickets.errors import DomainError, IllegalTransition, PermissionDenied
 from tickets.lifecycle import REMARKS, TRANSITIONS, Action, Role, State, transition_for
@@ -58,6 +58,22 @@ MOVES: dict[str, tuple[Action | None, Move, dict[str, Any]]] = {
     "recategorise": (Action.RECATEGORISE, handling.recategorise_ticket, {"category": "环境保护"}),
     "urge": (Action.URGE, handling.urge_ticket, {}),
     "supervise": (Action.SUPERVISE, handling.supervise_ticket, {"note": "今天务必处理"}),
+    # 党委派单 / 部门接单 / 联动办 (tickets/departments.py)
+    "needs_dept": (Action.NEEDS_DEPARTMENT, departments.needs_department, {"reason": "网格修不了"}),
+    "dispatch_dept": (
+        Action.DISPATCH_DEPARTMENT,
+        departments.dispatch_to_departments,
+        {"lead": "cg", "assists": ["zj"]},
+    ),
+    "lead_accept": (Action.DEPARTMENT_ACCEPT, departments.accept_part, {}),
+    "assist_accept": (Action.PART_ACCEPT, departments.accept_part, {}),
+    "lead_return": (Action.DEPARTMENT_RETURN, departments.return_part, {"reason": "非本部门职责"}),
+    "assist_finish": (Action.PART_FINISH, departments.finish_part, {"note": "已配合处置"}),
+    "lead_resolve": (
+        Action.DEPARTMENT_RESOLVE,
+        departments.resolve_by_lead,
+        {"reply": "已处理完毕", "without_reason": "现场已处置"},
+    ),
 }
 ACTORS = [
     "resident",
@@ -68,13 +84,15 @@ ACTORS = [
     "staff-c1",
     "staff-s2",
     "admin",
+    "dept-cg",
+    "dept-zj",
     "system",
 ]
 # Half the moves are made by the person who would naturally make them ("assignee" is whoever holds
 # the ticket), so sequences get deep into the lifecycle; the other half by anyone at all.
 NATURAL = {
     "resident": ["add_info", "satisfied", "unsatisfied", "cancel", "urge"],
-    "assignee": ["accept", "return", "note", "extend", "escalate", "resolve"],
+    "assignee": ["accept", "return", "note", "extend", "escalate", "resolve", "needs_dept"],
     "staff-c1": [
         "assign_g1",
         "approve",
@@ -83,14 +101,26 @@ NATURAL = {
         "reopen",
         "recategorise",
         "supervise",
+        "dispatch_dept",
     ],
     "admin": ["assign_g3"],
+    "dept-cg": ["lead_accept", "lead_return", "lead_resolve"],
+    "dept-zj": ["assist_accept", "assist_finish"],
 }
 NATURAL_ACTOR = {move: actor for actor, moves in NATURAL.items() for move in moves}
 steps = st.lists(
     st.tuples(
-        # The forward moves are listed thrice, so a sequence often gets to 办结 and 回访.
-        st.sampled_from([*sorted(MOVES), *["accept", "resolve", "satisfied", "unsatisfied"] * 4]),
+        # The forward moves are listed thrice, so a sequence often gets to 办结 and 回访, and
+        # to the departments and back.
+        st.sampled_from(
+            [
+                *sorted(MOVES),
+                *["accept", "resolve", "satisfied", "unsatisfied"] * 4,
+                *["needs_dept", "dispatch_dept", "lead_accept", "assist_accept"] * 3,
+                *["assist_finish", "lead_return"] * 2,
+                *["lead_resolve"] * 5,
+            ]
+        ),
         st.one_of(st.none(), st.sampled_from(ACTORS)),  # None: the natural actor
         st.sampled_from([0, 0, 0, 2, 30]),  # hours passing before the move
     ),
@@ -117,6 +147,9 @@ async def _play(sessions, policy, cast, ticket_id: int, move: str, actor_name: s
     arguments = dict(arguments)
     if "worker" in arguments:
         arguments["worker_id"] = cast[arguments.pop("worker")].id
+    if "lead" in arguments:
+        arguments["lead_id"] = cast.departments[arguments.pop("lead")].id
+        arguments["assist_ids"] = [cast.departments[c].id for c in arguments.pop("assists")]
     actor = None if actor_name == "system" else cast[actor_name]
     async with sessions() as session:
         try:
@@ -140,6 +173,27 @@ async def cast(sessions, policy):
 @given(sequence=steps)
 async def test_random_moves_keep_the_lifecycle_sound(sessions, policy, clock, cast, sequence):
     ticket_id = await new_ticket(sessions, policy, cast["resident"])
+    await _check_sequence(sessions, policy, clock, cast, ticket_id, sequence)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sequence=steps)
+async def test_random_moves_on_a_ticket_departments_hold_keep_it_sound(
+    sessions, policy, clock, cast, sequence
+):
+    """The same, from a ticket dispatched to 城管 (lead) and 住建 (assist)."""
+    ticket_id = await new_ticket(sessions, policy, cast["resident"])
+    for move, actor in (("accept", "worker-g1"), ("needs_dept", "worker-g1")):
+        await _play(sessions, policy, cast, ticket_id, move, actor)
+    await _play(sessions, policy, cast, ticket_id, "dispatch_dept", "staff-s1")
+    await _check_sequence(sessions, policy, clock, cast, ticket_id, sequence)
+
+
+async def _check_sequence(sessions, policy, clock, cast, ticket_id: int, sequence) -> None:
     for move, chosen_actor, hours in sequence:
         clock.advance(timedelta(hours=hours))
         before, events_before = await _snapshot(sessions, ticket_id)
@@ -153,6 +207,7 @@ async def test_random_moves_keep_the_lifecycle_sound(sessions, policy, clock, ca
             continue
         after, events_after = await _snapshot(sessions, ticket_id)
         observe(f"reached {after['state']}")
+        observe(f"made {move}")
         assert State(after["state"]) in State
         assert events_after == events_before + 1, f"{move} wrote {events_after - events_before}"
         async with sessions() as session:
@@ -187,7 +242,9 @@ def _assert_consistent(row: dict[str, Any]) -> None:
     """What each state promises about the rest of the row."""
     state = State(row["state"])
     if state in (State.ASSIGNED, State.ACCEPTED):
-        assert row["assignee_id"] is not None and row["due_accept_at"] is not None
+        # A worker holds it, or a lead department does (党委派单).
+        assert (row["assignee_id"] is None) != (row["department_id"] is None)
+        assert row["due_accept_at"] is not None
     if state is State.ACCEPTED:
         assert row["accepted_at"] is not None
     if state is State.RESOLVED:
