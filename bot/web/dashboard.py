@@ -25,7 +25,7 @@ from handlers import charts
 from handlers.buttons import MergeInto
 from handlers.dispatch import handle
 from handlers.events import Incoming, Kind
-from handlers.render import local_time
+from handlers.render import local_time, tier_text
 from handlers.texts import label
 from storage.models import Area, Person
 from tickets.areas import get_area
@@ -422,6 +422,7 @@ async def ticket_page(request: web.Request) -> web.Response:
         events = await ticket_timeline(session, ticket.id)
         resident = await session.get(Person, ticket.resident_id)
         assignee = await session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+        leader = await session.get(Person, ticket.leader_id) if ticket.leader_id else None
         names = await _area_names(session)
         similar = await similar_to_ticket(session, ticket)
     return render(
@@ -432,6 +433,8 @@ async def ticket_page(request: web.Request) -> web.Response:
         area=names.get(ticket.area_id, "—"),
         resident=resident,
         assignee=assignee,
+        leader=leader,
+        tier=tier_text(locale_of(request), ticket.tier) if ticket.tier else None,
         created=local_time(ticket.created_at, policy),
         events=[(local_time(e.at, policy), e.action, e.note) for e in events],
         # Every photo, the resident's and the worker's, wherever it was sent (bot/media.py).

@@ -320,11 +320,13 @@ async def test_the_dashboard_shows_three_rates_per_tier_and_unvisited(console):
         session.add(tickets[0])
         await session.commit()
     client = await _signed_in(console, "赵主任")
-    async with client, client.get("/dashboard") as response:
+    async with client.get("/dashboard") as response:
         page = await response.text()
     assert re.search(r'id="rate-unvisited"><span>未回访</span><b>1</b>', page)
     row = re.search(r'<tr id="tier-complex">(.*?)</tr>', page).group(1)
     assert re.findall(r"<td>(.*?)</td>", row)[0] == "复杂" and row.endswith("<td>1</td>")
+    async with client, client.get(f"/tickets/{tickets[0].number}") as response:
+        assert '<td id="ticket-tier">复杂（现场办）</td>' in await response.text()
 
 
 async def test_a_department_handler_works_in_the_web_chat_but_sees_no_console(console):
