@@ -99,7 +99,7 @@ async def _assignment(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
         return
     locale = locale_or_default(worker.locale)
     accept_by = local_time(ticket.due_accept_at, turn.policy)
-    if event.action in (Action.REOPEN, Action.REJECT, Action.RECORD_CALLBACK):
+    if event.action in (Action.REOPEN, Action.REJECT, Action.STAFF_REJECT):
         text = tr(locale, "n_reopen_assignment", number=ticket.number, accept_by=accept_by)
     else:
         text = tr(
@@ -501,19 +501,6 @@ async def _tier_to_assignee(turn: Turn, ticket: Ticket, event: TicketEvent) -> N
     _tell(turn, worker, ticket, "tier", Reply(text, work_buttons(locale, ticket)))
 
 
-async def _callback_recorded(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
-    """A staff 回访 that reached the resident tells the worker and the residents like the
-    resident's own answer: closed, or reopened (重办) for the worker. Nobody reached: nobody."""
-    if ticket.state == State.CLOSED:
-        await _rated(turn, ticket, event)
-        await _residents_closed(turn, ticket, event)
-    elif ticket.state == State.ASSIGNED:
-        await _rated(turn, ticket, event)
-        await _assignment(turn, ticket, event)
-        await departments.lead_told_reopened(turn, ticket, event)
-        await _residents_reopened(turn, ticket, event)
-
-
 # Who is told what after which move. A move not listed tells nobody (a working note).
 NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.SUBMIT: (_assignment_or_triage, _emergency_alert),
@@ -551,5 +538,13 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.PART_FINISH: (departments.lead_told_part_finished,),
     Action.DEPARTMENT_RESOLVE: (_residents_asked_solved,),
     Action.SET_TIER: (_leader_named, _tier_to_assignee),
-    Action.RECORD_CALLBACK: (_callback_recorded,),
+    # A staff 回访 that reached the resident tells people as the resident's own answer does,
+    # and the residents too (they did not press anything); nobody answering tells nobody.
+    Action.STAFF_CONFIRM: (_rated, _residents_closed),
+    Action.STAFF_REJECT: (
+        _rated,
+        _reopened_by_callback,
+        departments.lead_told_reopened,
+        _residents_reopened,
+    ),
 }

@@ -10,7 +10,7 @@ escalation and auto-close, are made in bulk by `tickets.sweeps` from the same ta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -576,15 +576,20 @@ async def record_callback(
     expected_version: int | None = None,
 ) -> Move:
     """回访 by staff: they called the resident of a resolved ticket (one whose resident does not
-    answer in chat, or a 代办 ticket's). Reached, the answer counts like the resident's own: 已解决
-    with 满意 or 基本满意 closes the ticket, anything else reopens it (重办). Not reached, the call
-    is recorded, the ticket stays resolved, and staff may now close it."""
+    answer in chat, or a 代办 or hotline ticket's). Reached, the answer counts like the
+    resident's own: 已解决 with 满意 or 基本满意 closes the ticket (STAFF_CONFIRM), anything else
+    reopens it (STAFF_REJECT, 重办). Not reached (RECORD_CALLBACK), the call is kept, the ticket
+    stays resolved, and staff may now close it."""
     if reached and (solved is None or satisfaction not in Satisfaction.ALL):
         raise InvalidInput("a reached 回访 says whether it is solved and how satisfied")
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
-    transition = await authorize(session, actor, ticket, Action.RECORD_CALLBACK)
-    note = _optional_text(note, "note", policy)
     content = reached and bool(solved) and satisfaction != Satisfaction.UNSATISFIED
+    if not reached:
+        action = Action.RECORD_CALLBACK
+    else:
+        action = Action.STAFF_CONFIRM if content else Action.STAFF_REJECT
+    transition = await authorize(session, actor, ticket, action)
+    note = _optional_text(note, "note", policy)
     if reached and not content:
         _check_reopenable(ticket)
     now = policy.clock.now()
@@ -609,10 +614,8 @@ async def record_callback(
         ticket.callback_at, ticket.due_close_at = now, None
         if content:
             ticket.closed_at = now
-            transition = replace(transition, target=State.CLOSED)
         else:
             _reopen(ticket, policy, now)
-            transition = replace(transition, target=State.ASSIGNED)
     data = {"reached": reached, "solved": answer[0], "satisfaction": answer[1]}
     move = _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
     if reached and not content:  # a department's ticket goes back to its lead department

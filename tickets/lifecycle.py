@@ -73,7 +73,11 @@ class Action(StrEnum):
     WHISTLE = "whistle"
     REPORT_ARRIVAL = "report_arrival"
     SET_TIER = "set_tier"  # 分级: staff set the tier (and the 包案 leader)
-    RECORD_CALLBACK = "record_callback"  # 回访 by staff: called the resident, with the outcome
+    # 回访 recorded by staff, who called the resident: nobody answered (the ticket still waits),
+    # or the answer, which closes or reopens it as the resident's own (CONFIRM, REJECT) would.
+    RECORD_CALLBACK = "record_callback"
+    STAFF_CONFIRM = "staff_confirm"
+    STAFF_REJECT = "staff_reject"
 
 
 @dataclass(frozen=True)
@@ -131,9 +135,9 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.RESOLVE, {S.ACCEPTED}, S.RESOLVED, {R.WORKER, R.STAFF}, assignee_only=True),
         _t(Action.CONFIRM, {S.RESOLVED}, S.CLOSED, {R.RESIDENT}),
         _t(Action.REJECT, {S.RESOLVED}, S.ASSIGNED, {R.RESIDENT}),
-        # The outcome decides the state (closed, reopened, or still waiting when nobody
-        # answered): tickets.handling.record_callback sets it.
         _t(Action.RECORD_CALLBACK, {S.RESOLVED}, None, _OFFICE),
+        _t(Action.STAFF_CONFIRM, {S.RESOLVED}, S.CLOSED, _OFFICE),
+        _t(Action.STAFF_REJECT, {S.RESOLVED}, S.ASSIGNED, _OFFICE),
         _t(Action.CLOSE, {S.SUBMITTED, S.RETURNED, S.RESOLVED}, S.CLOSED, {*_OFFICE, R.SYSTEM}),
         _t(Action.REOPEN, {S.RESOLVED, S.CLOSED}, S.ASSIGNED, _OFFICE),
         _t(Action.CANCEL, _ACTIVE, S.CANCELLED, {R.RESIDENT}),

@@ -58,6 +58,20 @@ MOVES: dict[str, tuple[Action | None, Move, dict[str, Any]]] = {
     "recategorise": (Action.RECATEGORISE, handling.recategorise_ticket, {"category": "环境保护"}),
     "urge": (Action.URGE, handling.urge_ticket, {}),
     "supervise": (Action.SUPERVISE, handling.supervise_ticket, {"note": "今天务必处理"}),
+    # 分级 and staff 回访 records (句号管理)
+    "tier_complex": (Action.SET_TIER, handling.set_tier, {"tier": "complex"}),
+    "tier_legacy": (Action.SET_TIER, handling.set_tier, {"tier": "legacy", "leader": "staff-s1"}),
+    "call_unreached": (Action.RECORD_CALLBACK, handling.record_callback, {"reached": False}),
+    "call_satisfied": (
+        Action.STAFF_CONFIRM,
+        handling.record_callback,
+        {"reached": True, "solved": True, "satisfaction": "basic"},
+    ),
+    "call_unsolved": (
+        Action.STAFF_REJECT,
+        handling.record_callback,
+        {"reached": True, "solved": False, "satisfaction": "unsatisfied"},
+    ),
     # 党委派单 / 部门接单 / 联动办 (tickets/departments.py)
     "needs_dept": (Action.NEEDS_DEPARTMENT, departments.needs_department, {"reason": "网格修不了"}),
     "dispatch_dept": (
@@ -102,6 +116,11 @@ NATURAL = {
         "recategorise",
         "supervise",
         "dispatch_dept",
+        "tier_complex",
+        "tier_legacy",
+        "call_unreached",
+        "call_satisfied",
+        "call_unsolved",
     ],
     "admin": ["assign_g3"],
     "dept-cg": ["lead_accept", "lead_return", "lead_resolve"],
@@ -147,6 +166,8 @@ async def _play(sessions, policy, cast, ticket_id: int, move: str, actor_name: s
     arguments = dict(arguments)
     if "worker" in arguments:
         arguments["worker_id"] = cast[arguments.pop("worker")].id
+    if "leader" in arguments:
+        arguments["leader_id"] = cast[arguments.pop("leader")].id
     if "lead" in arguments:
         arguments["lead_id"] = cast.departments[arguments.pop("lead")].id
         arguments["assist_ids"] = [cast.departments[c].id for c in arguments.pop("assists")]
