@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from storage.models import TicketCallback
+from storage.models import TicketCallback, TicketPart
 from tests.factories import cast_in, new_ticket, reloaded
-from tickets import handling
+from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, RuleViolation
 from tickets.stats import three_rates
 
@@ -145,3 +145,57 @@ async def test_a_callback_record_needs_an_answer_and_a_resolved_ticket(sessions,
             actor=cast["worker-g1"],
             reached=False,
         )
+
+
+async def test_an_unsolved_staff_callback_sends_a_department_ticket_back_to_its_lead(
+    sessions, policy, cast
+):
+    """党委派单: 城管 resolved it; the staff member's call finds it unsolved (重办), so the
+    lead department's part waits for its 接单 again, and the callback counts for 城管."""
+    ticket_id = await new_ticket(sessions, policy, cast["resident"])
+    worker, lead = cast["worker-g1"], cast["dept-cg"]
+    await _move(sessions, policy, handling.accept_ticket, ticket_id=ticket_id, actor=worker)
+    await _move(
+        sessions,
+        policy,
+        departments.needs_department,
+        ticket_id=ticket_id,
+        actor=worker,
+        reason="网格修不了",
+    )
+    await _move(
+        sessions,
+        policy,
+        departments.dispatch_to_departments,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        lead_id=cast.departments["cg"].id,
+    )
+    await _move(sessions, policy, departments.accept_part, ticket_id=ticket_id, actor=lead)
+    await _move(
+        sessions,
+        policy,
+        departments.resolve_by_lead,
+        ticket_id=ticket_id,
+        actor=lead,
+        reply="已拆除",
+    )
+    moved = await _move(
+        sessions,
+        policy,
+        handling.record_callback,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        reached=True,
+        solved=False,
+        satisfaction="unsatisfied",
+    )
+    assert (moved.ticket.state, moved.ticket.department_id) == (
+        "assigned",
+        cast.departments["cg"].id,
+    )
+    async with sessions() as session:
+        part = (await session.exec(select(TicketPart).where(TicketPart.role == "lead"))).one()
+        callback = (await session.exec(select(TicketCallback))).one()
+    assert part.state == "assigned" and part.accepted_at is None
+    assert callback.department_id == cast.departments["cg"].id
