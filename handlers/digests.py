@@ -1,6 +1,7 @@
 """Scheduled reports for staff: the morning digest (new, overdue, due today in their area) and
-the monthly 三率 ranking of grids and grid workers. Queued in the outbox with one key per person
-and day (or month), so a catch-up run after downtime never sends one twice."""
+the monthly 三率 ranking of grids, grid workers, departments and tiers. Queued in the outbox
+with one key per person and day (or month), so a catch-up run after downtime never sends one
+twice."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.events import Reply
-from handlers.texts import locale_or_default, tr
+from handlers.texts import label, locale_or_default, tr
 from storage import Session
 from storage.models import Person
 from storage.outbox import enqueue_many, outbox_row
 from tickets.areas import Level, contains
 from tickets.policy import Policy
 from tickets.report import Report, build_report, percents, report_readers
-from tickets.stats import Period, ThreeRates
+from tickets.stats import Period, ThreeRates, three_rates_by
 
 RANKED = 5  # lines per list in the monthly ranking
 
@@ -54,8 +55,9 @@ async def morning_digest(session: Session, policy: Policy) -> int:
 
 
 async def monthly_ranking(session: Session, policy: Policy) -> int:
-    """Last month's 三率 ranking of the grids and workers in each staff member's area: one
-    report of the whole tree, each staff member's share of its rows."""
+    """Last month's 三率 ranking of the grids, workers, departments and tiers in each staff
+    member's area: one report of the whole tree, each staff member's share of its rows, and the
+    tiers' figures once per staff area."""
     now = policy.clock.now()
     local_now = now.astimezone(policy.calendar.timezone)
     this_month = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -74,8 +76,14 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
     if report.created == 0:
         return 0  # a month without tickets has nothing to rank
     messages = []
+    tiers: dict[int, dict[Any, ThreeRates]] = {}  # staff of one area share its figures
     for staff, own in await report_readers(session):
         locale = locale_or_default(staff.locale)
+        if own.id not in tiers:
+            tiers[own.id] = await three_rates_by(session, "tier", area=own, period=period)
+        by_tier = {
+            label(locale, "tier", tier): rates for tier, rates in tiers[own.id].items() if tier
+        }
         grids = {
             row.name: row.rates
             for row in report.areas
@@ -92,7 +100,7 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
             for row in report.departments
             if contains(own, row.serves_path) or own.path.startswith(row.serves_path)
         }
-        if not any(map(_rankable, (grids, workers, departments))):
+        if not any(map(_rankable, (grids, workers, departments, by_tier))):
             continue  # nothing happened in this staff member's area: no list of 无
         text = tr(
             locale,
@@ -104,6 +112,8 @@ async def monthly_ranking(session: Session, policy: Policy) -> int:
         )
         if _rankable(departments):
             text += "\n" + tr(locale, "ranking_departments", lines=_ranked(locale, departments))
+        if _rankable(by_tier):
+            text += "\n" + tr(locale, "ranking_tiers", lines=_ranked(locale, by_tier))
         messages.append(_message(staff, f"ranking:{last_month:%Y-%m}", text, now))
     await enqueue_many(session, messages)
     return len(messages)
