@@ -232,7 +232,9 @@ async def _own_part(turn: Turn, press: PartReturn | PartFinish | LeadResolve) ->
 async def ask_return_reason(turn: Turn, press: PartReturn) -> None:
     part = await _own_part(turn, press)
     if part.state != PartState.ASSIGNED:
-        raise RuleViolation("already accepted", state=part.state, reason=f"part_{part.state}")
+        ticket = await turn.session.get(Ticket, press.ticket_id)
+        number = ticket.number if ticket else ""
+        raise RuleViolation("already accepted", number=number, reason=f"part_{part.state}")
     check_part_return_window(part, turn.policy)
     turn.expect(ChatState.PART_RETURN_REASON, ticket_id=press.ticket_id, version=press.version)
     turn.say_key("ask_part_return_reason")

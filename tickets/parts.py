@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -121,7 +122,15 @@ def check_part_return_window(part: TicketPart, policy: Policy) -> None:
 
 
 async def parts_of(session: AsyncSession, ticket_id: int) -> Sequence[TicketPart]:
-    """A ticket's parts, oldest first, locked with the ticket's transaction."""
+    """A ticket's parts, oldest first, locked until the transaction ends: FOR UPDATE on
+    PostgreSQL; on SQLite a first no-op UPDATE takes the write lock, so two handlers pressing
+    接单 at once take turns and the second reads the part the first accepted."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        table = TicketPart.__table__
+        await connection.execute(
+            update(table).where(table.c.ticket_id == ticket_id).values(version=table.c.version)
+        )
     query = (
         select(TicketPart)
         .where(TicketPart.ticket_id == ticket_id)

@@ -188,3 +188,18 @@ async def test_the_lead_hears_催办_and_补充_and_every_department_a_withdrawa
     await chat.press(RESIDENT, "撤回")
     withdrawn = f"工单 {number} 已被居民撤回，无需再办理。"
     assert chat.last("dept-cg") == withdrawn and chat.last("dept-zj") == withdrawn
+
+
+async def test_a_退单_pressed_on_an_old_message_is_told_it_is_stale(chat, sessions):
+    number = await _at_street(chat, sessions)
+    await chat.press(STAFF, "派给部门", on=number)
+    await chat.press(STAFF, "★ 城管执法局")
+    await chat.press(STAFF, "确认派单")
+    assigned = chat.inbox["dept-cg"][-1]
+    await chat.press("dept-cg", "接单")
+    chat.inbox["dept-cg"].append(assigned)  # the old message, its buttons still there
+    await chat.press("dept-cg", "退单")
+    assert chat.last("dept-cg") == f"工单 {number} 已有新进展，这个按钮已过期。当前状态：办理中。"
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+    assert (ticket.state, ticket.department_id is not None) == ("accepted", True)

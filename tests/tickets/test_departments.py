@@ -3,12 +3,13 @@ its parts, and their clocks."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from storage.models import Department, Ticket, TicketPart
+from storage.models import Department, Person, Ticket, TicketEvent, TicketPart
 from tests.factories import cast_in, new_ticket, run_sweep
 from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, PermissionDenied, RuleViolation
@@ -341,3 +342,48 @@ async def _sweep_parts(sessions, policy):
         fired = await sweep_parts(session, policy)
         await session.commit()
     return fired
+
+
+async def test_handlers_accepting_at_once_accept_once(sessions, policy, cast):
+    """Four handlers press 接单 together: the part is accepted once, the others are told it
+    already is."""
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg")
+    others = [
+        Person(
+            channel="telegram",
+            channel_user_id=f"dept-cg-{index}",
+            chat_id=f"dept-cg-{index}",
+            role="department",
+            department_id=cast.departments["cg"].id,
+            area_id=cast.areas["d"].id,
+            created_at=policy.clock.now(),
+        )
+        for index in range(3)
+    ]
+    async with sessions() as session:
+        session.add_all(others)
+        await session.commit()
+    handlers = (cast["dept-cg"], *others)
+
+    async def accept(handler):
+        try:
+            return await _move(
+                sessions, policy, departments.accept_part, ticket_id=ticket_id, actor=handler
+            )
+        except RuleViolation as refused:
+            return refused
+
+    results = await asyncio.gather(*(accept(handler) for handler in handlers))
+    refused = [result for result in results if isinstance(result, RuleViolation)]
+    assert len(refused) == 3
+    assert {refusal.params["reason"] for refusal in refused} == {"part_accepted"}
+    async with sessions() as session:
+        events = (
+            await session.exec(
+                select(TicketEvent).where(
+                    TicketEvent.ticket_id == ticket_id, TicketEvent.action == "department_accept"
+                )
+            )
+        ).all()
+    assert len(events) == 1
