@@ -485,6 +485,26 @@ async def _leader_named(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
     _tell(turn, leader, ticket, "leader", Reply(text, staff_buttons(locale, ticket)))
 
 
+async def _callback_due(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None:
+    """句号管理: a ticket whose resident cannot answer in chat (代办, hotline, API) waits for a
+    staff 回访; the supervising staff are asked for it, with 记录回访 at hand. (A patrol's hazard
+    has no resident to call; whoever recorded a ticket reads its reply already.)"""
+    if ticket.source in (Source.RESIDENT_CHAT, Source.PATROL):
+        return
+    for staff in await supervising_staff(turn.session, ticket):
+        if staff.id == ticket.resident_id:
+            continue
+        locale = locale_or_default(staff.locale)
+        text = tr(
+            locale,
+            "n_callback_due",
+            number=ticket.number,
+            reply=preview(ticket.resolution_reply or "", 100),
+            close_by=local_time(ticket.due_close_at, turn.policy),
+        )
+        _tell(turn, staff, ticket, "callback_due", Reply(text, staff_buttons(locale, ticket)))
+
+
 async def _tier_to_assignee(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
     """The worker holding the ticket learns its tier and the resolve clock it now runs."""
     worker = await person(turn.session, ticket.assignee_id)
@@ -512,7 +532,7 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     Action.REQUEST_EXTENSION: (_extension_requested,),
     Action.APPROVE_EXTENSION: (_extension_decided, _residents_extended),
     Action.REFUSE_EXTENSION: (_extension_decided,),
-    Action.RESOLVE: (_residents_asked_solved,),
+    Action.RESOLVE: (_residents_asked_solved, _callback_due),
     Action.CONFIRM: (_rated,),
     Action.REJECT: (_rated, _reopened_by_callback, departments.lead_told_reopened),
     Action.CLOSE: (_residents_closed,),
@@ -536,7 +556,7 @@ NOTICES: dict[Action, tuple[Notice, ...]] = {
     ),
     Action.PART_RETURN: (departments.staff_told_part_returned,),
     Action.PART_FINISH: (departments.lead_told_part_finished,),
-    Action.DEPARTMENT_RESOLVE: (_residents_asked_solved,),
+    Action.DEPARTMENT_RESOLVE: (_residents_asked_solved, _callback_due),
     Action.SET_TIER: (_leader_named, _tier_to_assignee),
     # A staff 回访 that reached the resident tells people as the resident's own answer does,
     # and the residents too (they did not press anything); nobody answering tells nobody.

@@ -136,3 +136,20 @@ async def test_the_triage_alert_carries_the_proposal_and_the_tier_button(chat, s
     assert (await _ticket(sessions)).tier == "general"
     await chat.command("staff-c1", "ticket", (await _ticket(sessions)).number)
     assert "建议：" not in chat.last("staff-c1") and "分级：一般（协调办）" in chat.last("staff-c1")
+
+
+async def test_a_recorded_tickets_callback_is_asked_of_staff_and_closes_it(chat, sessions):
+    """代办: the resident is not in the chat, so the community's staff are asked for the 回访
+    when the worker resolves it, and their record closes it."""
+    await chat.text("worker-g1", "张阿姨来电：小区楼道的灯坏了一个月，晚上很黑")
+    await chat.press("worker-g1", "代办（群众来电/走访）")
+    await chat.text("worker-g1", "张阿姨 138-0000-1234")
+    ticket = await _ticket(sessions)
+    await chat.press("worker-g1", "接单")
+    await chat.press("worker-g1", "办结")
+    await chat.text("worker-g1", "已换灯")
+    asked = chat.inbox["staff-c1"][-1]
+    assert asked.text.startswith(f"【待回访】工单 {ticket.number} 已办结：已换灯\n群众不在聊天中")
+    await chat.press("staff-c1", "记录回访")
+    await chat.press("staff-c1", "已解决·满意")
+    assert (await _ticket(sessions)).state == "closed"

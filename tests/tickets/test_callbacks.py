@@ -10,6 +10,7 @@ from storage.models import TicketCallback, TicketPart
 from tests.factories import cast_in, new_ticket, reloaded
 from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, RuleViolation
+from tickets.intake import submit_complaint
 from tickets.stats import three_rates
 
 
@@ -199,3 +200,26 @@ async def test_an_unsolved_staff_callback_sends_a_department_ticket_back_to_its_
         callback = (await session.exec(select(TicketCallback))).one()
     assert part.state == "assigned" and part.accepted_at is None
     assert callback.department_id == cast.departments["cg"].id
+
+
+async def test_a_patrol_hazard_has_no_resident_to_call_back_and_closes(sessions, policy, cast):
+    worker = cast["worker-g1"]
+    async with sessions() as session:
+        ticket = await submit_complaint(
+            session,
+            policy,
+            resident=worker,
+            text="巡查发现幸福路井盖丢了",
+            category="城乡建设",
+            area_id=cast.areas["g1"].id,
+            source="patrol",
+        )
+        await session.commit()
+    await _move(sessions, policy, handling.accept_ticket, ticket_id=ticket.id, actor=worker)
+    await _move(
+        sessions, policy, handling.resolve_ticket, ticket_id=ticket.id, actor=worker, reply="已补装"
+    )
+    await _move(
+        sessions, policy, handling.close_ticket, ticket_id=ticket.id, actor=cast["staff-c1"]
+    )
+    assert (await reloaded(sessions, ticket.id)).state == "closed"
