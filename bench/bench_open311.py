@@ -197,26 +197,39 @@ async def measure(url: str, args: argparse.Namespace, centres: list) -> dict[str
                 )
             round_ratios = [a / b for a, b in zip(rates["open311"], rates["bare"], strict=True)]
 
-            samples, answered = [], set()
-            for _ in range(args.gets + 2):
-                started = time.perf_counter()
-                async with client.get("/open311/v2/requests.json") as response:
-                    body = await response.json()
-                    assert response.status == 200, response.status
-                samples.append(time.perf_counter() - started)
-                answered.add(len(body))
-            samples = samples[2:]  # the first two warm the statement caches
+            # The default answer (the target), then filtered ones: open tickets only, and a
+            # service few tickets have (only the posts above carry a 二级 class), which walks
+            # the whole 90-day window.
+            queries = {
+                "default": "",
+                "status_open": "?status=open",
+                "rare_service": "?service_code=0102",
+            }
+            timings: dict[str, list[float]] = {name: [] for name in queries}
+            answered: dict[str, set[int]] = {name: set() for name in queries}
+            for round_number in range(args.gets + 2):
+                for name, query in queries.items():
+                    started = time.perf_counter()
+                    async with client.get(f"/open311/v2/requests.json{query}") as response:
+                        body = await response.json()
+                        assert response.status == 200, response.status
+                    if round_number >= 2:  # the first two warm the statement caches
+                        timings[name].append(time.perf_counter() - started)
+                    answered[name].add(len(body))
     finally:
         await runner.cleanup()
         await engine.dispose()
-    gets = summary_ms(samples)
+    gets = {
+        name: summary_ms(samples) | {"requests_per_answer": sorted(answered[name])}
+        for name, samples in timings.items()
+    }
     return {
         "post_requests_per_s": round(statistics.median(rates["open311"]), 1),
         "bare_posts_per_s": round(statistics.median(rates["bare"]), 1),
         "ratio_post_over_bare": round(statistics.median(round_ratios), 3),
         "rounds": {kind: [round(rate, 1) for rate in values] for kind, values in rates.items()},
-        "get_requests": gets | {"requests_per_answer": sorted(answered)},
-        "meets": {"get_p95_le_200ms": gets["p95_ms"] <= TARGET_P95_MS},
+        "get_requests": gets,
+        "meets": {"get_p95_le_200ms": gets["default"]["p95_ms"] <= TARGET_P95_MS},
     }
 
 
