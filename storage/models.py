@@ -178,6 +178,9 @@ class Ticket(SQLModel, table=True):
         # Duplicate suggestions (tickets/duplicates.py): a community's open tickets of one
         # category from the last 30 days, one index range per area and state.
         Index("ix_tickets_similar", "area_id", "category", "state", "created_at"),
+        # Open311's GET requests by service (tickets/open311.py): a 二级 class's newest tickets,
+        # where the time index alone would walk the whole 90-day window for a rare service.
+        Index("ix_tickets_service", "category", "subcategory", "created_at"),
         # The residents following an original through their merged duplicates.
         Index(
             "ix_tickets_merged_into",
