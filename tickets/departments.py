@@ -110,7 +110,7 @@ async def needs_department(
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.NEEDS_DEPARTMENT)
     reason = _required_text(reason, "reason", policy)
-    street = await triage_area(session, await _street_of(session, ticket))
+    street = await triage_area(session, await street_of(session, ticket))
     now = policy.clock.now()
     previous = ticket.assignee_id
     ticket.assignee_id, ticket.escalated_at, ticket.due_accept_at = None, now, None
@@ -120,7 +120,7 @@ async def needs_department(
     return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
-async def _street_of(session: AsyncSession, ticket: Ticket) -> Area:
+async def street_of(session: AsyncSession, ticket: Ticket) -> Area:
     """The street (街道) above the ticket's place; where the tree has none, the level above the
     one handling it."""
     area = await get_area(session, ticket.area_id)

@@ -56,17 +56,8 @@ async def sweep_parts(
     """Do what is due now on at most `limit` parts, in the caller's transaction."""
     now = policy.clock.now()
     ids = await claim_due_parts(session, now, limit, DISPATCH_ROLES)
-    if not ids:
-        return []
-    query = (
-        select(TicketPart, Ticket)
-        .join(Ticket, col(Ticket.id) == TicketPart.ticket_id)
-        .where(col(TicketPart.id).in_(ids))
-        .order_by(col(TicketPart.id))
-        .execution_options(populate_existing=True)
-    )
     fired: list[PartClockEvent] = []
-    for part, ticket in (await session.exec(query)).all():
+    for part, ticket in await claimed_parts(session, ids):
         event = _fire(session, part, ticket, now)
         session.add(part)
         if event is not None:
@@ -92,6 +83,22 @@ async def claim_due_parts(
         .returning(_PARTS.c.id)
     )
     return list((await connection.execute(touch)).scalars().all())
+
+
+async def claimed_parts(
+    session: AsyncSession, ids: Sequence[int]
+) -> Sequence[tuple[TicketPart, Ticket]]:
+    """The claimed parts with their tickets, fresh from the database, in id order."""
+    if not ids:
+        return []
+    query = (
+        select(TicketPart, Ticket)
+        .join(Ticket, col(Ticket.id) == TicketPart.ticket_id)
+        .where(col(TicketPart.id).in_(ids))
+        .order_by(col(TicketPart.id))
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).all()
 
 
 def _fire(

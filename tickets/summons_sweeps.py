@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Ticket, TicketPart
-from tickets.departments import _street_of
+from tickets.departments import street_of
 from tickets.lifecycle import Action
-from tickets.part_sweeps import claim_due_parts
+from tickets.part_sweeps import claim_due_parts, claimed_parts
 from tickets.parts import PartRole, PartState, stop_part_clocks
 from tickets.policy import Policy
 from tickets.timeline import record_event
@@ -46,17 +45,8 @@ async def sweep_summonses(
     """Do what is due now on at most `limit` summonses, in the caller's transaction."""
     now = policy.clock.now()
     ids = await claim_due_parts(session, now, limit, (PartRole.SUMMONED,))
-    if not ids:
-        return []
-    query = (
-        select(TicketPart, Ticket)
-        .join(Ticket, col(Ticket.id) == TicketPart.ticket_id)
-        .where(col(TicketPart.id).in_(ids))
-        .order_by(col(TicketPart.id))
-        .execution_options(populate_existing=True)
-    )
     fired: list[SummonsClockEvent] = []
-    for part, ticket in (await session.exec(query)).all():
+    for part, ticket in await claimed_parts(session, ids):
         event = await _fire(session, part, ticket, now)
         session.add(part)
         if event is not None:
@@ -74,7 +64,7 @@ async def _fire(
         # Late whatever the department does now: its 报到 is counted so.
         part.reported_in_time = False
         stop_part_clocks(part)
-        street = await _street_of(session, ticket)
+        street = await street_of(session, ticket)
         record_event(
             session,
             ticket=ticket,
