@@ -396,4 +396,4 @@ class RecordCallback(OnTicket, verb="rv"):
 
 @dataclass(frozen=True)
 class CallbackOutcome(OnTicket, verb="rvo"):
-    outcome: int  # into handlers.staff.CALLBACK_OUTCOMES
+    outcome: int  # into handlers.visits.CALLBACK_OUTCOMES
