@@ -29,7 +29,7 @@ from tickets.clocks import (
 )
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
-from tickets.parts import parts_of, reopen_lead_part, withdraw_parts
+from tickets.parts import parts_of, quiet_ticket_clocks, reopen_lead_part, withdraw_parts
 from tickets.people import get_person, possible_leaders
 from tickets.permissions import authorize, check_can_view
 from tickets.plain_text import plain_text
@@ -668,7 +668,10 @@ async def set_tier(
     ticket.tier, ticket.leader_id = tier, leader_id
     restart_for_tier(ticket, policy)
     now = policy.clock.now()
-    return _finish(session, policy, ticket, actor, transition, now, data=data)
+    move = _finish(session, policy, ticket, actor, transition, now, data=data)
+    if ticket.department_id is not None:  # departments hold it: their parts' clocks speak
+        quiet_ticket_clocks(ticket)
+    return move
 
 
 async def reopen_ticket(

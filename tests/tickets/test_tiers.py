@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from storage.models import TicketEvent
 from tests.factories import cast_in, new_ticket, reloaded, run_sweep
-from tickets import handling
+from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, RuleViolation
 from tickets.lifecycle import Action
 from tickets.report import build_report
@@ -248,3 +248,41 @@ async def test_setting_a_tier_is_on_the_timeline(sessions, policy, cast):
             await session.exec(select(TicketEvent.action).where(TicketEvent.ticket_id == ticket_id))
         ).all()
     assert actions.count(Action.SET_TIER) == 1
+
+
+async def test_a_tier_on_a_ticket_departments_hold_leaves_its_own_clocks_quiet(
+    sessions, policy, cast
+):
+    """党委派单: the parts' clocks remind and escalate; a tier moves the ticket's deadline only."""
+    ticket_id = await new_ticket(sessions, policy, cast["resident"])
+    worker = cast["worker-g1"]
+    await _move(sessions, policy, handling.accept_ticket, ticket_id=ticket_id, actor=worker)
+    await _move(
+        sessions,
+        policy,
+        departments.needs_department,
+        ticket_id=ticket_id,
+        actor=worker,
+        reason="网格修不了",
+    )
+    await _move(
+        sessions,
+        policy,
+        departments.dispatch_to_departments,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        lead_id=cast.departments["cg"].id,
+    )
+    before = await reloaded(sessions, ticket_id)
+    await _move(
+        sessions,
+        policy,
+        handling.set_tier,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        tier="complex",
+    )
+    after = await reloaded(sessions, ticket_id)
+    assert before.next_due_at is None and after.next_due_at is None
+    assert (after.remind_at, after.escalate_at) == (None, None)
+    assert after.due_resolve_at > before.due_resolve_at
