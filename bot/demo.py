@@ -8,6 +8,7 @@ two runs on empty databases produce the same history.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -15,13 +16,21 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import SessionFactory
-from storage.models import Area, Person
+from storage.models import Area, Department, Person, Ticket
 from tickets import handling
 from tickets.clock import ManualClock
+from tickets.departments import (
+    accept_part,
+    dispatch_to_departments,
+    finish_part,
+    needs_department,
+    resolve_by_lead,
+    suggest_departments,
+)
 from tickets.directory import load_directory, parse_directory
 from tickets.intake import submit_complaint
 from tickets.lifecycle import State
-from tickets.people import register_person, set_home_area
+from tickets.people import register_person, set_home_area, staff_of_area
 from tickets.policy import Policy
 
 DEMO_ROOT = "demo"
@@ -96,9 +105,21 @@ def grid_place(column: int, row: int) -> dict:
     }
 
 
+# 职能部门 serving the whole district: (code, name, the categories it takes).
+DEPARTMENTS = [
+    ("demo-cg", "城管执法局", ["城市建设和市政管理", "环境污染", "安全生产"]),
+    ("demo-zj", "住建局", ["住房保障与房地产", "安全生产"]),
+    ("demo-rs", "人社局", ["工资福利", "退休政策及待遇"]),
+    ("demo-sj", "市场监管局", ["市场监管", "食品药品监管"]),
+]
+# One ticket in this many, where a department takes its category, goes beyond the grid.
+BEYOND_THE_GRID = 6
+
+
 def _directory() -> dict:
-    """Two streets, two communities each, two grids per community, staff at every level; every
-    grid has a boundary and a centre, so a shared location finds it."""
+    """Two streets, two communities each, two grids per community, staff at every level, and
+    four departments with a handler each; every grid has a boundary and a centre, so a shared
+    location finds it."""
     streets = []
     people = [
         {
@@ -156,9 +177,23 @@ def _directory() -> dict:
         streets.append(
             {"code": street_code, "name": street, "level": "street", "children": communities}
         )
+    for code, name, _categories in DEPARTMENTS:
+        people.append(
+            {
+                "name": f"{name}办事员",
+                "role": "department",
+                "department": code,
+                "channel": "web",
+                "user_id": f"dept-{code}",
+            }
+        )
     return {
         "areas": [{"code": DEMO_ROOT, "name": "示范区", "level": "district", "children": streets}],
         "people": people,
+        "departments": [
+            {"code": code, "name": name, "serves": DEMO_ROOT, "categories": categories}
+            for code, name, categories in DEPARTMENTS
+        ],
     }
 
 
@@ -247,9 +282,13 @@ async def _one_history(
     await handling.accept_ticket(session, at, ticket_id=ticket.id, actor=worker)
     if not step(rng.uniform(2, 120)):
         return
-    await handling.resolve_ticket(
-        session, at, ticket_id=ticket.id, actor=worker, reply=rng.choice(REPLIES)
-    )
+    reply = rng.choice(REPLIES)
+    suggested = await suggest_departments(session, ticket)
+    if suggested and ticket.id % BEYOND_THE_GRID == 0:
+        if not await _through_departments(session, at, ticket, worker, suggested, reply, step):
+            return
+    else:
+        await handling.resolve_ticket(session, at, ticket_id=ticket.id, actor=worker, reply=reply)
     if not step(rng.uniform(1, 72)) or rng.random() < 0.15:
         return  # no callback yet (the auto-close clock will get it)
     solved = rng.random() < 0.88
@@ -262,3 +301,49 @@ async def _one_history(
         solved=solved,
         satisfaction=satisfaction if solved else "unsatisfied",
     )
+
+
+async def _through_departments(
+    session: AsyncSession,
+    at: Policy,
+    ticket: Ticket,
+    worker: Person,
+    suggested: list[Department],
+    reply: str,
+    step: Callable[[float], bool],
+) -> bool:
+    """四单制 beyond the grid: the worker asks for a department, the street dispatches to the
+    suggested ones (the first leads), each accepts, the assists finish, the lead resolves. False
+    when the story reaches now on the way."""
+    moved = await needs_department(
+        session, at, ticket_id=ticket.id, actor=worker, reason="网格无法解决，需要职能部门处理"
+    )
+    if not step(1):
+        return False
+    (staff, *_) = await staff_of_area(session, moved.ticket.handling_area_id)
+    lead, *assists = suggested[:2]
+    moves = {"ticket_id": ticket.id, "actor": staff}
+    await handling.set_tier(session, at, **moves, tier="complex" if assists else "general")
+    await dispatch_to_departments(
+        session, at, **moves, lead_id=lead.id, assist_ids=[a.id for a in assists]
+    )
+    handlers = {
+        department.id: (
+            await session.exec(select(Person).where(Person.department_id == department.id))
+        ).first()
+        for department in (lead, *assists)
+    }
+    for department in (lead, *assists):
+        if not step(0.5):
+            return False
+        await accept_part(session, at, ticket_id=ticket.id, actor=handlers[department.id])
+    for department in assists:
+        if not step(24):
+            return False
+        await finish_part(
+            session, at, ticket_id=ticket.id, actor=handlers[department.id], note="已配合完成"
+        )
+    if not step(24):
+        return False
+    await resolve_by_lead(session, at, ticket_id=ticket.id, actor=handlers[lead.id], reply=reply)
+    return True

@@ -180,11 +180,13 @@ def _digest(token: str) -> str:
 
 
 async def demo_accounts(session: AsyncSession) -> list[Person]:
-    """The demo district's staff and workers (bot/demo.py gives them ids on channel "web")."""
+    """The demo district's staff, workers and department handlers (bot/demo.py gives them ids
+    on channel "web")."""
     query = select(Person).where(
         Person.channel == "web",
-        col(Person.role).in_([Role.WORKER, Role.STAFF, Role.ADMIN]),
+        col(Person.role).in_([Role.WORKER, Role.STAFF, Role.ADMIN, Role.DEPARTMENT]),
         col(Person.channel_user_id).startswith("staff-")
-        | col(Person.channel_user_id).startswith("worker-"),
+        | col(Person.channel_user_id).startswith("worker-")
+        | col(Person.channel_user_id).startswith("dept-"),
     )
     return list((await session.exec(query)).all())

@@ -133,7 +133,7 @@ def test_run_serves_the_console_runs_the_clocks_and_stops_cleanly(tmp_path):
         status = process.stdout.readline()
         console = process.stdout.readline()
         running = process.stdout.readline()
-        assert "15 areas, 55 people" in status and "响应率" in status
+        assert "15 areas, 59 people" in status and "响应率" in status
         assert f"web console on http://127.0.0.1:{port}/" in console
         assert "the SLA clocks are running" in running
         # The clocks line comes once the server listens: the chat page answers.
