@@ -29,7 +29,7 @@ from tickets.clocks import deadline
 from tickets.contact import check_phone
 from tickets.errors import InvalidInput, NotFound
 from tickets.intake import check_address, submit_complaint
-from tickets.lifecycle import State
+from tickets.lifecycle import Action, State
 from tickets.people import find_person, register_person
 from tickets.places import GridFinder
 from tickets.policy import Policy
@@ -268,16 +268,20 @@ def _listed(text: str | None) -> tuple[str, ...]:
 
 def parse_datetime(text: str, name: str, policy: Policy) -> datetime:
     """A w3 datetime (2010-01-01T00:00:00Z, or with an offset); one without a zone is the
-    district's local time."""
+    district's local time. Dates at the calendar's very ends (year 1, year 9999) are refused:
+    no ticket is that old or that new, and the 90-day window around them cannot be counted."""
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=policy.calendar.timezone)
+        moment = moment.astimezone(UTC)
+        if not 2 <= moment.year <= 9998:  # the 90-day window around it must exist
+            raise OverflowError(moment.year)
+    except (ValueError, OverflowError):
         raise InvalidInput(
-            f"{name} is not a w3 datetime (2010-01-01T00:00:00Z)", field=name
+            f"{name} is not a w3 datetime (2010-01-01T00:00:00Z) within the calendar", field=name
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=policy.calendar.timezone)
-    return moment.astimezone(UTC)
+    return moment
 
 
 def request_query(
@@ -367,6 +371,20 @@ async def find_service_request(session: AsyncSession, number: str) -> RequestVie
     return _view(row)
 
 
+# The moves whose note is written for the resident (the 办结 reply, why it was closed, withdrawn
+# or sent back for 重办). Other notes (督办, a worker's note, a department's return reason, 吹哨)
+# are the office's own and may name people: GET is public, so they never show.
+PUBLIC_NOTES = frozenset(
+    {
+        Action.RESOLVE,
+        Action.DEPARTMENT_RESOLVE,
+        Action.CLOSE,
+        Action.CANCEL,
+        Action.REJECT,
+        Action.REOPEN,
+    }
+)
+
 # What a view reads of a ticket: columns, not ORM objects (a thousand of them at a time).
 _COLUMNS = (
     Ticket.id,
@@ -402,6 +420,7 @@ def _with_facts(page: Any) -> Any:
             tickets,
             col(TicketEvent.at).label("updated"),
             col(TicketEvent.note).label("note"),
+            col(TicketEvent.action).label("action"),
             col(Area.name).label("area_name"),
             col(Department.name).label("department_name"),
         )
@@ -433,7 +452,7 @@ def _view(row: Any) -> RequestView:
     )
     return replace(
         view,
-        notes=row.note,
+        notes=row.note if row.action in PUBLIC_NOTES else None,
         description=row.text,
         address=row.address,
         latitude=row.latitude,

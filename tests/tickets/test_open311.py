@@ -13,6 +13,7 @@ from nlp.classifier import Classifier
 from storage.models import ApiKey, Department, OutboxMessage, Person, Ticket
 from storage.outbox import enqueue_rows, outbox_row
 from tests.factories import INSIDE, cast_in, new_ticket
+from tickets import handling
 from tickets.apikeys import api_keys, create_api_key, revoke_api_key, valid_api_key
 from tickets.categories import SUBCATEGORIES
 from tickets.errors import InvalidInput, NotFound, PermissionDenied
@@ -288,3 +289,41 @@ async def test_the_first_requests_of_one_person_at_once_make_one_person(
     ]
     tickets = await asyncio.gather(*posts)
     assert len({ticket.resident_id for ticket in tickets}) == 1
+
+
+async def test_status_notes_show_only_what_was_written_for_the_resident(
+    sessions, policy, classifier
+):
+    cast = await cast_in(sessions, policy)
+    key = await _key(sessions, policy)
+    posted = await _post(sessions, policy, classifier, key, description="路灯不亮", **_at("g1"))
+    worker = {"ticket_id": posted.id, "actor": cast["worker-g1"]}
+
+    async def notes() -> str | None:
+        async with sessions() as session:
+            return (await find_service_request(session, posted.number)).notes
+
+    async def move(function, **arguments) -> None:
+        async with sessions() as session:
+            await function(session, policy, **arguments)
+            await session.commit()
+
+    await move(handling.accept_ticket, **worker)
+    # The office's own words (a worker's note may name people): never in a public answer.
+    await move(handling.add_note, **worker, note="联系了业主李四 13800001234")
+    assert await notes() is None
+    await move(handling.resolve_ticket, **worker, reply="路灯已更换")
+    assert await notes() == "路灯已更换"
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"start_date": "0001-01-01T00:00:00"},
+        {"end_date": "0001-01-01T00:00:00Z"},
+        {"end_date": "9999-12-31T23:59:59+00:00"},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_crash(policy, filters):
+    with pytest.raises(InvalidInput):
+        request_query(policy, **filters)
