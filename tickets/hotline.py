@@ -270,8 +270,14 @@ def _category(value: str | None) -> tuple[str | None, str | None]:
     return first, second if second in SUBCATEGORIES.get(first, ()) else None
 
 
-def _utc(moment: datetime | None, zone: ZoneInfo) -> datetime:
+# Times a case may carry: the clocks add days to them, which must stay within the calendar.
+YEARS = range(1900, 3000)
+
+
+def _utc(moment: datetime | None, zone: ZoneInfo, field: str = "received_at") -> datetime:
     assert moment is not None  # checked as required
+    if moment.year not in YEARS:
+        raise InvalidInput(f"{field}: the year must be between {YEARS[0]} and {YEARS[-1]}")
     local = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
     return local.astimezone(UTC)
 
@@ -280,9 +286,11 @@ def _deadline(value: datetime | date | None, zone: ZoneInfo) -> datetime | None:
     """A date alone is a deadline at the end of that local day."""
     if value is None:
         return None
+    if value.year not in YEARS:
+        raise InvalidInput(f"deadline: the year must be between {YEARS[0]} and {YEARS[-1]}")
     if not isinstance(value, datetime):
         value = datetime.combine(value + timedelta(days=1), time(), tzinfo=zone)
-    return _utc(value, zone)
+    return _utc(value, zone, "deadline")
 
 
 # --- the answers going back ----------------------------------------------------------------------

@@ -185,6 +185,8 @@ def test_bad_rows_are_told_by_their_line_numbers(policy):
         case_row(6, case_number=""),
         case_row(7, deadline="2026-13-01"),
         case_row(8, address="幸" * 201),
+        case_row(9, received_at="0001-01-01 00:00"),  # at the calendar's ends: no crash
+        case_row(10, deadline="9999-12-31"),
     ]
     found = parse_cases(csv_text(rows) + "\n,,,\n", policy, json_lines=False)
     assert [case.line for case in found.cases] == [2, 4]
@@ -200,6 +202,8 @@ def test_bad_rows_are_told_by_their_line_numbers(policy):
             "expected range of 1-12",
         ),
         (11, "address: longer than 200 characters"),
+        (12, "received_at: the year must be between 1900 and 2999"),
+        (13, "deadline: the year must be between 1900 and 2999"),
     ]
     # Nothing a caller said is repeated in a problem: it goes to a terminal or a log.
     assert not any("1234" in problem or "幸幸" in problem for _line, problem in found.problems)
