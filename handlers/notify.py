@@ -50,7 +50,7 @@ from tickets.recipients import (
 )
 from tickets.routing import TriageReason, dispatchable, triage_reason
 from tickets.sla import Urgency
-from tickets.sources import Source
+from tickets.sources import NO_CALLBACK, Source
 
 Notice = Callable[[Turn, Ticket, TicketEvent], Awaitable[None]]
 
@@ -489,7 +489,7 @@ async def _callback_due(turn: Turn, ticket: Ticket, _event: TicketEvent) -> None
     """句号管理: a ticket whose resident cannot answer in chat (代办, hotline, API) waits for a
     staff 回访; the supervising staff are asked for it, with 记录回访 at hand. (A patrol's hazard
     has no resident to call; whoever recorded a ticket reads its reply already.)"""
-    if ticket.source in (Source.RESIDENT_CHAT, Source.PATROL):
+    if ticket.source == Source.RESIDENT_CHAT or ticket.source in NO_CALLBACK:
         return
     for staff in await supervising_staff(turn.session, ticket):
         if staff.id == ticket.resident_id:

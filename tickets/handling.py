@@ -36,7 +36,7 @@ from tickets.plain_text import plain_text
 from tickets.policy import Policy
 from tickets.routing import triage_area
 from tickets.sla import Duration
-from tickets.sources import Source
+from tickets.sources import NO_CALLBACK
 from tickets.tiers import LEADER_TIERS, Tier
 from tickets.timeline import record_event
 
@@ -554,7 +554,7 @@ async def check_visited(session: AsyncSession, ticket: Ticket) -> None:
     """句号管理: a resolved ticket closes only after a 回访 since it was resolved — the
     resident's answer, or a staff member's record of calling them. A hazard found on patrol has
     no resident to call back."""
-    if ticket.source == Source.PATROL:
+    if ticket.source in NO_CALLBACK:
         return
     query = select(TicketCallback.id).where(TicketCallback.ticket_id == ticket.id)
     if ticket.resolved_at is not None:

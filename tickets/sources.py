@@ -36,6 +36,10 @@ RECORDED_BY: dict[Source, frozenset[Role]] = {
     Source.API: frozenset({Role.RESIDENT}),
 }
 
+# 句号管理: a hazard found on patrol has no resident to call back, so it closes without a 回访
+# and never counts as 未回访.
+NO_CALLBACK = frozenset({Source.PATROL})
+
 # The channel of the people Open311 clients post for; they have no chat (storage.outbox).
 API_CHANNEL = "open311"
 # The channel of the 12345 hotline's callers, known by their number; no chat either.

@@ -28,6 +28,7 @@ from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.clocks import deadline, next_due, running_clock
 from tickets.lifecycle import Action, Role, State, transition_for
 from tickets.policy import Policy
+from tickets.sources import NO_CALLBACK
 
 _TICKETS = Ticket.__table__
 _STAFF_ROLES = (Role.STAFF, Role.ADMIN)
@@ -61,6 +62,7 @@ _COLUMNS = tuple(
         "escalated_at",
         "closed_at",
         "unvisited",
+        "source",
         "version",
     )
 )
@@ -213,7 +215,8 @@ def _auto_close(ticket: SimpleNamespace, now: datetime) -> tuple[ClockEvent, dic
     from_state = ticket.state
     ticket.state = transition.target_from(State(from_state))
     ticket.closed_at, ticket.due_close_at, ticket.next_due_at = now, None, None
-    ticket.unvisited = True  # closed without a 回访: 句号管理 counts it as 未回访
+    # Closed without a 回访: 句号管理 counts it as 未回访, unless nobody was there to call.
+    ticket.unvisited = ticket.source not in NO_CALLBACK
     ticket.version += 1
     timeline = _timeline(ticket, Action.CLOSE, from_state, now, {"auto": True})
     return _event("auto_close", ticket), timeline

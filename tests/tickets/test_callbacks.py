@@ -3,11 +3,13 @@ member's record of calling them; a reached record counts in the 三率 like the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
 from storage.models import TicketCallback, TicketPart
-from tests.factories import cast_in, new_ticket, reloaded
+from tests.factories import cast_in, new_ticket, reloaded, run_sweep
 from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, RuleViolation
 from tickets.intake import submit_complaint
@@ -202,7 +204,8 @@ async def test_an_unsolved_staff_callback_sends_a_department_ticket_back_to_its_
     assert callback.department_id == cast.departments["cg"].id
 
 
-async def test_a_patrol_hazard_has_no_resident_to_call_back_and_closes(sessions, policy, cast):
+async def _patrol_resolved(sessions, policy, cast) -> int:
+    """A hazard worker 甲 found on patrol, mended and resolved."""
     worker = cast["worker-g1"]
     async with sessions() as session:
         ticket = await submit_complaint(
@@ -219,7 +222,20 @@ async def test_a_patrol_hazard_has_no_resident_to_call_back_and_closes(sessions,
     await _move(
         sessions, policy, handling.resolve_ticket, ticket_id=ticket.id, actor=worker, reply="已补装"
     )
+    return ticket.id
+
+
+async def test_a_patrol_hazard_has_no_resident_to_call_back_and_closes(sessions, policy, cast):
+    ticket_id = await _patrol_resolved(sessions, policy, cast)
     await _move(
-        sessions, policy, handling.close_ticket, ticket_id=ticket.id, actor=cast["staff-c1"]
+        sessions, policy, handling.close_ticket, ticket_id=ticket_id, actor=cast["staff-c1"]
     )
-    assert (await reloaded(sessions, ticket.id)).state == "closed"
+    assert (await reloaded(sessions, ticket_id)).state == "closed"
+
+
+async def test_a_patrol_hazard_closed_by_the_clock_is_not_unvisited(sessions, policy, clock, cast):
+    ticket_id = await _patrol_resolved(sessions, policy, cast)
+    clock.advance(timedelta(days=8))
+    assert ("auto_close", ticket_id) in await run_sweep(sessions, policy)
+    ticket = await reloaded(sessions, ticket_id)
+    assert (ticket.state, ticket.unvisited) == ("closed", False)
