@@ -43,6 +43,10 @@ LONG_HISTORY = (
     "至今未解决",
     "老大难",
 )
+# Longer words that hold a signal's word but mean something else (许多年轻人 holds 多年,
+# 工商银行 holds 工商): taken out of the text before the signals are looked for.
+FALSE_FRIENDS = ("多年轻", "工商银行", "工商业")
+
 SINGLE_REPAIR = (
     "坏了",
     "损坏",
@@ -69,6 +73,8 @@ class TierSignals:
 
 def tier_signals(text: str) -> TierSignals:
     """The signals in `text`; each list holds the words (or agencies) found, nothing else."""
+    for word in FALSE_FRIENDS:
+        text = text.replace(word, "　")
     agencies = tuple(
         agency for agency, words in AGENCIES.items() if any(word in text for word in words)
     )

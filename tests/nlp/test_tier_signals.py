@@ -20,3 +20,11 @@ def test_history_and_repair_words_are_reported_as_found():
 def test_a_plain_complaint_has_no_signals():
     signals = tier_signals("希望社区多组织一些老年人活动")
     assert (signals.agencies, signals.history, signals.repair) == ((), (), ())
+
+
+def test_words_inside_other_words_are_no_signal():
+    # 许多年轻人 holds 多年, 工商银行 holds 工商: neither a long history nor an agency.
+    signals = tier_signals("许多年轻人在工商银行门口排队，把路都挡住了")
+    assert (signals.agencies, signals.history, signals.repair) == ((), (), ())
+    assert tier_signals("这个问题多年来没人管，找过工商局").history == ("多年",)
+    assert tier_signals("这个问题多年来没人管，找过工商局").agencies == ("市场监管",)
