@@ -12,7 +12,7 @@ from handlers.keyboards import part_buttons
 from handlers.render import area_name, category_text, local_time, preview
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Person, Ticket, TicketEvent, TicketPart
-from tickets.departments import current_dispatch, department_names, open_part_of
+from tickets.departments import department_names, open_part_of
 from tickets.parts import PartRole
 from tickets.recipients import department_people, residents_of, triage_staff
 
@@ -236,11 +236,16 @@ async def lead_urged(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
         turn.notify(handler, Reply(text, buttons), f"{_key(ticket, f'urge{count}')}:part{lead.id}")
 
 
-async def departments_told_withdrawn(turn: Any, ticket: Ticket, _event: TicketEvent) -> None:
-    """撤回 by the resident: every department still working on a part hears it."""
-    for part in await current_dispatch(turn.session, ticket.id or 0):
-        if part.state not in ("assigned", "accepted"):
-            continue
+async def departments_told_withdrawn(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
+    """撤回 by the resident: every department whose part the withdrawal ended hears it."""
+    for part in await _ended_parts(turn, event):
         for handler in await department_people(turn.session, part.department_id):
             text = tr(locale_or_default(handler.locale), "n_cancelled", number=ticket.number)
             turn.notify(handler, Reply(text), f"{_key(ticket, 'cancelled')}:part{part.id}")
+
+
+async def _ended_parts(turn: Any, event: TicketEvent) -> list[TicketPart]:
+    """The parts the move ended (tickets.handling records them on its event)."""
+    ids = (event.data or {}).get("ended_part_ids", [])
+    parts = [await turn.session.get(TicketPart, part_id) for part_id in ids]
+    return [part for part in parts if part is not None]

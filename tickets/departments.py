@@ -388,16 +388,16 @@ async def resolve_by_lead(
             reason="parts_open",
         )
     now = policy.clock.now()
-    for other in waiting:  # resolved without them: their clocks have nothing left to time
-        stop_part_clocks(other)
-        session.add(other)
+    # Resolved without them: their parts end, so no button, list or late count outlives them.
+    session.add_all(withdraw_parts(waiting, now))
     part.state, part.finished_at, part.note = PartState.FINISHED, now, reply
     stop_part_clocks(part)
     part.version += 1
     session.add(part)
     ticket.resolution_reply, ticket.resolved_at = reply, now
     start_auto_close(ticket, policy, now)
-    data = _part_data(part, without_part_ids=[other.id for other in waiting])
+    ended_ids = [other.id for other in waiting]
+    data = _part_data(part, without_part_ids=ended_ids, ended_part_ids=ended_ids)
     if without_reason is not None:
         data["without_reason"] = without_reason
     move = _finish(session, policy, ticket, actor, transition, now, note=reply, data=data)

@@ -17,7 +17,15 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, CategoryCorrection, Person, Ticket, TicketCallback, TicketEvent
+from storage.models import (
+    Area,
+    CategoryCorrection,
+    Person,
+    Ticket,
+    TicketCallback,
+    TicketEvent,
+    TicketPart,
+)
 from tickets.areas import contains, escalation_target, get_area
 from tickets.categories import SUBCATEGORIES
 from tickets.clocks import (
@@ -214,13 +222,13 @@ async def assign_ticket(
     note = _optional_text(note, "note", policy)
     now = policy.clock.now()
     previous = ticket.assignee_id
-    await _take_from_departments(session, ticket, now)
+    ended = await _take_from_departments(session, ticket, now)
     # Sent on after the dispatch clock ran out: the response is late whatever the worker does.
     late = action is Action.ASSIGN and ticket.accepted_in_time is False
     assign_to(ticket, worker.id, worker_area, policy, now)
     if late:
         ticket.accepted_in_time = False
-    data = {"assignee_id": worker.id, "previous_assignee_id": previous}
+    data = _with_ended({"assignee_id": worker.id, "previous_assignee_id": previous}, ended)
     return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
 
 
@@ -277,12 +285,30 @@ async def return_ticket(
     return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
-async def _take_from_departments(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-    """Staff send elsewhere a ticket departments hold: their open parts end with it."""
-    if ticket.department_id is None or ticket.id is None:
-        return
-    session.add_all(withdraw_parts(await parts_of(session, ticket.id), now))
+async def _take_from_departments(
+    session: AsyncSession, ticket: Ticket, now: datetime
+) -> list[TicketPart]:
+    """Staff send elsewhere a ticket departments hold: their open parts end with it; returns
+    those ended."""
+    if ticket.department_id is None:
+        return []
     ticket.department_id = None
+    return await _end_parts(session, ticket, now)
+
+
+async def _end_parts(session: AsyncSession, ticket: Ticket, now: datetime) -> list[TicketPart]:
+    """The ticket leaves the departments (sent elsewhere, withdrawn, merged): their open lead
+    and assist parts end, so no button, list or late count outlives it; returns those ended."""
+    if ticket.id is None:
+        return []
+    ended = withdraw_parts(await parts_of(session, ticket.id), now)
+    session.add_all(ended)
+    return ended
+
+
+def _with_ended(data: dict[str, Any], ended: Sequence[TicketPart]) -> dict[str, Any]:
+    """The event names the parts the move ended, for their departments to be told."""
+    return {**data, "ended_part_ids": [part.id for part in ended]} if ended else data
 
 
 def check_return_window(ticket: Ticket, policy: Policy) -> None:
@@ -418,11 +444,11 @@ async def escalate_ticket(
     handler = await triage_area(session, target)
     now = policy.clock.now()
     previous = ticket.assignee_id
-    await _take_from_departments(session, ticket, now)
+    ended = await _take_from_departments(session, ticket, now)
     ticket.assignee_id, ticket.escalated_at, ticket.due_accept_at = None, now, None
     ticket.handling_area_id, ticket.handling_level = handler.id, handler.level
     start_dispatch_clock(ticket, policy, now)
-    data = {"to_area_id": handler.id, "previous_assignee_id": previous}
+    data = _with_ended({"to_area_id": handler.id, "previous_assignee_id": previous}, ended)
     return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
@@ -710,7 +736,8 @@ async def cancel_ticket(
     reason = _optional_text(reason, "reason", policy)
     now = policy.clock.now()
     ticket.cancelled_at = now
-    return _finish(session, policy, ticket, actor, transition, now, note=reason)
+    data = _with_ended({}, await _end_parts(session, ticket, now)) or None
+    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 async def merge_ticket(
@@ -747,6 +774,7 @@ async def merge_ticket(
     # rows (the timeline keeps its assignment), as a followed complaint never enters them.
     ticket.assigned_at, ticket.accepted_in_time = None, None
     data = {"original_id": original.id, "original_number": original.number}
+    data = _with_ended(data, await _end_parts(session, ticket, now))
     return _finish(session, policy, ticket, actor, transition, now, data=data)
 
 

@@ -387,3 +387,71 @@ async def test_handlers_accepting_at_once_accept_once(sessions, policy, cast):
             )
         ).all()
     assert len(events) == 1
+
+
+async def _open_work(sessions, cast, code: str) -> list[int]:
+    """The tickets on a department's /tasks list."""
+    async with sessions() as session:
+        work = await departments.department_work(session, cast.departments[code].id)
+    return [ticket.id for _, ticket in work]
+
+
+async def test_withdrawal_and_merging_end_the_departments_open_parts(sessions, policy, cast):
+    withdrawn = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, withdrawn, "cg", "zj")
+    await _move(sessions, policy, departments.accept_part, **_by(cast, "zj", withdrawn))
+    moved = await _move(
+        sessions, policy, handling.cancel_ticket, ticket_id=withdrawn, actor=cast["resident"]
+    )
+    parts = await _parts(sessions, withdrawn)
+    assert {code: part.state for code, part in parts.items()} == {
+        "cg": "returned",
+        "zj": "returned",
+    }
+    assert sorted(moved.event.data["ended_part_ids"]) == sorted(p.id for p in parts.values())
+    assert all(part.next_due_at is None for part in parts.values())
+
+    original = await new_ticket(sessions, policy, cast["resident"])
+    duplicate = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, duplicate, "cg")
+    moved = await _move(
+        sessions,
+        policy,
+        handling.merge_ticket,
+        ticket_id=duplicate,
+        actor=cast["staff-s1"],
+        original_id=original,
+    )
+    assert (await _parts(sessions, duplicate))["cg"].state == "returned"
+    assert moved.event.data["ended_part_ids"] == [(await _parts(sessions, duplicate))["cg"].id]
+    assert await _open_work(sessions, cast, "cg") == []
+    assert await _open_work(sessions, cast, "zj") == []
+
+
+async def test_resolving_without_an_assist_ends_its_part_for_good(sessions, policy, cast):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
+    await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    moved = await _move(
+        sessions,
+        policy,
+        departments.resolve_by_lead,
+        **_by(cast, "cg", ticket_id),
+        reply="已处理完毕",
+        without_reason="住建无需到场",
+    )
+    zj = (await _parts(sessions, ticket_id))["zj"]
+    assert zj.state == "returned" and moved.event.data["ended_part_ids"] == [zj.id]
+    # 重办: the lead takes it again; the assist's part does not come back on its list.
+    await _move(
+        sessions,
+        policy,
+        handling.reopen_ticket,
+        ticket_id=ticket_id,
+        actor=cast["staff-s1"],
+        reason="居民再次反映",
+    )
+    assert await _open_work(sessions, cast, "cg") == [ticket_id]
+    assert await _open_work(sessions, cast, "zj") == []
+    with pytest.raises(RuleViolation):
+        await _move(sessions, policy, departments.accept_part, **_by(cast, "zj", ticket_id))
