@@ -27,7 +27,7 @@ from tickets import departments
 from tickets.errors import NotFound, RuleViolation, StaleTicket
 from tickets.lifecycle import Action
 from tickets.parts import PartRole, PartState, check_part_return_window
-from tickets.permissions import sees_contact
+from tickets.permissions import sees_contact, works_on
 from tickets.timeline import ticket_timeline
 
 MAX_SHOWN = 30  # departments on one keyboard
@@ -162,6 +162,9 @@ async def tasks(turn: Turn) -> None:
 
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
+    """The ticket for a department's handler: in full while the department works on it; once
+    its part is over, its history without the resident's contact, address or photos."""
+    working = await works_on(turn.session, turn.person, ticket)
     card = await ticket_card(
         turn.session,
         ticket,
@@ -169,6 +172,7 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
         turn.policy,
         handler=True,
         sees_contact=sees_contact(turn.person, ticket),
+        personal=working,
     )
     part = await departments.open_part_of(turn.session, ticket.id or 0, turn.person.department_id)
     lines = [card]
@@ -186,7 +190,8 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     summons_lines, summons_rows = await whistle.summons_view(turn, ticket)
     lines += summons_lines
     buttons = (*part_buttons(turn.t, part, ticket), *summons_rows)
-    turn.say("\n".join(lines) + f"\n\n{history}", buttons, **evidence.for_handlers(ticket))
+    shown = evidence.for_handlers(ticket) if working else {}
+    turn.say("\n".join(lines) + f"\n\n{history}", buttons, **shown)
 
 
 _ROLE_KEYS = {

@@ -119,10 +119,12 @@ async def ticket_card(
     *,
     handler: bool,
     sees_contact: bool = False,
+    personal: bool = True,
 ) -> str:
     """The ticket as its resident or a handler sees it. Handlers also see who reported it and
     the call-back number, unless the resident asked for anonymity and `sees_contact` is False
-    (tickets.permissions.sees_contact)."""
+    (tickets.permissions.sees_contact). Without `personal` (a department whose part is over,
+    tickets.permissions.works_on) the card leaves out the address and the resident's contact."""
     lines = [
         tr(
             locale,
@@ -150,13 +152,13 @@ async def ticket_card(
         leader = await session.get(Person, ticket.leader_id) if ticket.leader_id else None
         if leader is not None:
             lines.append(tr(locale, "tier_leader", leader=leader.display_name or leader.id))
-    if ticket.address:
+    if ticket.address and personal:
         lines.append(tr(locale, "ticket_address", address=ticket.address))
     if ticket.resolution_reply:
         lines.append(tr(locale, "ticket_reply", reply=ticket.resolution_reply))
     lines += await dispatch_lines(session, ticket, locale, policy, handler=handler)
     lines += await summons_lines(session, ticket, locale, policy)
-    if handler:
+    if handler and personal:
         lines += await contact_lines(session, ticket, locale, sees_contact=sees_contact)
     return "\n".join(lines)
 

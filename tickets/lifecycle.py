@@ -24,6 +24,8 @@ OPEN_STATES = frozenset(
     {State.SUBMITTED, State.ASSIGNED, State.ACCEPTED, State.RESOLVED, State.RETURNED}
 )
 TRIAGE_STATES = frozenset({State.SUBMITTED, State.RETURNED})
+# Being worked on: open and not yet resolved.
+WORKED_ON_STATES = frozenset({State.SUBMITTED, State.RETURNED, State.ASSIGNED, State.ACCEPTED})
 
 
 class Role(StrEnum):

@@ -7,13 +7,15 @@ subtree of the area tree, an admin everything.
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Person, Ticket, TicketPart
 from tickets.areas import contains, get_area
 from tickets.errors import PermissionDenied
-from tickets.lifecycle import Action, Role, State, Transition, transition_for
+from tickets.lifecycle import WORKED_ON_STATES, Action, Role, State, Transition, transition_for
+from tickets.parts import DISPATCH_ROLES, OPEN_PART_STATES, PartRole
 
 
 def role_of(actor: Person | None) -> Role:
@@ -47,6 +49,30 @@ async def has_part(session: AsyncSession, department_id: int | None, ticket: Tic
         return False
     query = select(TicketPart.id).where(
         TicketPart.ticket_id == ticket.id, TicketPart.department_id == department_id
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
+async def works_on(session: AsyncSession, person: Person, ticket: Ticket) -> bool:
+    """Whether `person` handles `ticket` now rather than looks back at it. A department does
+    while its lead or assist part is open, or while it is summoned (吹哨, waiting or reported on
+    site) to a ticket still worked on; a department whose part is over (returned as not its
+    own, finished, withdrawn) keeps the ticket's history but no longer the resident's contact,
+    address or photos. Everyone else works on what their scope holds (checked apart)."""
+    if Role(person.role) is not Role.DEPARTMENT:
+        return True
+    if person.department_id is None:
+        return False
+    open_part = and_(
+        col(TicketPart.role).in_(DISPATCH_ROLES), col(TicketPart.state).in_(OPEN_PART_STATES)
+    )
+    conditions = [open_part]
+    if State(ticket.state) in WORKED_ON_STATES:
+        conditions.append(TicketPart.role == PartRole.SUMMONED)
+    query = select(TicketPart.id).where(
+        TicketPart.ticket_id == ticket.id,
+        TicketPart.department_id == person.department_id,
+        or_(*conditions),
     )
     return (await session.exec(query.limit(1))).first() is not None
 

@@ -204,3 +204,37 @@ async def test_a_退单_pressed_on_an_old_message_is_told_it_is_stale(chat, sess
     async with sessions() as session:
         ticket = (await session.exec(select(Ticket))).one()
     assert (ticket.state, ticket.department_id is not None) == ("accepted", True)
+
+
+async def test_a_department_whose_part_is_over_no_longer_sees_the_resident(chat, sessions):
+    number = await _at_street(chat, sessions)
+    async with sessions() as session:
+        ticket = (await session.exec(select(Ticket))).one()
+        resident = await session.get(Person, ticket.resident_id)
+        resident.display_name = "王小明"
+        ticket.contact_phone, ticket.address = "13800138000", "幸福路8号3号楼"
+        ticket.attachments = [{"kind": "photo", "ref": "AgACphoto-1"}]
+        ticket.latitude, ticket.longitude = 31.2345, 121.4567
+        session.add_all([resident, ticket])
+        await session.commit()
+    await chat.press(STAFF, "派给部门", on=number)
+    await chat.press(STAFF, "★ 城管执法局")
+    await chat.press(STAFF, "住建局")
+    await chat.press(STAFF, "确认派单")
+    await chat.data("dept-zj", f"v:{ticket.id}")
+    card = chat.inbox["dept-zj"][-1]
+    assert "王小明" in card.text and "幸福路8号" in card.text
+    assert card.photos == ("AgACphoto-1",) and card.location == (31.2345, 121.4567)
+
+    # 住建 returns its part as not its own: it keeps the ticket's history, not the resident.
+    await chat.press("dept-zj", "退单", on=number)
+    await chat.text("dept-zj", "不属于住建职责")
+    await chat.data("dept-zj", f"v:{ticket.id}")
+    card = chat.inbox["dept-zj"][-1]
+    assert number in card.text and "不属于住建职责" in card.text
+    for personal in ("王小明", "13800138000", "8000", "幸福路8号"):
+        assert personal not in card.text
+    assert card.photos == () and card.location is None
+    # The lead, still working on it, sees everything.
+    await chat.data("dept-cg", f"v:{ticket.id}")
+    assert "王小明" in chat.last("dept-cg") and "幸福路8号" in chat.last("dept-cg")

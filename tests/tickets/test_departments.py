@@ -14,7 +14,7 @@ from tests.factories import cast_in, new_ticket, run_sweep
 from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, PermissionDenied, RuleViolation
 from tickets.part_sweeps import sweep_parts
-from tickets.permissions import in_scope
+from tickets.permissions import in_scope, works_on
 
 
 @pytest.fixture
@@ -455,3 +455,21 @@ async def test_resolving_without_an_assist_ends_its_part_for_good(sessions, poli
     assert await _open_work(sessions, cast, "zj") == []
     with pytest.raises(RuleViolation):
         await _move(sessions, policy, departments.accept_part, **_by(cast, "zj", ticket_id))
+
+
+async def test_a_department_works_on_a_ticket_only_while_its_part_is_open(sessions, policy, cast):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
+
+    async def works(code: str) -> bool:
+        async with sessions() as session:
+            return await works_on(session, cast[code], await session.get(Ticket, ticket_id))
+
+    assert await works("dept-cg") and await works("dept-zj") and not await works("dept-sw")
+    await _move(
+        sessions, policy, departments.return_part, **_by(cast, "zj", ticket_id), reason="非本部门"
+    )
+    assert await works("dept-cg") and not await works("dept-zj")
+    async with sessions() as session:  # still in scope, for its history
+        assert await in_scope(session, cast["dept-zj"], await session.get(Ticket, ticket_id))
+    assert await works("staff-s1")

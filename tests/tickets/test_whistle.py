@@ -13,7 +13,7 @@ from tests.factories import cast_in, new_ticket, reloaded
 from tickets import handling, whistle
 from tickets.errors import InvalidInput, PermissionDenied, RuleViolation
 from tickets.part_sweeps import sweep_parts
-from tickets.permissions import in_scope
+from tickets.permissions import in_scope, works_on
 from tickets.sla import Duration, SlaPolicy
 from tickets.summons_sweeps import sweep_summonses
 
@@ -238,3 +238,26 @@ async def test_the_summons_clock_is_its_own_and_stops_with_the_ticket(
         (count,) = await whistle.summons_counts(session)
     # Summoned, but neither in time, late nor waiting: the ticket was done before it was due.
     assert (count.summoned, count.in_time, count.late, count.waiting) == (1, 0, 0, 0)
+
+
+async def test_a_summoned_department_works_on_the_ticket_until_it_is_done(sessions, policy, cast):
+    ticket_id = await _accepted(sessions, policy, cast)
+    await _whistle(sessions, policy, cast, ticket_id, "cg")
+
+    async def works(code: str) -> bool:
+        async with sessions() as session:
+            return await works_on(session, cast[code], await session.get(Ticket, ticket_id))
+
+    assert await works("dept-cg") and not await works("dept-zj")
+    part = (await _summonses(sessions, ticket_id))["cg"]
+    await _move(sessions, policy, whistle.report_arrival, part_id=part.id, actor=cast["dept-cg"])
+    assert await works("dept-cg")  # on site
+    await _move(
+        sessions,
+        policy,
+        handling.resolve_ticket,
+        ticket_id=ticket_id,
+        actor=cast["worker-g1"],
+        reply="已处理",
+    )
+    assert not await works("dept-cg")  # its history only, not the resident's data
