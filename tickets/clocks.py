@@ -29,8 +29,8 @@ def start_clocks(ticket: Ticket, policy: Policy, now: datetime) -> None:
     sla, calendar, kind = policy.sla, policy.calendar, (ticket.urgency, ticket.category)
     due_accept = sla.due_accept(now, *kind, calendar, ticket.tier)
     due_resolve = sla.due_resolve(now, *kind, calendar, ticket.tier)
-    ticket.due_accept_at = _within_external(ticket, due_accept)
-    ticket.due_resolve_at = _within_external(ticket, due_resolve)
+    ticket.due_accept_at = within_external(ticket, due_accept)
+    ticket.due_resolve_at = within_external(ticket, due_resolve)
     ticket.accepted_in_time = None
 
 
@@ -39,34 +39,58 @@ def start_dispatch_clock(ticket: Ticket, policy: Policy, now: datetime) -> None:
     due = policy.sla.due_dispatch(
         now, ticket.urgency, ticket.category, policy.calendar, ticket.tier
     )
-    ticket.due_dispatch_at = _within_external(ticket, due)
+    ticket.due_dispatch_at = within_external(ticket, due)
 
 
-def _within_external(ticket: Ticket, due: datetime) -> datetime:
+def within_external(ticket: Ticket, due: datetime) -> datetime:
     """`due`, or the hotline's deadline when that comes first: the hotline's promise wins."""
     external = ticket.external_due_at
     return due if external is None or due <= external else external
 
 
-def restart_for_tier(ticket: Ticket, policy: Policy) -> None:
+def restart_for_tier(ticket: Ticket, policy: Policy, now: datetime) -> None:
     """A tier was set: the clocks that still run are measured again by the tier's limits, from
     when they started (an approved extension stays granted). A settled clock keeps its deadline:
-    the 响应率 was judged against it."""
+    the 响应率 was judged against it. The running clock is re-armed only if its deadline moved
+    (see `moved_deadline`): a reminder already sent or an escalation already made stays done."""
+    before = deadline(ticket)
+    _measure_for_tier(ticket, policy)
+    if moved_deadline(before, deadline(ticket), ticket.escalate_at, now):
+        start = _entered_triage(ticket) if running_clock(ticket) == "dispatch" else None
+        arm(ticket, policy, now, start=start)
+
+
+def moved_deadline(
+    before: datetime | None, after: datetime | None, escalate_at: datetime | None, now: datetime
+) -> bool:
+    """Whether a running clock whose deadline went from `before` to `after` must be re-armed:
+    when the new deadline lies ahead, or has passed but the clock had not escalated yet (it was
+    still armed at `before`), so it escalates now and once. An unchanged deadline, or one that
+    passed after the clock escalated, leaves the reminder and the escalation as they were."""
+    if after is None or after == before:
+        return False
+    return after > now or escalate_at == before
+
+
+def _entered_triage(ticket: Ticket) -> datetime:
+    entered = [ticket.created_at, ticket.returned_at, ticket.escalated_at]
+    return max(moment for moment in entered if moment is not None)
+
+
+def _measure_for_tier(ticket: Ticket, policy: Policy) -> None:
     sla, calendar, kind = policy.sla, policy.calendar, (ticket.urgency, ticket.category)
     if ticket.state in TRIAGE_STATES and ticket.due_dispatch_at is not None:
-        entered = [ticket.created_at, ticket.returned_at, ticket.escalated_at]
-        start = max(moment for moment in entered if moment is not None)
-        due = sla.due_dispatch(start, *kind, calendar, ticket.tier)
-        ticket.due_dispatch_at = _within_external(ticket, due)
+        due = sla.due_dispatch(_entered_triage(ticket), *kind, calendar, ticket.tier)
+        ticket.due_dispatch_at = within_external(ticket, due)
     if ticket.assigned_at is None:
         return
     if ticket.state == State.ASSIGNED:
         due = sla.due_accept(ticket.assigned_at, *kind, calendar, ticket.tier)
-        ticket.due_accept_at = _within_external(ticket, due)
+        ticket.due_accept_at = within_external(ticket, due)
     resolve = sla.due_resolve(ticket.assigned_at, *kind, calendar, ticket.tier)
     if ticket.extension_days:
         resolve = calendar.add_working_days(resolve, ticket.extension_days)
-    ticket.due_resolve_at = _within_external(ticket, resolve)
+    ticket.due_resolve_at = within_external(ticket, resolve)
 
 
 def start_auto_close(ticket: Ticket, policy: Policy, now: datetime) -> None:
@@ -97,15 +121,16 @@ def deadline(ticket: Ticket) -> datetime | None:
     return None
 
 
-def arm(ticket: Ticket, policy: Policy, now: datetime) -> None:
+def arm(ticket: Ticket, policy: Policy, now: datetime, *, start: datetime | None = None) -> None:
     """After a change of state (or of a deadline): the running clock's reminder and escalation
     are set afresh from its deadline, and `next_due_at` follows. A dispatch clock is armed as
-    the ticket enters triage, so it started `now`."""
+    the ticket enters triage, so it started `now` unless `start` says otherwise."""
     clock, due = running_clock(ticket), deadline(ticket)
     ticket.escalate_at = due
     ticket.remind_at = None
     if clock is not None and due is not None and due > now:
-        start = now if clock == "dispatch" else ticket.assigned_at or ticket.created_at or now
+        if start is None:
+            start = now if clock == "dispatch" else ticket.assigned_at or ticket.created_at or now
         remind = policy.sla.reminder(
             clock, start, due, ticket.urgency, ticket.category, policy.calendar, ticket.tier
         )

@@ -101,10 +101,9 @@ class Move:
     event: TicketEvent
 
 
-# Moves that set a deadline anew without changing the state.
-_RESTART_CLOCKS = frozenset(
-    {Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION, Action.SET_TIER}
-)
+# Moves that set a deadline anew without changing the state. (分级 re-arms the clocks itself,
+# only where a deadline moved: tickets.clocks.restart_for_tier.)
+_RESTART_CLOCKS = frozenset({Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION})
 
 
 def _finish(
@@ -692,12 +691,11 @@ async def set_tier(
         "previous_leader_id": ticket.leader_id,
     }
     ticket.tier, ticket.leader_id = tier, leader_id
-    restart_for_tier(ticket, policy)
     now = policy.clock.now()
-    move = _finish(session, policy, ticket, actor, transition, now, data=data)
+    restart_for_tier(ticket, policy, now)
     if ticket.department_id is not None:  # departments hold it: their parts' clocks speak
         quiet_ticket_clocks(ticket)
-    return move
+    return _finish(session, policy, ticket, actor, transition, now, data=data)
 
 
 async def reopen_ticket(

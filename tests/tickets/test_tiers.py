@@ -286,3 +286,47 @@ async def test_a_tier_on_a_ticket_departments_hold_leaves_its_own_clocks_quiet(
     assert before.next_due_at is None and after.next_due_at is None
     assert (after.remind_at, after.escalate_at) == (None, None)
     assert after.due_resolve_at > before.due_resolve_at
+
+
+async def test_a_tier_repeats_neither_a_reminder_nor_an_escalation(sessions, policy, clock, cast):
+    """复杂 moves the resolve limit only: the running accept clock's deadline stays, and so do
+    its reminder (already sent) and its escalation (already made)."""
+    ticket_id = await new_ticket(sessions, policy, cast["resident"])  # the accept clock runs
+    ticket = await reloaded(sessions, ticket_id)
+    staff = {"ticket_id": ticket_id, "actor": cast["staff-c1"]}
+    clock.set(ticket.remind_at)
+    assert await run_sweep(sessions, policy) == [("remind_accept", ticket_id)]
+    await _move(sessions, policy, handling.set_tier, **staff, tier="complex")
+    assert (await reloaded(sessions, ticket_id)).due_accept_at == ticket.due_accept_at
+    assert await run_sweep(sessions, policy) == []  # reminded once
+    clock.set(ticket.due_accept_at)
+    assert await run_sweep(sessions, policy) == [("escalate_accept", ticket_id)]
+    escalated = await reloaded(sessions, ticket_id)
+    await _move(sessions, policy, handling.set_tier, **staff, tier="general")
+    after = await reloaded(sessions, ticket_id)
+    assert (after.escalate_at, after.handling_area_id) == (
+        escalated.escalate_at,
+        escalated.handling_area_id,
+    )
+    assert await run_sweep(sessions, policy) == []  # the next rung is a window away, as it was
+
+
+async def test_a_tier_that_brings_a_deadline_into_the_past_escalates_once(
+    sessions, policy, clock, cast
+):
+    ticket_id = await new_ticket(sessions, policy, cast["resident"])
+    worker = cast["worker-g1"]
+    await _move(sessions, policy, handling.accept_ticket, ticket_id=ticket_id, actor=worker)
+    clock.advance(timedelta(days=3))  # Thursday: 简单's 2 working days have passed, 5 have not
+    await _move(
+        sessions,
+        policy,
+        handling.set_tier,
+        ticket_id=ticket_id,
+        actor=cast["staff-c1"],
+        tier="simple",
+    )
+    ticket = await reloaded(sessions, ticket_id)
+    assert ticket.due_resolve_at == policy.calendar.add_working_days(ticket.assigned_at, 2)
+    assert await run_sweep(sessions, policy) == [("escalate_resolve", ticket_id)]
+    assert await run_sweep(sessions, policy) == []
