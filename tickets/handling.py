@@ -37,7 +37,13 @@ from tickets.clocks import (
 )
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
 from tickets.lifecycle import Action, Role, State, Transition
-from tickets.parts import parts_of, quiet_ticket_clocks, reopen_lead_part, withdraw_parts
+from tickets.parts import (
+    parts_of,
+    quiet_ticket_clocks,
+    reopen_lead_part,
+    restart_parts_for_tier,
+    withdraw_parts,
+)
 from tickets.people import get_person, possible_leaders
 from tickets.permissions import authorize, check_can_view
 from tickets.plain_text import plain_text
@@ -694,6 +700,8 @@ async def set_tier(
     now = policy.clock.now()
     restart_for_tier(ticket, policy, now)
     if ticket.department_id is not None:  # departments hold it: their parts' clocks speak
+        parts = restart_parts_for_tier(await parts_of(session, ticket.id or 0), ticket, policy, now)
+        session.add_all(parts)
         quiet_ticket_clocks(ticket)
     return _finish(session, policy, ticket, actor, transition, now, data=data)
 

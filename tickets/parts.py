@@ -3,8 +3,9 @@
 Each lead or assist part runs its own clocks, as a ticket does: accept (签收) while assigned,
 finish (办结 of the part) once accepted, each with a reminder before the deadline and, when it
 passes, one escalation to the street staff holding the ticket. The deadlines come from the same
-SLA table as a ticket's accept and resolve clocks. While departments hold a ticket its own
-reminders stay quiet: the parts speak for it.
+SLA table as a ticket's accept and resolve clocks, by the ticket's tier, and end by the 12345
+hotline's deadline at the latest. While departments hold a ticket its own reminders stay quiet:
+the parts speak for it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Ticket, TicketPart
+from tickets.clocks import moved_deadline, within_external
 from tickets.errors import RuleViolation
 from tickets.policy import Policy
 from tickets.sla import Duration
@@ -66,11 +68,44 @@ def part_deadline(part: TicketPart) -> datetime | None:
 
 def start_part_clocks(part: TicketPart, ticket: Ticket, policy: Policy, now: datetime) -> None:
     """On dispatch (or 重办): the accept and finish deadlines start over from `now`."""
-    calendar = policy.calendar
-    part.due_accept_at = policy.sla.due_accept(now, ticket.urgency, ticket.category, calendar)
-    part.due_finish_at = policy.sla.due_resolve(now, ticket.urgency, ticket.category, calendar)
+    _measure_part(part, ticket, policy, now, accept=True)
     part.accepted_in_time = None
     arm_part(part, ticket, policy, now, start=now)
+
+
+def _measure_part(
+    part: TicketPart, ticket: Ticket, policy: Policy, start: datetime, *, accept: bool
+) -> None:
+    """The part's deadlines from `start`, by the ticket's tier and within the hotline's
+    deadline, as the ticket's own are; the accept deadline only while `accept` still runs."""
+    sla, calendar, kind = policy.sla, policy.calendar, (ticket.urgency, ticket.category)
+    if accept:
+        due = sla.due_accept(start, *kind, calendar, ticket.tier)
+        part.due_accept_at = within_external(ticket, due)
+    due = sla.due_resolve(start, *kind, calendar, ticket.tier)
+    part.due_finish_at = within_external(ticket, due)
+
+
+def restart_parts_for_tier(
+    parts: Sequence[TicketPart], ticket: Ticket, policy: Policy, now: datetime
+) -> list[TicketPart]:
+    """A tier was set on a ticket departments hold: its open lead and assist parts are measured
+    again by the tier's limits from when their clocks started (the lead's with the ticket's
+    dispatch or 重办, an assist's with its dispatch), and re-armed only where the running
+    deadline moved (tickets.clocks.moved_deadline). The ticket's deadlines follow its lead's,
+    as at dispatch. Returns the open parts."""
+    open_parts = open_dispatch_parts(parts)
+    for part in open_parts:
+        lead = part.role == PartRole.LEAD and part.department_id == ticket.department_id
+        start = ticket.assigned_at if lead and ticket.assigned_at else part.created_at
+        before = part_deadline(part)
+        _measure_part(part, ticket, policy, start, accept=part.state == PartState.ASSIGNED)
+        if moved_deadline(before, part_deadline(part), part.escalate_at, now):
+            arm_part(part, ticket, policy, now, start=part.accepted_at or start)
+            part.version += 1  # a reminder for the new deadline is news, not a repeat
+        if lead:
+            ticket.due_accept_at, ticket.due_resolve_at = part.due_accept_at, part.due_finish_at
+    return open_parts
 
 
 def arm_part(
@@ -86,9 +121,8 @@ def arm_part(
     clock, due = running_part_clock(part), part_deadline(part)
     part.escalate_at, part.remind_at = due, None
     if clock is not None and due is not None and due > now:
-        remind = policy.sla.reminder(
-            clock, start or part.created_at, due, ticket.urgency, ticket.category, policy.calendar
-        )
+        kind = (ticket.urgency, ticket.category, policy.calendar, ticket.tier)
+        remind = policy.sla.reminder(clock, start or part.created_at, due, *kind)
         part.remind_at = max(remind, now) if remind < due else None
     part.next_due_at = next_part_due(part)
 

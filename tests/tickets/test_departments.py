@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Department, Person, Ticket, TicketEvent, TicketPart
-from tests.factories import cast_in, new_ticket, run_sweep
+from tests.factories import cast_in, new_ticket, reloaded, run_sweep
 from tickets import departments, handling
 from tickets.errors import IllegalTransition, InvalidInput, PermissionDenied, RuleViolation
 from tickets.part_sweeps import sweep_parts
@@ -473,3 +473,32 @@ async def test_a_department_works_on_a_ticket_only_while_its_part_is_open(sessio
     async with sessions() as session:  # still in scope, for its history
         assert await in_scope(session, cast["dept-zj"], await session.get(Ticket, ticket_id))
     assert await works("staff-s1")
+
+
+async def test_a_tier_sets_the_parts_clocks(sessions, policy, clock, cast):
+    """复杂 (10 working days to resolve) set in triage holds for the parts dispatched after it,
+    and set later re-times the open parts whose deadline moves, and only those."""
+    days = policy.calendar.add_working_days
+    tiered = await _at_street(sessions, policy, cast)
+    staff = cast["staff-s1"]
+    complex_tier = {"actor": staff, "tier": "complex"}
+    await _move(sessions, policy, handling.set_tier, ticket_id=tiered, **complex_tier)
+    await _dispatch(sessions, policy, cast, tiered, "cg")
+    lead = (await _parts(sessions, tiered))["cg"]
+    assert lead.due_finish_at == days(lead.created_at, 10)
+
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
+    await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    before = await _parts(sessions, ticket_id)
+    clock.set(before["zj"].remind_at)
+    fired = await _sweep_parts(sessions, policy)
+    assert ("remind_accept", before["zj"].id) in [(e.kind, e.part_id) for e in fired]
+    await _move(sessions, policy, handling.set_tier, ticket_id=ticket_id, **complex_tier)
+    after = await _parts(sessions, ticket_id)
+    dispatched = before["cg"].created_at
+    assert after["cg"].due_finish_at == after["zj"].due_finish_at == days(dispatched, 10)
+    assert after["cg"].escalate_at == after["cg"].due_finish_at  # the lead's clock re-armed
+    assert after["zj"].due_accept_at == before["zj"].due_accept_at
+    assert (await reloaded(sessions, ticket_id)).due_resolve_at == days(dispatched, 10)
+    assert await _sweep_parts(sessions, policy) == []  # zj's reminder is not repeated

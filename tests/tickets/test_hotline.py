@@ -12,6 +12,7 @@ from sqlmodel import func, select
 
 from storage.models import Person, Ticket, TicketCounter, TicketEvent
 from tests.factories import cast_in
+from tickets.departments import dispatch_to_departments, needs_department
 from tickets.handling import (
     accept_ticket,
     answer_callback,
@@ -284,6 +285,29 @@ async def test_the_hotlines_deadline_wins_when_it_comes_first(
         == assigned.ticket.due_accept_at
         == datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
     )
+
+
+async def test_a_case_sent_to_departments_keeps_the_hotlines_deadline(
+    sessions, policy, cast, classifier
+):
+    """Wednesday 17:00 comes before a department's 5 working days: its part ends by then."""
+    rows = [case_row(0, address="幸福社区第一网格", deadline="2026-11-25 17:00")]
+    (case,) = (await _import(sessions, policy, classifier, csv_text(rows))).tickets
+    worker = {"ticket_id": case.id, "actor": cast["worker-g1"]}
+    async with sessions() as session:
+        await accept_ticket(session, policy, **worker)
+        await needs_department(session, policy, **worker, reason="网格修不了")
+        moved = await dispatch_to_departments(
+            session,
+            policy,
+            ticket_id=case.id,
+            actor=cast["staff-s1"],
+            lead_id=cast.departments["cg"].id,
+        )
+        await session.commit()
+    wednesday_17 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    assert moved.part.due_finish_at == moved.ticket.due_resolve_at == wednesday_17
+    assert moved.part.due_accept_at == datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 async def test_answers_go_back_by_case_number_in_both_formats(
