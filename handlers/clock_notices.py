@@ -139,7 +139,8 @@ def _people_of(events: Sequence[ClockEvent]) -> set[int]:
 async def announce_parts(session: Session, policy: Policy, events: Sequence[PartClockEvent]) -> int:
     """Queue the notices for departments' part clocks: the department's handlers are reminded
     before a deadline; when one passes, the street staff holding the ticket are alerted and the
-    department is told they were."""
+    department is told they were. The ticket's 包案 leader hears both, as for its own clocks:
+    while departments hold it, the parts' clocks are the only ones that speak."""
     if not events:
         return 0
     departments = {event.department_id for event in events}
@@ -147,18 +148,22 @@ async def announce_parts(session: Session, policy: Policy, events: Sequence[Part
     names = await department_names(session, departments)
     overdue = {event.handling_area_id for event in events if event.kind.startswith("escalate")}
     staff = await staff_by_area(session, overdue)
+    leaders = await recipients(session, {e.leader_id for e in events if e.leader_id is not None})
     messages: list[dict[str, Any]] = []
     for event in events:
         clock = event.kind.partition("_")[2]
         due = local_time(event.deadline, policy)
         name = names.get(event.department_id, "")
+        leader = leaders.get(event.leader_id) if event.leader_id else None
         if event.kind.startswith("remind"):
             key = _PART_REMINDERS[clock]
             told = [(person, key) for person in handlers.get(event.department_id, [])]
+            told += [(leader, "n_part_remind_leader")] if leader else []
         else:
-            told = [
-                (person, "n_part_overdue_staff") for person in staff.get(event.handling_area_id, [])
-            ]
+            seated = staff.get(event.handling_area_id, [])
+            if leader is not None and leader not in seated:  # told once, as staff or as leader
+                seated = [*seated, leader]
+            told = [(person, "n_part_overdue_staff") for person in seated]
             told += [
                 (person, "n_part_overdue_department")
                 for person in handlers.get(event.department_id, [])
@@ -176,7 +181,7 @@ async def announce_parts(session: Session, policy: Policy, events: Sequence[Part
             row: tuple[Button, ...] = (
                 Button(tr(locale, "btn_view"), ViewTicket(event.ticket_id).pack()),
             )
-            if clock == "accept" and key != "n_part_overdue_staff":  # what the clock waits for
+            if clock == "accept" and key not in _SUPERVISING:  # what the clock waits for
                 accept = PartAccept(event.ticket_id, event.part_version).pack()
                 row = (Button(tr(locale, "btn_accept"), accept), *row)
             messages.append(
@@ -196,3 +201,5 @@ async def announce_parts(session: Session, policy: Policy, events: Sequence[Part
 
 # Spelled whole, so the catalogue check finds them.
 _PART_REMINDERS = {"accept": "n_part_remind_accept", "resolve": "n_part_remind_resolve"}
+# Notices to those who follow a department up rather than act for it: no 接单 button.
+_SUPERVISING = frozenset({"n_part_overdue_staff", "n_part_remind_leader"})

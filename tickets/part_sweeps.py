@@ -48,6 +48,7 @@ class PartClockEvent:
     role: str
     handling_area_id: int
     deadline: datetime | None
+    leader_id: int | None = None  # 包案领导: hears the part's alerts, as the ticket's
 
 
 async def sweep_parts(
@@ -151,4 +152,5 @@ def _event(kind: str, part: TicketPart, ticket: Ticket) -> PartClockEvent:
         role=part.role,
         handling_area_id=ticket.handling_area_id,
         deadline=part_deadline(part),
+        leader_id=ticket.leader_id,
     )

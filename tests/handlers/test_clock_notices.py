@@ -138,3 +138,52 @@ async def test_a_departments_late_part_reaches_its_handlers_then_the_street(
     )
     assert chat.last("dept-cg").startswith(f"【已超时】工单 {ticket.number} 已超过签收时限")
     assert await sweep_parts_now() == 0
+
+
+async def test_the_leader_of_a_ticket_departments_hold_hears_its_parts_clocks(
+    chat, clock, sessions, cast
+):
+    """包案: while departments hold the ticket only the parts' clocks speak, so they reach the
+    leader too (staff-c1 is not seated at the street that follows the department up)."""
+    from storage.models import TicketPart
+    from tickets.departments import dispatch_to_departments, needs_department
+    from tickets.handling import accept_ticket, set_tier
+    from tickets.part_sweeps import sweep_parts
+
+    await chat.text("resident", "小区路灯坏了")
+    await chat.press("resident", "提交")
+    ticket = await _ticket(sessions)
+    policy, street = chat.deps.policy, cast["staff-s1"]
+    async with sessions() as session:
+        worker = {"ticket_id": ticket.id, "actor": cast["worker-g1"]}
+        await accept_ticket(session, policy, **worker)
+        await needs_department(session, policy, **worker, reason="网格修不了")
+        lead = cast.departments["cg"].id
+        await dispatch_to_departments(
+            session, policy, ticket_id=ticket.id, actor=street, lead_id=lead
+        )
+        leader = cast["staff-c1"].id
+        await set_tier(
+            session, policy, ticket_id=ticket.id, actor=street, tier="major", leader_id=leader
+        )
+        await session.commit()
+        part = (await session.exec(select(TicketPart))).one()
+
+    async def sweep_parts_now() -> int:
+        async with sessions() as session:
+            queued = await announce_parts(session, policy, await sweep_parts(session, policy))
+            await session.commit()
+        await chat.deliver()
+        return queued
+
+    clock.set(part.remind_at)
+    assert await sweep_parts_now() == 2  # the department's handler and the leader
+    assert chat.last("staff-c1").startswith(
+        f"【包案提醒】您包案的工单 {ticket.number}：城管执法局签收时限"
+    )
+    assert "接单" not in str(chat.inbox["staff-c1"][-1].buttons)  # not the leader's move
+    clock.set(part.due_accept_at)
+    assert await sweep_parts_now() == 3  # the street's staff, the leader, the department
+    assert chat.last("staff-c1").startswith(
+        f"【部门超时】城管执法局已超过工单 {ticket.number} 的签收时限"
+    )
