@@ -13,6 +13,7 @@ from handlers.render import area_name, category_text, local_time, preview
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Person, Ticket, TicketEvent, TicketPart
 from tickets.departments import department_names, open_part_of
+from tickets.lifecycle import Action
 from tickets.parts import PartRole
 from tickets.recipients import department_people, residents_of, triage_staff
 
@@ -242,6 +243,35 @@ async def departments_told_withdrawn(turn: Any, ticket: Ticket, event: TicketEve
         for handler in await department_people(turn.session, part.department_id):
             text = tr(locale_or_default(handler.locale), "n_cancelled", number=ticket.number)
             turn.notify(handler, Reply(text), f"{_key(ticket, 'cancelled')}:part{part.id}")
+
+
+# Why a department's part ended, by the move someone else made (撤回 has its own notice).
+_ENDED_WHY = {
+    Action.DEPARTMENT_RETURN: "part_ended_lead_returned",
+    Action.ASSIGN: "part_ended_sent_elsewhere",
+    Action.REASSIGN: "part_ended_sent_elsewhere",
+    Action.ESCALATE: "part_ended_escalated",
+    Action.DISPATCH_DEPARTMENT: "part_ended_dispatched_again",
+    Action.MERGE: "part_ended_merged",
+    Action.DEPARTMENT_RESOLVE: "part_ended_resolved_without",
+}
+
+
+async def departments_told_parts_ended(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
+    """Someone else's move ended departments' parts (the lead's 退单 or 办结 without them,
+    staff sending the ticket elsewhere or merging it): each such department hears why, so
+    it stops work on it."""
+    why = _ENDED_WHY.get(Action(event.action))
+    if why is None:
+        return
+    data = event.data or {}
+    note = data.get("without_reason") or event.note or ""
+    for part in await _ended_parts(turn, event):
+        for handler in await department_people(turn.session, part.department_id):
+            locale = locale_or_default(handler.locale)
+            reason = tr(locale, why, note=note, original=data.get("original_number", ""))
+            text = tr(locale, "n_part_ended", number=ticket.number, reason=reason)
+            turn.notify(handler, Reply(text), f"{_key(ticket, 'part_ended')}:part{part.id}")
 
 
 async def _ended_parts(turn: Any, event: TicketEvent) -> list[TicketPart]:

@@ -183,6 +183,7 @@ async def dispatch_to_departments(
         "lead_id": lead_id,
         "assist_ids": assists,
         "part_ids": [part.id for part in parts],
+        **({"ended_part_ids": [part.id for part in ended]} if ended else {}),
     }
     move = _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
     quiet_ticket_clocks(ticket)

@@ -238,3 +238,30 @@ async def test_a_department_whose_part_is_over_no_longer_sees_the_resident(chat,
     # The lead, still working on it, sees everything.
     await chat.data("dept-cg", f"v:{ticket.id}")
     assert "王小明" in chat.last("dept-cg") and "幸福路8号" in chat.last("dept-cg")
+
+
+async def test_departments_hear_when_someone_else_ends_their_part(chat, sessions):
+    number = await _at_street(chat, sessions)
+    await chat.press(STAFF, "派给部门", on=number)
+    await chat.press(STAFF, "★ 城管执法局")
+    await chat.press(STAFF, "住建局")
+    await chat.press(STAFF, "确认派单")
+    await chat.press("dept-cg", "退单", on=number)
+    await chat.text("dept-cg", "不属于城管职责")
+    assert chat.last("dept-zj") == (
+        f"工单 {number} 您部门的部分已结束：主办部门已退单（不属于城管职责），"
+        "工单退回街道重新派单。无需再办理。"
+    )
+    assert "已结束" not in chat.last("dept-cg")  # its own 退单 needs no telling
+
+    # Dispatched again to 住建 alone, then 上报 by the street: 住建 hears it.
+    await chat.press(STAFF, "派给部门", on=number)
+    await chat.press(STAFF, "★ 住建局")
+    await chat.press(STAFF, "确认派单")
+    await chat.command(STAFF, "ticket", number)
+    await chat.press(STAFF, "上报")
+    await chat.text(STAFF, "需区级统筹")
+    assert (
+        chat.last("dept-zj")
+        == f"工单 {number} 您部门的部分已结束：工单已上报上级处理。无需再办理。"
+    )
