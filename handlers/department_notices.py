@@ -12,9 +12,9 @@ from handlers.keyboards import part_buttons
 from handlers.render import area_name, category_text, local_time, preview
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Person, Ticket, TicketEvent, TicketPart
-from tickets.departments import department_names, open_part_of
+from tickets.departments import department_names, held_by_departments, open_part_of
 from tickets.lifecycle import Action
-from tickets.parts import PartRole
+from tickets.parts import PartRole, part_deadline
 from tickets.recipients import department_people, residents_of, triage_staff
 
 
@@ -188,23 +188,12 @@ async def lead_supervised(turn: Any, ticket: Ticket, event: TicketEvent) -> None
             number=ticket.number,
             staff=(staff.display_name if staff else None) or label(locale, "role", "staff"),
             note=event.note or "",
-            due=local_time(
-                lead.due_accept_at if lead.state == "assigned" else lead.due_finish_at, turn.policy
-            ),
+            due=local_time(part_deadline(lead), turn.policy),
         )
         buttons = part_buttons(_translator(locale), lead, ticket)
         turn.notify(
             handler, Reply(text, buttons), f"{_key(ticket, f'supervise{count}')}:part{lead.id}"
         )
-
-
-def held_by_departments(ticket: Ticket) -> bool:
-    """Departments hold the ticket now (no worker has it)."""
-    return (
-        ticket.department_id is not None
-        and ticket.assignee_id is None
-        and ticket.state in ("assigned", "accepted")
-    )
 
 
 async def lead_handlers(turn: Any, ticket: Ticket) -> list[Person]:
@@ -222,7 +211,7 @@ async def lead_urged(turn: Any, ticket: Ticket, event: TicketEvent) -> None:
     if lead is None:
         return
     count = (event.data or {}).get("count", 1)
-    due = lead.due_accept_at if lead.state == "assigned" else lead.due_finish_at
+    due = part_deadline(lead)
     for handler in await department_people(turn.session, lead.department_id):
         locale = locale_or_default(handler.locale)
         text = tr(

@@ -195,9 +195,9 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
 
 
 _ROLE_KEYS = {
-    "lead": "part_role_lead",
-    "assist": "part_role_assist",
-    "summoned": "part_role_summoned",
+    PartRole.LEAD: "part_role_lead",
+    PartRole.ASSIST: "part_role_assist",
+    PartRole.SUMMONED: "part_role_summoned",
 }
 
 

@@ -36,6 +36,7 @@ from handlers.render import (
 from handlers.texts import label, locale_or_default, tr
 from storage.models import Area, Person, Ticket, TicketEvent
 from tickets.clocks import deadline
+from tickets.departments import held_by_departments
 from tickets.duplicates import similar_to_ticket
 from tickets.handling import Move
 from tickets.lifecycle import Action, State
@@ -207,7 +208,7 @@ async def _urged(turn: Turn, ticket: Ticket, event: TicketEvent) -> None:
         )
         _tell(turn, worker, ticket, key, Reply(text, work_buttons(locale, ticket)))
         return
-    if departments.held_by_departments(ticket):
+    if held_by_departments(ticket):
         await departments.lead_urged(turn, ticket, event)
         return
     for staff in await triage_staff(turn.session, ticket):

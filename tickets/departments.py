@@ -50,6 +50,16 @@ from tickets.routing import triage_area
 WITH_DEPARTMENTS = (State.ASSIGNED, State.ACCEPTED)
 
 
+def held_by_departments(ticket: Ticket) -> bool:
+    """Departments hold the ticket now (no worker has it): the lead department hears what
+    would otherwise go to the worker (催办, 补充)."""
+    return (
+        ticket.department_id is not None
+        and ticket.assignee_id is None
+        and ticket.state in WITH_DEPARTMENTS
+    )
+
+
 @dataclass(frozen=True)
 class PartMove(Move):
     """A move on one department's part: the part as it is now, and the parts the move ended

@@ -113,6 +113,7 @@ async def test_a_whole_joint_life_lead_and_assist_to_closed(sessions, policy, cl
         }
     moved = await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
     assert (moved.ticket.state, moved.ticket.assignee_id) == ("assigned", None)
+    assert departments.held_by_departments(moved.ticket)
     assert moved.ticket.department_id == cast.departments["cg"].id
     # The parts' clocks speak for the ticket: its own stay quiet, its deadlines stay.
     assert moved.ticket.next_due_at is None and moved.ticket.due_accept_at is not None
@@ -316,6 +317,8 @@ async def test_a_part_clock_stops_when_staff_take_the_ticket_elsewhere(
         worker_id=cast["worker-g2"].id,
     )
     assert (await _parts(sessions, ticket_id))["cg"].state == "returned"
+    async with sessions() as session:
+        assert not departments.held_by_departments(await session.get(Ticket, ticket_id))
     clock.advance(timedelta(days=5))
     assert await _sweep_parts(sessions, policy) == []
 
