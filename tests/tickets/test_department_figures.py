@@ -102,3 +102,17 @@ async def test_a_returned_part_leaves_the_rate_and_summonses_count_apart(
     # Only tickets about the areas asked for: none of these lie in the second street.
     assert await _rows(sessions, ids=[cast.areas["s2"].id]) == {}
     assert await _rows(sessions, ids=[cast.areas["g1"].id]) != {}
+
+
+async def test_a_withdrawn_ticket_leaves_its_waiting_parts_out_of_the_rate(sessions, policy, cast):
+    ticket_id = await _at_street(sessions, policy, cast)
+    await _dispatch(sessions, policy, cast, ticket_id, "cg", "zj")
+    await _move(sessions, policy, departments.accept_part, **_by(cast, "cg", ticket_id))
+    await _move(
+        sessions, policy, handling.cancel_ticket, ticket_id=ticket_id, actor=cast["resident"]
+    )
+    # 城管 answered in time; 住建's part ended before its clock ran out: no response either way.
+    assert await _rows(sessions) == {
+        "城管执法局": (1, 1, 0, 0, 0, 0, 0),
+        "住建局": (0, 0, 0, 0, 0, 0, 0),
+    }
