@@ -1,7 +1,7 @@
 """The `minhu` command (also `python -m bot`).
 
 minhu db upgrade            bring the database schema up to date (Alembic)
-minhu areas load FILE.yaml  load the area tree, staff and workers (format: README)
+minhu areas load FILE.yaml  load the area tree, departments and people (format: README)
 minhu demo                  seed a demo district with two months of history
 minhu staff password NAME   set a web console password (read from the terminal or stdin)
 minhu apikey create NAME    an Open311 API key, printed once (list, revoke NAME)
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_db_upgrade
     )
 
-    areas = commands.add_parser("areas", help="the area tree, staff and workers")
+    areas = commands.add_parser("areas", help="the area tree, departments and people")
     area_commands = areas.add_subparsers(dest="areas_command", required=True, metavar="ACTION")
     load = area_commands.add_parser("load", help="load areas and people from a YAML file")
     load.add_argument("file", type=Path)
@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--password",
         action="store_true",
-        help="also set one web console password (asked for) for the demo staff and workers",
+        help="also set one web console password (asked for) for the demo staff, workers and "
+        "department handlers",
     )
     demo.set_defaults(handler=_demo)
 
@@ -255,14 +256,14 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
                 for person in people:
                     await set_password(session, person, secret)
                 await session.commit()
-            print(f"web console password set for {len(people)} demo staff and workers")
+            print(f"web console password set for {len(people)} demo staff, workers and handlers")
     if summary.already_there:
         print(f"the demo district is already in {_where(settings)}; nothing added")
     else:
         print(
             f"demo district seeded in {_where(settings)}: {summary.areas} areas, "
-            f"{summary.people} staff and workers, {summary.residents} residents, "
-            f"{summary.tickets} tickets"
+            f"{summary.people} staff, workers and department handlers, "
+            f"{summary.residents} residents, {summary.tickets} tickets"
         )
     return EXIT_OK
 
