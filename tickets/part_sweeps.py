@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -102,6 +103,28 @@ async def claimed_parts(
     return (await session.exec(query)).all()
 
 
+def record_part_escalation(
+    session: AsyncSession,
+    part: TicketPart,
+    ticket: Ticket,
+    now: datetime,
+    clock: str,
+    to_area_id: int,
+    **more: Any,
+) -> None:
+    """The timeline's entry for a part's clock that ran out and went to `to_area_id`'s staff."""
+    data = {"clock": clock, "part_id": part.id, "department_id": part.department_id}
+    record_event(
+        session,
+        ticket=ticket,
+        actor=None,
+        action=Action.ESCALATE_OVERDUE,
+        from_state=ticket.state,
+        at=now,
+        data={**data, "to_area_id": to_area_id, **more},
+    )
+
+
 def _fire(
     session: AsyncSession, part: TicketPart, ticket: Ticket, now: datetime
 ) -> PartClockEvent | None:
@@ -117,20 +140,8 @@ def _fire(
             part.accepted_in_time = False
         part.escalate_at = part.remind_at = None
         part.next_due_at = next_part_due(part)
-        record_event(
-            session,
-            ticket=ticket,
-            actor=None,
-            action=Action.ESCALATE_OVERDUE,
-            from_state=ticket.state,
-            at=now,
-            data={
-                "clock": clock,
-                "part_id": part.id,
-                "department_id": part.department_id,
-                "to_area_id": ticket.handling_area_id,
-                "at_top": True,
-            },
+        record_part_escalation(
+            session, part, ticket, now, clock, ticket.handling_area_id, at_top=True
         )
         return _event(f"escalate_{clock}", part, ticket)
     if part.remind_at is not None and part.remind_at <= now:

@@ -13,11 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Ticket, TicketPart
 from tickets.departments import street_of
-from tickets.lifecycle import Action
-from tickets.part_sweeps import claim_due_parts, claimed_parts
+from tickets.part_sweeps import claim_due_parts, claimed_parts, record_part_escalation
 from tickets.parts import PartRole, PartState, stop_part_clocks
 from tickets.policy import Policy
-from tickets.timeline import record_event
 from tickets.whistle import REPORT_CLOCK, WORKED_ON
 
 
@@ -65,20 +63,7 @@ async def _fire(
         part.reported_in_time = False
         stop_part_clocks(part)
         street = await street_of(session, ticket)
-        record_event(
-            session,
-            ticket=ticket,
-            actor=None,
-            action=Action.ESCALATE_OVERDUE,
-            from_state=ticket.state,
-            at=now,
-            data={
-                "clock": REPORT_CLOCK,
-                "part_id": part.id,
-                "department_id": part.department_id,
-                "to_area_id": street.id,
-            },
-        )
+        record_part_escalation(session, part, ticket, now, REPORT_CLOCK, street.id or 0)
         return _event("escalate_report", part, ticket, street.id)
     if part.remind_at is not None and part.remind_at <= now:
         part.remind_at = None
