@@ -27,7 +27,7 @@ from storage.models import Area, Department, DepartmentCategory, Person, Ticket,
 from tickets.areas import ancestor_ids, escalation_target, get_area
 from tickets.clocks import start_auto_close, start_dispatch_clock
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleTicket
-from tickets.handling import Move, _finish, _optional_text, _required_text, load_ticket
+from tickets.handling import Move, finish_move, load_ticket, optional_text, required_text
 from tickets.lifecycle import Action, Role, State
 from tickets.parts import (
     OPEN_PART_STATES,
@@ -119,7 +119,7 @@ async def needs_department(
     reason, for staff to dispatch to a department."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.NEEDS_DEPARTMENT)
-    reason = _required_text(reason, "reason", policy)
+    reason = required_text(reason, "reason", policy)
     street = await triage_area(session, await street_of(session, ticket))
     now = policy.clock.now()
     previous = ticket.assignee_id
@@ -127,7 +127,7 @@ async def needs_department(
     ticket.handling_area_id, ticket.handling_level = street.id, street.level
     start_dispatch_clock(ticket, policy, now)
     data = {"to_area_id": street.id, "previous_assignee_id": previous}
-    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 async def street_of(session: AsyncSession, ticket: Ticket) -> Area:
@@ -170,7 +170,7 @@ async def dispatch_to_departments(
                 department_id=department_id,
                 reason="not_serving",
             )
-    note = _optional_text(note, "note", policy)
+    note = optional_text(note, "note", policy)
     now = policy.clock.now()
     ended = withdraw_parts(await parts_of(session, ticket_id), now)  # a dispatch left over
     parts = [
@@ -195,7 +195,7 @@ async def dispatch_to_departments(
         "part_ids": [part.id for part in parts],
         **({"ended_part_ids": [part.id for part in ended]} if ended else {}),
     }
-    move = _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+    move = finish_move(session, policy, ticket, actor, transition, now, note=note, data=data)
     quiet_ticket_clocks(ticket)
     return PartMove(move.ticket, move.event, part=lead, parts=parts)
 
@@ -288,7 +288,7 @@ async def accept_part(
     if lead:
         ticket.accepted_at = now
         ticket.accepted_in_time = in_time and ticket.accepted_in_time is not False
-    move = _finish(session, policy, ticket, actor, transition, now, data=_part_data(part))
+    move = finish_move(session, policy, ticket, actor, transition, now, data=_part_data(part))
     quiet_ticket_clocks(ticket)
     return PartMove(move.ticket, move.event, part=part)
 
@@ -313,7 +313,7 @@ async def return_part(
     transition = await authorize(
         session, actor, ticket, Action.DEPARTMENT_RETURN if lead else Action.PART_RETURN
     )
-    reason = _required_text(reason, "reason", policy)
+    reason = required_text(reason, "reason", policy)
     check_part_return_window(part, policy)
     now = policy.clock.now()
     part.state, part.returned_at, part.note = PartState.RETURNED, now, reason
@@ -329,7 +329,7 @@ async def return_part(
         ticket.handling_area_id, ticket.handling_level = triage.id, triage.level
         start_dispatch_clock(ticket, policy, now)
     data = _part_data(part, ended_part_ids=[other.id for other in ended])
-    move = _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
+    move = finish_move(session, policy, ticket, actor, transition, now, note=reason, data=data)
     if not lead:
         quiet_ticket_clocks(ticket)
     return PartMove(move.ticket, move.event, part=part, parts=ended)
@@ -354,13 +354,13 @@ async def finish_part(
             "the lead department resolves the ticket instead", reason="lead_resolves"
         )
     transition = await authorize(session, actor, ticket, Action.PART_FINISH)
-    note = _required_text(note, "note", policy)
+    note = required_text(note, "note", policy)
     now = policy.clock.now()
     part.state, part.finished_at, part.note = PartState.FINISHED, now, note
     stop_part_clocks(part)
     part.version += 1
     session.add(part)
-    move = _finish(
+    move = finish_move(
         session, policy, ticket, actor, transition, now, note=note, data=_part_data(part)
     )
     quiet_ticket_clocks(ticket)
@@ -389,9 +389,9 @@ async def resolve_by_lead(
             reason="not_lead",
         )
     transition = await authorize(session, actor, ticket, Action.DEPARTMENT_RESOLVE)
-    reply = _required_text(reply, "reply", policy)
+    reply = required_text(reply, "reply", policy)
     waiting = [other for other in open_dispatch_parts(parts) if other.id != part.id]
-    without_reason = _optional_text(without_reason, "reason", policy)
+    without_reason = optional_text(without_reason, "reason", policy)
     if waiting and without_reason is None:
         raise RuleViolation(
             f"{len(waiting)} assisting part(s) are not finished; finish them or give a reason",
@@ -411,7 +411,7 @@ async def resolve_by_lead(
     data = _part_data(part, without_part_ids=ended_ids, ended_part_ids=ended_ids)
     if without_reason is not None:
         data["without_reason"] = without_reason
-    move = _finish(session, policy, ticket, actor, transition, now, note=reply, data=data)
+    move = finish_move(session, policy, ticket, actor, transition, now, note=reply, data=data)
     return PartMove(move.ticket, move.event, part=part, parts=waiting)
 
 

@@ -112,7 +112,7 @@ class Move:
 _RESTART_CLOCKS = frozenset({Action.ASSIGN, Action.REASSIGN, Action.APPROVE_EXTENSION})
 
 
-def _finish(
+def finish_move(
     session: AsyncSession,
     policy: Policy,
     ticket: Ticket,
@@ -168,7 +168,7 @@ def _remark(
     return Move(ticket, event)
 
 
-def _required_text(value: str | None, what: str, policy: Policy) -> str:
+def required_text(value: str | None, what: str, policy: Policy) -> str:
     text = plain_text(value or "").strip()
     if not text:
         raise InvalidInput(f"{what} is required", field=what, reason="required")
@@ -183,8 +183,8 @@ def _required_text(value: str | None, what: str, policy: Policy) -> str:
     return text
 
 
-def _optional_text(value: str | None, what: str, policy: Policy) -> str | None:
-    return _required_text(value, what, policy) if value and value.strip() else None
+def optional_text(value: str | None, what: str, policy: Policy) -> str | None:
+    return required_text(value, what, policy) if value and value.strip() else None
 
 
 def assign_to(ticket: Ticket, worker_id: int, area: Area, policy: Policy, now: datetime) -> None:
@@ -224,7 +224,7 @@ async def assign_ticket(
         raise RuleViolation(
             "the ticket is already assigned to this worker", reason="already_assigned"
         )
-    note = _optional_text(note, "note", policy)
+    note = optional_text(note, "note", policy)
     now = policy.clock.now()
     previous = ticket.assignee_id
     ended = await _take_from_departments(session, ticket, now)
@@ -234,7 +234,7 @@ async def assign_ticket(
     if late:
         ticket.accepted_in_time = False
     data = _with_ended({"assignee_id": worker.id, "previous_assignee_id": previous}, ended)
-    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=note, data=data)
 
 
 async def accept_ticket(
@@ -262,7 +262,7 @@ async def accept_ticket(
     ticket.accepted_at = now
     in_time = ticket.due_accept_at is None or now <= ticket.due_accept_at
     ticket.accepted_in_time = in_time and ticket.accepted_in_time is not False
-    return _finish(session, policy, ticket, actor, transition, now)
+    return finish_move(session, policy, ticket, actor, transition, now)
 
 
 async def return_ticket(
@@ -277,7 +277,7 @@ async def return_ticket(
     """退单: the worker sends the ticket back to triage, with a reason, within the return window."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RETURN)
-    reason = _required_text(reason, "reason", policy)
+    reason = required_text(reason, "reason", policy)
     check_return_window(ticket, policy)
     now = policy.clock.now()
     triage = await triage_area(session, await get_area(session, ticket.handling_area_id))
@@ -287,7 +287,7 @@ async def return_ticket(
     ticket.due_accept_at = None
     start_dispatch_clock(ticket, policy, now)
     data = {"previous_assignee_id": previous}
-    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 async def _take_from_departments(
@@ -339,8 +339,8 @@ async def add_note(
     """A working note from the worker or staff, kept on the timeline."""
     ticket = await load_ticket(session, ticket_id)
     transition = await authorize(session, actor, ticket, Action.NOTE)
-    note = _required_text(note, "note", policy)
-    return _finish(session, policy, ticket, actor, transition, policy.clock.now(), note=note)
+    note = required_text(note, "note", policy)
+    return finish_move(session, policy, ticket, actor, transition, policy.clock.now(), note=note)
 
 
 async def add_information(
@@ -357,7 +357,7 @@ async def add_information(
     ticket had: the resident knows better now) to their open ticket."""
     ticket = await load_ticket(session, ticket_id)
     transition = await authorize(session, actor, ticket, Action.ADD_INFO)
-    note = _required_text(text, "information", policy)
+    note = required_text(text, "information", policy)
     if location is not None and not (-90 <= location[0] <= 90 and -180 <= location[1] <= 180):
         raise InvalidInput("the location is not on Earth")
     now = policy.clock.now()
@@ -368,7 +368,9 @@ async def add_information(
     if location is not None:
         ticket.latitude, ticket.longitude = location
         data["location"] = list(location)
-    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data or None)
+    return finish_move(
+        session, policy, ticket, actor, transition, now, note=note, data=data or None
+    )
 
 
 async def request_extension(
@@ -384,7 +386,7 @@ async def request_extension(
     """延期: the worker asks for more working days; staff approve or refuse."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.REQUEST_EXTENSION)
-    reason = _required_text(reason, "reason", policy)
+    reason = required_text(reason, "reason", policy)
     if ticket.pending_extension_days is not None:
         raise RuleViolation(
             "an extension request is already waiting for a decision", reason="extension_pending"
@@ -399,7 +401,7 @@ async def request_extension(
         )
     ticket.pending_extension_days = days
     now = policy.clock.now()
-    return _finish(
+    return finish_move(
         session, policy, ticket, actor, transition, now, note=reason, data={"days": days}
     )
 
@@ -421,7 +423,7 @@ async def decide_extension(
     days = ticket.pending_extension_days
     if days is None:
         raise RuleViolation("there is no extension request to decide", reason="no_extension")
-    note = _optional_text(note, "note", policy)
+    note = optional_text(note, "note", policy)
     now = policy.clock.now()
     if approve:
         base = ticket.due_resolve_at or now
@@ -429,7 +431,7 @@ async def decide_extension(
         ticket.extension_days += days
     ticket.pending_extension_days = None
     data = {"days": days, "due_resolve_at": _iso(ticket.due_resolve_at)}
-    return _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=note, data=data)
 
 
 async def escalate_ticket(
@@ -444,7 +446,7 @@ async def escalate_ticket(
     """上报: beyond the grid's means; the ticket goes to the triage of the next level up."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.ESCALATE)
-    reason = _required_text(reason, "reason", policy)
+    reason = required_text(reason, "reason", policy)
     target = await escalation_target(session, await get_area(session, ticket.handling_area_id))
     handler = await triage_area(session, target)
     now = policy.clock.now()
@@ -454,7 +456,7 @@ async def escalate_ticket(
     ticket.handling_area_id, ticket.handling_level = handler.id, handler.level
     start_dispatch_clock(ticket, policy, now)
     data = _with_ended({"to_area_id": handler.id, "previous_assignee_id": previous}, ended)
-    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 async def resolve_ticket(
@@ -471,14 +473,14 @@ async def resolve_ticket(
     `attachments`) and is asked to rate it."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RESOLVE)
-    reply = _required_text(reply, "reply", policy)
+    reply = required_text(reply, "reply", policy)
     now = policy.clock.now()
     ticket.resolution_reply, ticket.resolved_at = reply, now
     if attachments:
         ticket.attachments = [*ticket.attachments, *attachments]
     start_auto_close(ticket, policy, now)
     data = {"attachments": list(attachments)} if attachments else None
-    return _finish(session, policy, ticket, actor, transition, now, note=reply, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=reply, data=data)
 
 
 async def answer_callback(
@@ -504,10 +506,41 @@ async def answer_callback(
     transition = await authorize(
         session, actor, ticket, Action.CONFIRM if content else Action.REJECT
     )
-    comment = _optional_text(comment, "comment", policy)
+    comment = optional_text(comment, "comment", policy)
     if not content:
         _check_reopenable(ticket)
     now = policy.clock.now()
+    _record_callback(
+        session,
+        policy,
+        ticket,
+        now,
+        content=content,
+        solved=solved,
+        satisfaction=satisfaction,
+        comment=comment,
+    )
+    data = {"solved": solved, "satisfaction": satisfaction}
+    move = finish_move(session, policy, ticket, actor, transition, now, note=comment, data=data)
+    if not content:
+        await reopen_lead_part(session, policy, ticket, now)
+    return move
+
+
+def _record_callback(
+    session: AsyncSession,
+    policy: Policy,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    content: bool,
+    solved: bool | None,
+    satisfaction: str | None,
+    **row: Any,
+) -> None:
+    """A 回访 in the books: its row (behind 解决率 and 满意率, by area, worker and lead
+    department) and, when it reached the resident (`solved` is known), their answer on the
+    ticket, which closes it if they are content and reopens it otherwise."""
     session.add(
         TicketCallback(
             ticket_id=ticket.id,
@@ -517,24 +550,17 @@ async def answer_callback(
             department_id=ticket.department_id,
             solved=solved,
             satisfaction=satisfaction,
-            comment=comment,
+            **row,
         )
     )
-    ticket.callback_solved, ticket.callback_satisfaction, ticket.callback_at = (
-        solved,
-        satisfaction,
-        now,
-    )
-    ticket.due_close_at = None
+    if solved is None:  # a staff call nobody answered: kept, counted in no rate
+        return
+    ticket.callback_solved, ticket.callback_satisfaction = solved, satisfaction
+    ticket.callback_at, ticket.due_close_at = now, None
     if content:
         ticket.closed_at = now
     else:
         _reopen(ticket, policy, now)
-    data = {"solved": solved, "satisfaction": satisfaction}
-    move = _finish(session, policy, ticket, actor, transition, now, note=comment, data=data)
-    if not content:
-        await reopen_lead_part(session, policy, ticket, now)
-    return move
 
 
 def _check_reopenable(ticket: Ticket) -> None:
@@ -571,14 +597,14 @@ async def close_ticket(
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.CLOSE)
     if ticket.state != State.RESOLVED:
-        note = _required_text(note, "reason", policy)
+        note = required_text(note, "reason", policy)
     else:
         if actor is not None:  # the auto-close clock closes unvisited: counted as 未回访
             await check_visited(session, ticket)
-        note = _optional_text(note, "note", policy)
+        note = optional_text(note, "note", policy)
     now = policy.clock.now()
     ticket.closed_at, ticket.due_close_at = now, None
-    return _finish(session, policy, ticket, actor, transition, now, note=note)
+    return finish_move(session, policy, ticket, actor, transition, now, note=note)
 
 
 async def check_visited(session: AsyncSession, ticket: Ticket) -> None:
@@ -624,35 +650,26 @@ async def record_callback(
     else:
         action = Action.STAFF_CONFIRM if content else Action.STAFF_REJECT
     transition = await authorize(session, actor, ticket, action)
-    note = _optional_text(note, "note", policy)
+    note = optional_text(note, "note", policy)
     if reached and not content:
         _check_reopenable(ticket)
     now = policy.clock.now()
     answer = (bool(solved), satisfaction) if reached else (None, None)
-    session.add(
-        TicketCallback(
-            ticket_id=ticket.id,
-            at=now,
-            area_id=ticket.area_id,
-            worker_id=ticket.assignee_id,
-            department_id=ticket.department_id,
-            solved=answer[0],
-            satisfaction=answer[1],
-            comment=note,
-            kind="staff",
-            recorded_by_id=actor.id,
-            reached=reached,
-        )
+    _record_callback(
+        session,
+        policy,
+        ticket,
+        now,
+        content=content,
+        solved=answer[0],
+        satisfaction=answer[1],
+        comment=note,
+        kind="staff",
+        recorded_by_id=actor.id,
+        reached=reached,
     )
-    if reached:
-        ticket.callback_solved, ticket.callback_satisfaction = answer
-        ticket.callback_at, ticket.due_close_at = now, None
-        if content:
-            ticket.closed_at = now
-        else:
-            _reopen(ticket, policy, now)
     data = {"reached": reached, "solved": answer[0], "satisfaction": answer[1]}
-    move = _finish(session, policy, ticket, actor, transition, now, note=note, data=data)
+    move = finish_move(session, policy, ticket, actor, transition, now, note=note, data=data)
     if reached and not content:  # a department's ticket goes back to its lead department
         await reopen_lead_part(session, policy, ticket, now)
     return move
@@ -703,7 +720,7 @@ async def set_tier(
         parts = restart_parts_for_tier(await parts_of(session, ticket.id or 0), ticket, policy, now)
         session.add_all(parts)
         quiet_ticket_clocks(ticket)
-    return _finish(session, policy, ticket, actor, transition, now, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, data=data)
 
 
 async def reopen_ticket(
@@ -718,11 +735,11 @@ async def reopen_ticket(
     """重办 by staff: a resolved or closed ticket goes back to its worker with fresh clocks."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.REOPEN)
-    reason = _required_text(reason, "reason", policy)
+    reason = required_text(reason, "reason", policy)
     _check_reopenable(ticket)
     now = policy.clock.now()
     _reopen(ticket, policy, now)
-    move = _finish(session, policy, ticket, actor, transition, now, note=reason)
+    move = finish_move(session, policy, ticket, actor, transition, now, note=reason)
     await reopen_lead_part(session, policy, ticket, now)
     return move
 
@@ -739,11 +756,11 @@ async def cancel_ticket(
     """撤回: the resident withdraws their own open ticket."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.CANCEL)
-    reason = _optional_text(reason, "reason", policy)
+    reason = optional_text(reason, "reason", policy)
     now = policy.clock.now()
     ticket.cancelled_at = now
     data = _with_ended({}, await _end_parts(session, ticket, now)) or None
-    return _finish(session, policy, ticket, actor, transition, now, note=reason, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, note=reason, data=data)
 
 
 async def merge_ticket(
@@ -781,7 +798,7 @@ async def merge_ticket(
     ticket.assigned_at, ticket.accepted_in_time = None, None
     data = {"original_id": original.id, "original_number": original.number}
     data = _with_ended(data, await _end_parts(session, ticket, now))
-    return _finish(session, policy, ticket, actor, transition, now, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, data=data)
 
 
 async def recategorise_ticket(
@@ -798,7 +815,7 @@ async def recategorise_ticket(
     classifier. A second level must be one of the first level's in the taxonomy."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.RECATEGORISE)
-    category = _required_text(category, "category", policy)[:64]
+    category = required_text(category, "category", policy)[:64]
     if subcategory is not None and subcategory not in SUBCATEGORIES.get(category, ()):
         raise InvalidInput(
             f"{subcategory!r} is not a second level of {category!r}",
@@ -830,7 +847,7 @@ async def recategorise_ticket(
         "new": category,
         "subcategory": subcategory,
     }
-    return _finish(session, policy, ticket, actor, transition, now, data=data)
+    return finish_move(session, policy, ticket, actor, transition, now, data=data)
 
 
 async def urge_ticket(
@@ -870,7 +887,7 @@ async def supervise_ticket(
     """督办: staff press the worker handling the ticket, with a note they must read."""
     ticket = await load_ticket(session, ticket_id, expected_version=expected_version, viewer=actor)
     transition = await authorize(session, actor, ticket, Action.SUPERVISE)
-    note = _required_text(note, "note", policy)
+    note = required_text(note, "note", policy)
     count = len(await _times_of(session, ticket, Action.SUPERVISE)) + 1
     data = {"assignee_id": ticket.assignee_id, "count": count}
     return _remark(session, ticket, actor, transition, policy.clock.now(), note=note, data=data)

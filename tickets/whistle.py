@@ -17,18 +17,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Department, Person, Ticket, TicketPart
 from tickets.departments import departments_serving, get_department, suggest_departments
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from tickets.handling import Move, _optional_text, load_ticket
+from tickets.handling import Move, load_ticket, optional_text
 from tickets.lifecycle import Action, Role, State
 from tickets.parts import PartRole, PartState, parts_of, stop_part_clocks
 from tickets.permissions import authorize
 from tickets.policy import Policy
+from tickets.stats import count_if
 from tickets.timeline import record_event
 
 REPORT_CLOCK = "report"
@@ -91,7 +92,7 @@ async def whistle(
             department=department.name,
             reason="already_summoned",
         )
-    note = _optional_text(note, "note", policy)
+    note = optional_text(note, "note", policy)
     now = policy.clock.now()
     parts = [_summons(ticket, department_id, actor, note, policy, now) for department_id in wanted]
     session.add_all(parts)
@@ -252,11 +253,10 @@ async def summons_counts(
 ) -> list[SummonsCount]:
     """Per department, its summonses made in [since, until): summoned, in time, late, waiting;
     departments never summoned are left out."""
-    in_time = func.sum(case((col(TicketPart.reported_in_time).is_(True), 1), else_=0))
-    late = func.sum(case((col(TicketPart.reported_in_time).is_(False), 1), else_=0))
+    in_time = count_if(col(TicketPart.reported_in_time).is_(True))
+    late = count_if(col(TicketPart.reported_in_time).is_(False))
     open_ticket = col(Ticket.state).in_(list(WORKED_ON))
-    pending = col(TicketPart.reported_in_time).is_(None) & open_ticket
-    waiting = func.sum(case((pending, 1), else_=0))
+    waiting = count_if(col(TicketPart.reported_in_time).is_(None) & open_ticket)
     query = (
         select(Department.id, Department.name, func.count(), in_time, late, waiting)
         .join(TicketPart, col(TicketPart.department_id) == Department.id)
