@@ -21,6 +21,17 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+async def write_first(session: AsyncSession) -> None:
+    """On SQLite, take the database's write lock before the transaction's first read. A
+    transaction that reads, then writes while another one writes cannot wait for it (SQLite
+    refuses the upgrade at once: "database is locked"); one that holds the lock from the start
+    makes the others wait their busy timeout instead. PostgreSQL needs nothing."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        # A write statement takes the lock even when it matches no row.
+        await connection.exec_driver_sql("UPDATE ticket_counters SET value = value WHERE 0")
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     """An engine for `url` (sqlite+aiosqlite:///file.db or postgresql+asyncpg://…).
 

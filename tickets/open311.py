@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nlp.classifier import Classifier
+from storage.engine import write_first
 from storage.models import ApiKey, Area, Department, Person, Ticket, TicketEvent
 from tickets.categories import CATEGORIES, SUBCATEGORIES
 from tickets.clocks import deadline
@@ -157,6 +158,9 @@ async def open_service_request(
     lat/long choose the grid as a chat location does. Without a service_code the description is
     classified by the rules (an extension of the spec). Everything is checked before anything
     is written."""
+    # Posts come at once (a client's retries, a person's first requests): on SQLite each takes
+    # its turn rather than failing to upgrade its read to a write.
+    await write_first(session)
     code, text = _given(form.service_code), _given(form.description)
     service = find_service(code) if code is not None else None
     if service is None and text is None:
